@@ -1,0 +1,2 @@
+"""Registry: the county's register of places and food businesses; the source of truth for who is
+supervised and by whom."""

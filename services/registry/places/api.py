@@ -1,0 +1,29 @@
+"""HTTP: read the places in scope; county users load or edit the county definition."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from services.registry.places import service
+from services.registry.places.models import CountyDefinition, PlaceRead
+from shared.auth import Role
+from shared.deps import CurrentUser, SessionDep
+from shared.web import DomainError
+
+router = APIRouter(prefix="/places", tags=["places"])
+
+
+@router.get("", response_model=list[PlaceRead], summary="Places in the caller's scope")
+def list_places(session: SessionDep, user: CurrentUser) -> list:
+    return service.list_places(session=session, principal=user)
+
+
+@router.put("", status_code=status.HTTP_200_OK, summary="Load or update the county definition")
+def load_county(definition: CountyDefinition, session: SessionDep, user: CurrentUser) -> dict[str, int]:
+    """County users only; places are created or updated, never deleted, and each change is
+    announced as `place.defined`."""
+    user.ensure_role(Role.county)
+    if definition.id != user.county_id:
+        raise DomainError("id", f"you may only define your own county ({user.county_id})")
+    changed = service.load_county(session=session, definition=definition, actor=user.actor)
+    return {"changed": changed}

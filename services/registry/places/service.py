@@ -1,0 +1,136 @@
+"""Loading and reading places; every change emits `place.defined` for the other services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from sqlmodel import Session, select
+
+from services.registry.places.models import CountyDefinition, Place
+from shared import audit
+from shared.auth import Principal, Role
+from shared.events import PlaceDefined
+from shared.outbox import emit
+from shared.web import DomainError
+
+
+def read_county_file(path: Path) -> CountyDefinition:
+    return CountyDefinition.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+
+
+def load_county(*, session: Session, definition: CountyDefinition, actor: str) -> int:
+    """Create or update every place in the definition; returns the places changed."""
+    ids = [definition.id]
+    for township in definition.townships:
+        ids.append(township.id)
+        ids.extend(village.id for village in township.villages)
+    duplicates = {place_id for place_id in ids if ids.count(place_id) > 1}
+    if duplicates:
+        raise DomainError("townships", f"place ids used twice: {', '.join(sorted(duplicates))}")
+
+    changed = 0
+    changed += _upsert(
+        session,
+        actor,
+        Place(
+            id=definition.id, level="county", name=definition.name, parent_id=None, county_id=definition.id
+        ),
+    )
+    for township in definition.townships:
+        changed += _upsert(
+            session,
+            actor,
+            Place(
+                id=township.id,
+                level="township",
+                name=township.name,
+                parent_id=definition.id,
+                county_id=definition.id,
+                township_id=township.id,
+            ),
+        )
+        for village in township.villages:
+            changed += _upsert(
+                session,
+                actor,
+                Place(
+                    id=village.id,
+                    level="village",
+                    name=village.name,
+                    parent_id=township.id,
+                    county_id=definition.id,
+                    township_id=township.id,
+                    coordinator=village.coordinator,
+                    information_officer=village.information_officer,
+                ),
+            )
+    session.commit()
+    return changed
+
+
+def _upsert(session: Session, actor: str, wanted: Place) -> int:
+    current = session.get(Place, wanted.id)
+    fields = ("level", "name", "parent_id", "county_id", "township_id", "coordinator", "information_officer")
+    if current is not None:
+        if current.county_id != wanted.county_id or current.level != wanted.level:
+            raise DomainError(
+                "id", f"place {wanted.id} already exists as a {current.level} of {current.county_id}"
+            )
+        if all(getattr(current, name) == getattr(wanted, name) for name in fields):
+            return 0
+        for name in fields:
+            setattr(current, name, getattr(wanted, name))
+        place = current
+        action = "place.updated"
+    else:
+        session.add(wanted)
+        place = wanted
+        action = "place.created"
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity="place",
+        entity_id=place.id,
+        county_id=place.county_id,
+        township_id=place.township_id,
+        detail={name: getattr(place, name) for name in fields},
+    )
+    emit(
+        session,
+        PlaceDefined(
+            place_id=place.id,
+            level=place.level,
+            name=place.name,  # type: ignore[arg-type]
+            parent_id=place.parent_id,
+        ),
+        county_id=place.county_id,
+        township_id=place.township_id,
+        actor=actor,
+    )
+    return 1
+
+
+def list_places(*, session: Session, principal: Principal) -> list[Place]:
+    query = select(Place).where(Place.county_id == principal.county_id).order_by(Place.level, Place.id)
+    places = session.exec(query).all()
+    if principal.role is Role.county:
+        return list(places)
+    return [
+        place
+        for place in places
+        if place.level == "county"
+        or principal.sees(
+            county_id=place.county_id,
+            township_id=place.township_id,
+            village_id=place.id if place.level == "village" else None,
+        )
+        or (principal.role is Role.village and place.id == principal.township_id)
+    ]
+
+
+def get_village(*, session: Session, village_id: str) -> Place | None:
+    place = session.get(Place, village_id)
+    return place if place is not None and place.level == "village" else None

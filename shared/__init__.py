@@ -1,0 +1,1 @@
+"""Shian's common library: events, bus, outbox/inbox, database, settings, auth, metrics."""

@@ -1,0 +1,187 @@
+"""Database setup shared by the services: engines, per-service metadata, infrastructure tables.
+
+Every service owns its own database and its own SQLAlchemy metadata (a separate SQLModel registry),
+so two services may both have a `businesses` table without clashing when imported together.
+SQLite (the embedded default) runs in WAL mode and takes the write lock at BEGIN, so concurrent
+writers queue on `busy_timeout` instead of failing half-way through a transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import registry, sessionmaker
+from sqlmodel import Session, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and gives them back aware (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def service_base(name: str) -> type[SQLModel]:
+    """A declarative base with its own registry (and so its own metadata) for one service."""
+    base = type(f"{name.title()}Base", (SQLModel,), {}, registry=registry())
+    return base  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class InfraTables:
+    """Outbox, inbox and audit log: the same three tables in every service's database."""
+
+    outbox: sa.Table
+    inbox: sa.Table
+    audit_log: sa.Table
+
+
+def add_infrastructure_tables(metadata: sa.MetaData) -> InfraTables:
+    outbox = sa.Table(
+        "outbox",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("event_id", sa.String(36), nullable=False, unique=True),
+        sa.Column("event_type", sa.String(80), nullable=False),
+        sa.Column("stream", sa.String(120), nullable=False),
+        sa.Column("body", sa.LargeBinary, nullable=False),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("published_at", UTCDateTime, nullable=True),
+        sa.Index("ix_outbox_unpublished", "published_at", "id"),
+    )
+    inbox = sa.Table(
+        "inbox",
+        metadata,
+        sa.Column("consumer", sa.String(80), primary_key=True),
+        sa.Column("event_id", sa.String(36), primary_key=True),
+        sa.Column("event_type", sa.String(80), nullable=False),
+        sa.Column("processed_at", UTCDateTime, nullable=False),
+    )
+    audit_log = sa.Table(
+        "audit_log",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("at", UTCDateTime, nullable=False),
+        sa.Column("actor", sa.String(120), nullable=False),
+        sa.Column("action", sa.String(80), nullable=False),
+        sa.Column("entity", sa.String(80), nullable=False),
+        sa.Column("entity_id", sa.String(80), nullable=False),
+        sa.Column("county_id", sa.String(40), nullable=True),
+        sa.Column("township_id", sa.String(40), nullable=True),
+        sa.Column("detail", sa.JSON, nullable=True),
+        sa.Index("ix_audit_entity", "entity", "entity_id"),
+    )
+    return InfraTables(outbox=outbox, inbox=inbox, audit_log=audit_log)
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for the URL; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, open transactions, so savepoints and BEGIN IMMEDIATE work.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+class Database:
+    """One service's database: engine, session factory, and where its events and audit go.
+
+    Sessions carry the service's infrastructure tables in `session.info`, so service code can
+    call `shared.outbox.emit(session, ...)` and `shared.audit.record(session, ...)` without wiring.
+    After a commit that emitted events, the `on_events_committed` callbacks run (the relay's wake-up).
+    """
+
+    def __init__(self, url: str, *, infra: InfraTables, stream: str, service: str) -> None:
+        self.url = url
+        self.infra = infra
+        self.stream = stream
+        self.service = service
+        self.engine = create_db_engine(url)
+        self._sessions = sessionmaker(
+            self.engine,
+            class_=Session,
+            expire_on_commit=False,
+            info={"shian.infra": infra, "shian.stream": stream},
+        )
+        self.on_events_committed: list[Callable[[], None]] = []
+
+        @event.listens_for(self._sessions, "after_commit")
+        def _after_commit(session: Any) -> None:
+            if session.info.pop("shian.emitted", False):
+                for callback in self.on_events_committed:
+                    callback()
+
+        @event.listens_for(self._sessions, "after_rollback")
+        def _after_rollback(session: Any) -> None:
+            session.info.pop("shian.emitted", None)
+
+    def new_session(self) -> Session:
+        """A bare session; the caller owns commit, rollback and close."""
+        return self._sessions()
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session whose transaction commits on success and rolls back on any error."""
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,28 @@
+"""Typed FastAPI dependencies shared by the services' routers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from shared.auth import CurrentUser, Principal
+from shared.service import ServiceRuntime
+
+
+def get_runtime(request: Request) -> ServiceRuntime:
+    return request.app.state.runtime
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """A session per request; commands commit explicitly, anything uncommitted rolls back."""
+    with get_runtime(request).db.session() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
+
+__all__ = ["CurrentUser", "Principal", "RuntimeDep", "SessionDep"]

@@ -1,0 +1,107 @@
+"""The idempotent inbox: a consumer applies each event once, whatever Redis delivers twice.
+
+The processed event ids are written in the same transaction as the handlers' effects, so a crash
+either keeps both or neither. A batch is one transaction; if one event in it fails, the batch is
+rolled back and replayed one event per transaction, so one bad event never holds up the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from shared.bus import BatchResult
+from shared.db import Database, utcnow
+from shared.events import Envelope, EventPayload
+
+log = logging.getLogger("shian.inbox")
+
+Handler = Callable[[Session, Envelope, Any], None]
+"""A handler receives the session (its effects commit with the inbox row), the envelope and the
+typed payload."""
+
+HandlerMap = Mapping[type[EventPayload], Sequence[Handler]]
+
+
+class InboxProcessor:
+    """Applies batches of events for one consumer (a service's group) in its own database."""
+
+    def __init__(self, db: Database, consumer: str, handlers: HandlerMap) -> None:
+        self.db = db
+        self.consumer = consumer
+        self.handlers: dict[str, Sequence[Handler]] = {
+            payload_type.TYPE: list(chain) for payload_type, chain in handlers.items()
+        }
+        self.inbox = db.infra.inbox
+
+    def handles(self, event_type: str) -> bool:
+        return event_type in self.handlers
+
+    def process(self, envelopes: Sequence[Envelope]) -> BatchResult:
+        try:
+            with self.db.session() as session:
+                return self._apply(session, envelopes)
+        except Exception:
+            if len(envelopes) == 1:
+                return self._failed(envelopes[0])
+            log.warning("batch of %d failed; applying its events one by one", len(envelopes))
+        result = BatchResult()
+        for envelope in envelopes:
+            try:
+                with self.db.session() as session:
+                    single = self._apply(session, [envelope])
+                result.outcomes.update(single.outcomes)
+            except Exception:
+                failed = self._failed(envelope)
+                result.errors.update(failed.errors)
+                result.outcomes.update(failed.outcomes)
+        return result
+
+    def _failed(self, envelope: Envelope) -> BatchResult:
+        log.exception("event %s (%s) failed", envelope.event_id, envelope.type)
+        error = traceback.format_exc(limit=5)
+        event_id = str(envelope.event_id)
+        return BatchResult(outcomes={event_id: "failed"}, errors={event_id: error})
+
+    def _apply(self, session: Session, envelopes: Sequence[Envelope]) -> BatchResult:
+        result = BatchResult()
+        ids = {str(envelope.event_id) for envelope in envelopes}
+        seen = set(
+            session.execute(
+                sa.select(self.inbox.c.event_id).where(
+                    self.inbox.c.consumer == self.consumer, self.inbox.c.event_id.in_(ids)
+                )
+            ).scalars()
+        )
+        rows: list[dict[str, Any]] = []
+        now = utcnow()
+        for envelope in envelopes:
+            event_id = str(envelope.event_id)
+            if event_id in seen:
+                result.outcomes.setdefault(event_id, "duplicate")
+                continue
+            seen.add(event_id)
+            chain = self.handlers.get(envelope.type)
+            if not chain:
+                result.outcomes[event_id] = "ignored"
+                continue
+            payload = envelope.parse_payload()
+            for handler in chain:
+                handler(session, envelope, payload)
+            rows.append(
+                {
+                    "consumer": self.consumer,
+                    "event_id": event_id,
+                    "event_type": envelope.type,
+                    "processed_at": now,
+                }
+            )
+            result.outcomes[event_id] = "applied"
+        if rows:
+            session.execute(self.inbox.insert(), rows)
+        return result

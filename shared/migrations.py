@@ -1,0 +1,63 @@
+"""Alembic per service: each service keeps its migrations in services/<name>/migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from shared.db import create_db_engine
+
+
+def alembic_config(migrations: Path, url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["configure_logger"] = False
+    return config
+
+
+def upgrade(migrations: Path, url: str, revision: str = "head") -> None:
+    """Bring a service's database to the given revision (creates a SQLite file if needed)."""
+    engine = create_db_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(migrations, url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def run_env(metadata: sa.MetaData) -> None:
+    """The body of every service's migrations/env.py."""
+    from alembic import context
+
+    config = context.config
+    connection = config.attributes.get("connection")
+    if connection is None:
+        url = config.get_main_option("sqlalchemy.url")
+        if context.is_offline_mode():
+            context.configure(url=url, target_metadata=metadata, literal_binds=True, render_as_batch=True)
+            with context.begin_transaction():
+                context.run_migrations()
+            return
+        engine = create_db_engine(url)
+        with engine.begin() as connection:
+            _run(context, connection, metadata)
+        engine.dispose()
+        return
+    _run(context, connection, metadata)
+
+
+def _run(context, connection: sa.Connection, metadata: sa.MetaData) -> None:  # type: ignore[no-untyped-def]
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,186 @@
+"""The transactional outbox: events are rows written with the change that caused them.
+
+`emit` adds the row inside the caller's transaction; `OutboxRelay` publishes unpublished rows to
+Redis in pipelined batches and marks them. If Redis is down the rows wait; if the relay dies after
+publishing and before marking, the rows are published again and the consumers' inboxes drop the
+duplicates. On PostgreSQL several relays (replicas) share the work with FOR UPDATE SKIP LOCKED.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from shared.bus import REDIS_DOWN, Bus, OutgoingEvent
+from shared.db import Database, InfraTables, utcnow
+from shared.events import Envelope, EventPayload
+
+if TYPE_CHECKING:
+    from shared.metrics import BusMetrics
+    from shared.settings import Settings
+
+log = logging.getLogger("shian.outbox")
+
+
+def emit(
+    session: Session,
+    payload: EventPayload,
+    *,
+    county_id: str,
+    township_id: str | None,
+    actor: str,
+    correlation_id: Any = None,
+    occurred_at: datetime | None = None,
+) -> Envelope:
+    """Record an event in the outbox, in the session's transaction; returns its envelope."""
+    envelope = Envelope.wrap(
+        payload,
+        county_id=county_id,
+        township_id=township_id,
+        actor=actor,
+        correlation_id=correlation_id,
+        occurred_at=occurred_at,
+    )
+    emit_envelope(session, envelope)
+    return envelope
+
+
+def emit_envelope(session: Session, envelope: Envelope) -> None:
+    infra: InfraTables = session.info["shian.infra"]
+    session.execute(
+        infra.outbox.insert().values(
+            event_id=str(envelope.event_id),
+            event_type=envelope.type,
+            stream=session.info["shian.stream"],
+            body=envelope.to_bytes(),
+            created_at=utcnow(),
+        )
+    )
+    session.info["shian.emitted"] = True
+
+
+class OutboxRelay:
+    """Publishes the outbox; woken at once after a commit that emitted, polling as a fallback."""
+
+    def __init__(self, db: Database, bus: Bus, settings: Settings, metrics: BusMetrics) -> None:
+        self.db = db
+        self.bus = bus
+        self.settings = settings
+        self.metrics = metrics
+        self.table = db.infra.outbox
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.healthy = False
+
+    def wake(self) -> None:
+        """Thread-safe: called from the commit hook, which may run in a worker thread."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.db.on_events_committed.append(self.wake)
+        backoff = 0.2
+        next_gauge = 0.0
+        try:
+            while not stop.is_set():
+                try:
+                    published = await self.publish_batch()
+                    self.healthy = True
+                    backoff = 0.2
+                    if self._loop.time() >= next_gauge:
+                        await asyncio.to_thread(self.observe_backlog)
+                        next_gauge = self._loop.time() + 5.0
+                    if published >= self.settings.relay_batch_size:
+                        continue
+                    await self._sleep(stop, self.settings.relay_poll_seconds)
+                except REDIS_DOWN as error:
+                    self.healthy = False
+                    self.metrics.bus_errors.labels(self.bus.service, "publish_failed").inc()
+                    log.warning("outbox relay cannot reach Redis (%s); retrying in %.1fs", error, backoff)
+                    await self._sleep(stop, backoff)
+                    backoff = min(backoff * 2, 5.0)
+                except Exception:
+                    self.healthy = False
+                    log.exception("outbox relay failed; retrying in %.1fs", backoff)
+                    await self._sleep(stop, backoff)
+                    backoff = min(backoff * 2, 5.0)
+        finally:
+            if self.wake in self.db.on_events_committed:
+                self.db.on_events_committed.remove(self.wake)
+
+    async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
+        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+            self._wake.clear()
+
+    async def publish_batch(self) -> int:
+        """Publish up to one batch; the rows stay locked (PostgreSQL) until marked."""
+        session = self.db.new_session()
+        try:
+            rows = await asyncio.to_thread(self._lock_unpublished, session)
+            if not rows:
+                await asyncio.to_thread(session.rollback)
+                return 0
+            await self.bus.publish_many(
+                [
+                    OutgoingEvent(
+                        stream=row.stream, body=row.body, event_id=row.event_id, event_type=row.event_type
+                    )
+                    for row in rows
+                ]
+            )
+            await asyncio.to_thread(self._mark_published, session, [row.id for row in rows])
+            self.metrics.outbox_published.labels(self.bus.service).inc(len(rows))
+            return len(rows)
+        except BaseException:
+            await asyncio.to_thread(session.rollback)
+            raise
+        finally:
+            await asyncio.to_thread(session.close)
+
+    def _lock_unpublished(self, session: Session) -> list[Any]:
+        query = (
+            sa.select(
+                self.table.c.id,
+                self.table.c.stream,
+                self.table.c.body,
+                self.table.c.event_id,
+                self.table.c.event_type,
+            )
+            .where(self.table.c.published_at.is_(None))
+            .order_by(self.table.c.id)
+            .limit(self.settings.relay_batch_size)
+        )
+        if self.db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        return list(session.execute(query).all())
+
+    def _mark_published(self, session: Session, ids: list[int]) -> None:
+        session.execute(self.table.update().where(self.table.c.id.in_(ids)).values(published_at=utcnow()))
+        session.commit()
+
+    def observe_backlog(self) -> tuple[int, float]:
+        with self.db.session() as session:
+            count, oldest = session.execute(
+                sa.select(sa.func.count(), sa.func.min(self.table.c.created_at)).where(
+                    self.table.c.published_at.is_(None)
+                )
+            ).one()
+        age = 0.0
+        if oldest is not None:
+            if oldest.tzinfo is None:  # aggregate results bypass the UTC column type
+                oldest = oldest.replace(tzinfo=UTC)
+            age = max((utcnow() - oldest).total_seconds(), 0.0)
+        self.metrics.outbox_backlog.labels(self.bus.service).set(count)
+        self.metrics.outbox_oldest_age.labels(self.bus.service).set(age)
+        return int(count), age
