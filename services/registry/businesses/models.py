@@ -60,6 +60,8 @@ class BusinessCreate(BaseModel):
 
 
 class BusinessRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID
     county_id: str
     township_id: str

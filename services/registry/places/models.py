@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Field as SQLField
 
 from services.registry.database import Base
@@ -27,6 +27,8 @@ class Place(Base, table=True):
 
 
 class PlaceRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     level: PlaceLevel
     name: str

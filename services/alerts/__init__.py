@@ -1,0 +1,1 @@
+"""Alerts: incidents, their level, escalation chains, acknowledgement and notifications."""

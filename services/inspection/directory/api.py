@@ -1,0 +1,36 @@
+"""HTTP: the business directory as inspection knows it (what inspectors can be sent to)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from services.inspection.directory import service
+from services.inspection.directory.models import DirectoryBusinessRead, DirectoryPage
+from shared.deps import CurrentUser, SessionDep
+
+router = APIRouter(prefix="/directory", tags=["directory"])
+
+
+@router.get("/businesses", response_model=DirectoryPage, summary="Businesses known to inspection")
+def list_businesses(
+    session: SessionDep,
+    user: CurrentUser,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    township_id: str | None = None,
+):
+    items, total = service.search(
+        session=session, principal=user, offset=offset, limit=limit, township_id=township_id
+    )
+    return DirectoryPage(items=items, total=total, offset=offset, limit=limit)  # type: ignore[arg-type]
+
+
+@router.get("/businesses/{business_id}", response_model=DirectoryBusinessRead, summary="One business")
+def get_business(business_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+    business = service.get(session=session, principal=user, business_id=business_id)
+    if business is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "business not found")
+    return business

@@ -1,0 +1,1 @@
+"""Reporting: read models built from every service's events; statistics and the work summary."""

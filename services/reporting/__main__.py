@@ -1,0 +1,3 @@
+from services.runner import run_service
+
+run_service("reporting")

@@ -1,0 +1,116 @@
+"""Projecting events into the read models, and the township summary computed from them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from services.reporting.summaries.models import (
+    BusinessFigures,
+    IncidentFigures,
+    ReportBusiness,
+    ReportIncident,
+    TownshipSummary,
+)
+from shared.clock import LOCAL_ZONE
+from shared.events import BusinessRegistered, Envelope, IncidentReported
+
+INCIDENT_LEVELS = ("I", "II", "III", "IV", "below_IV")
+
+
+def apply_business_registered(session: Session, envelope: Envelope, payload: BusinessRegistered) -> None:
+    row = session.get(ReportBusiness, payload.business_id) or ReportBusiness(
+        id=payload.business_id,
+        county_id=envelope.county_id,
+        township_id=envelope.township_id or "",
+        kind=payload.kind,
+        status=payload.status,
+        registered_on=payload.registered_on,
+    )
+    row.village_id = payload.village_id
+    row.kind = payload.kind
+    row.status = payload.status
+    row.registered_on = payload.registered_on
+    session.add(row)
+
+
+def apply_incident_reported(session: Session, envelope: Envelope, payload: IncidentReported) -> None:
+    row = session.get(ReportIncident, payload.incident_id) or ReportIncident(
+        id=payload.incident_id,
+        county_id=envelope.county_id,
+        township_id=envelope.township_id or "",
+        level=payload.level,
+        ill_count=payload.ill_count,
+        death_count=payload.death_count,
+        reported_at=payload.reported_at,
+    )
+    row.village_id = payload.village_id
+    row.level = payload.level
+    row.ill_count = payload.ill_count
+    row.death_count = payload.death_count
+    session.add(row)
+
+
+def local_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """[start of `first`, start of the day after `last`) in Asia/Shanghai, as aware datetimes."""
+    start = datetime.combine(first, time.min, tzinfo=LOCAL_ZONE)
+    end = datetime.combine(last + timedelta(days=1), time.min, tzinfo=LOCAL_ZONE)
+    return start, end
+
+
+def township_summary(
+    *, session: Session, township_id: str, township_name: str, period_from: date, period_to: date
+) -> TownshipSummary:
+    in_township = ReportBusiness.township_id == township_id
+    by_kind = dict(
+        session.exec(
+            select(ReportBusiness.kind, sa.func.count())
+            .where(in_township, ReportBusiness.registered_on <= period_to)
+            .group_by(ReportBusiness.kind)
+        ).all()
+    )
+    new = session.exec(
+        select(sa.func.count())
+        .select_from(ReportBusiness)
+        .where(
+            in_township,
+            ReportBusiness.registered_on >= period_from,
+            ReportBusiness.registered_on <= period_to,
+        )
+    ).one()
+
+    start, end = local_day_bounds(period_from, period_to)
+    rows = session.exec(
+        select(
+            ReportIncident.level,
+            sa.func.count(),
+            sa.func.sum(ReportIncident.ill_count),
+            sa.func.sum(ReportIncident.death_count),
+        )
+        .where(
+            ReportIncident.township_id == township_id,
+            ReportIncident.reported_at >= start,
+            ReportIncident.reported_at < end,
+        )
+        .group_by(ReportIncident.level)
+    ).all()
+    by_level = dict.fromkeys(INCIDENT_LEVELS, 0)
+    ill = deaths = 0
+    for level, count, level_ill, level_deaths in rows:
+        by_level[level] = int(count)
+        ill += int(level_ill or 0)
+        deaths += int(level_deaths or 0)
+    return TownshipSummary(
+        township_id=township_id,
+        township_name=township_name,
+        period_from=period_from,
+        period_to=period_to,
+        businesses=BusinessFigures(
+            registered_total=sum(by_kind.values()),
+            registered_in_period=int(new),
+            by_kind={kind: int(count) for kind, count in sorted(by_kind.items())},
+        ),
+        incidents=IncidentFigures(total=sum(by_level.values()), by_level=by_level, ill=ill, deaths=deaths),
+    )

