@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlmodel import Session
 
 from shared.auth import CurrentUser, Principal
+from shared.clock import Clock
 from shared.service import ServiceRuntime
 
 
@@ -22,7 +23,12 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+def get_clock(request: Request) -> Clock:
+    return get_runtime(request).clock
+
+
 SessionDep = Annotated[Session, Depends(get_session)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
 RuntimeDep = Annotated[ServiceRuntime, Depends(get_runtime)]
 
-__all__ = ["CurrentUser", "Principal", "RuntimeDep", "SessionDep"]
+__all__ = ["ClockDep", "CurrentUser", "Principal", "RuntimeDep", "SessionDep"]

@@ -8,8 +8,8 @@ by (type, version), so a consumer can parse exactly the shape the producer wrote
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
-from typing import Any, ClassVar, Literal, TypeVar
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -85,62 +85,6 @@ class Envelope(BaseModel):
         return cls.model_validate_json(raw)
 
 
-# --- registry ---------------------------------------------------------------------------------
-
-PlaceLevel = Literal["county", "township", "village"]
-
-
-class PlaceDefined(EventPayload):
-    """A county, township or village was created or renamed in the register."""
-
-    TYPE = "place.defined"
-    PRODUCER = "registry"
-
-    place_id: str
-    level: PlaceLevel
-    name: str
-    parent_id: str | None = None
-
-
-class BusinessRegistered(EventPayload):
-    """A food business entered the county's register."""
-
-    TYPE = "business.registered"
-    PRODUCER = "registry"
-
-    business_id: uuid.UUID
-    name: str
-    kind: str
-    village_id: str | None = None
-    operator: str | None = None
-    address: str | None = None
-    risk_level: Literal["A", "B", "C", "D"]
-    status: Literal["active", "suspended", "closed"] = "active"
-    registered_on: date
-
-
-# --- alerts -----------------------------------------------------------------------------------
-
-IncidentLevel = Literal["I", "II", "III", "IV", "below_IV"]
-
-
-class IncidentReported(EventPayload):
-    """A food-safety incident was reported and classified; escalation starts from here."""
-
-    TYPE = "incident.reported"
-    PRODUCER = "alerts"
-
-    incident_id: uuid.UUID
-    village_id: str | None = None
-    business_id: uuid.UUID | None = None
-    place_kind: str
-    ill_count: int
-    death_count: int
-    level: IncidentLevel
-    reported_at: datetime
-    description: str
-
-
 def catalogue_rows() -> list[dict[str, Any]]:
     """The catalogue as plain rows, for docs and the CLI."""
     return [
@@ -153,3 +97,21 @@ def catalogue_rows() -> list[dict[str, Any]]:
         }
         for model in CATALOGUE.values()
     ]
+
+
+# Every payload type registers itself in CATALOGUE when its module is imported; import them all here
+# so that any process that can read an envelope can parse its payload.
+from shared.catalogue.alerts import IncidentLevel, IncidentReported  # noqa: E402
+from shared.catalogue.registry import BusinessRegistered, PlaceDefined, PlaceLevel  # noqa: E402
+
+__all__ = [
+    "CATALOGUE",
+    "BusinessRegistered",
+    "Envelope",
+    "EventPayload",
+    "IncidentLevel",
+    "IncidentReported",
+    "PlaceDefined",
+    "PlaceLevel",
+    "catalogue_rows",
+]

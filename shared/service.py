@@ -19,6 +19,7 @@ from fastapi import APIRouter
 from prometheus_client import CollectorRegistry
 
 from shared.bus import REDIS_DOWN, Bus, StreamConsumer
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.db import Database, InfraTables
 from shared.inbox import HandlerMap, InboxProcessor
 from shared.metrics import BusMetrics
@@ -47,9 +48,10 @@ class ServiceSpec:
 class ServiceRuntime:
     """A running service's database, bus, relay and consumers."""
 
-    def __init__(self, spec: ServiceSpec, settings: Settings) -> None:
+    def __init__(self, spec: ServiceSpec, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> None:
         self.spec = spec
         self.settings = settings
+        self.clock = clock
         self.registry = CollectorRegistry()
         self.metrics = BusMetrics(self.registry)
         self.db = Database(

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.service import ServiceRuntime, ServiceSpec
 from shared.settings import Settings, get_settings
 
@@ -27,9 +28,9 @@ class DomainError(Exception):
         self.status_code = status_code
 
 
-def create_app(spec: ServiceSpec, settings: Settings | None = None) -> FastAPI:
+def create_app(spec: ServiceSpec, settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
-    runtime = ServiceRuntime(spec, settings)
+    runtime = ServiceRuntime(spec, settings, clock or SYSTEM_CLOCK)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

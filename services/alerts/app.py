@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.alerts.database import Base, infra
 from services.alerts.handlers import EVENT_HANDLERS
 from services.alerts.incidents.api import router as incidents_router
+from shared.clock import Clock
 from shared.service import ServiceSpec
 from shared.settings import Settings
 from shared.web import create_app
@@ -26,5 +27,5 @@ SPEC = ServiceSpec(
 )
 
 
-def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(SPEC, settings)
+def create(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    return create_app(SPEC, settings, clock)

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.inspection.database import Base, infra
 from services.inspection.directory.api import router as directory_router
 from services.inspection.handlers import EVENT_HANDLERS
+from shared.clock import Clock
 from shared.service import ServiceSpec
 from shared.settings import Settings
 from shared.web import create_app
@@ -27,5 +28,5 @@ SPEC = ServiceSpec(
 )
 
 
-def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(SPEC, settings)
+def create(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    return create_app(SPEC, settings, clock)

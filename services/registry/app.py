@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.registry.businesses.api import router as businesses_router
 from services.registry.database import Base, infra
 from services.registry.places.api import router as places_router
+from shared.clock import Clock
 from shared.service import ServiceSpec
 from shared.settings import Settings
 from shared.web import create_app
@@ -25,5 +26,5 @@ SPEC = ServiceSpec(
 )
 
 
-def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(SPEC, settings)
+def create(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    return create_app(SPEC, settings, clock)

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from services.reporting.database import Base, infra
 from services.reporting.handlers import EVENT_HANDLERS
 from services.reporting.summaries.api import router as summaries_router
+from shared.clock import Clock
 from shared.service import ServiceSpec
 from shared.settings import Settings
 from shared.web import create_app
@@ -26,5 +27,5 @@ SPEC = ServiceSpec(
 )
 
 
-def create(settings: Settings | None = None) -> FastAPI:
-    return create_app(SPEC, settings)
+def create(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
+    return create_app(SPEC, settings, clock)

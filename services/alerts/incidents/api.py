@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from services.alerts.incidents import service
 from services.alerts.incidents.models import IncidentCreate, IncidentRead
-from shared.deps import CurrentUser, SessionDep
+from shared.deps import ClockDep, CurrentUser, SessionDep
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
@@ -20,9 +20,9 @@ router = APIRouter(prefix="/incidents", tags=["incidents"])
     status_code=status.HTTP_201_CREATED,
     summary="Report a food-safety incident",
 )
-def report_incident(data: IncidentCreate, session: SessionDep, user: CurrentUser):
+def report_incident(data: IncidentCreate, session: SessionDep, user: CurrentUser, clock: ClockDep):
     """Classified level I-IV (or below IV) from the severity rule table; emits `incident.reported`."""
-    return service.report(session=session, principal=user, data=data)
+    return service.report(session=session, principal=user, data=data, clock=clock)
 
 
 @router.get("", response_model=list[IncidentRead], summary="Open incidents, newest first")

@@ -12,7 +12,7 @@ from services.alerts.incidents.models import Incident, IncidentCreate
 from services.alerts.incidents.rules import classify, rule_for
 from shared import audit
 from shared.auth import Principal, Role
-from shared.clock import local_today, now
+from shared.clock import Clock, local_today
 from shared.events import IncidentReported
 from shared.outbox import emit
 from shared.places import find_place
@@ -21,7 +21,7 @@ from shared.web import DomainError
 REPORTERS = (Role.county, Role.township, Role.inspector, Role.village)
 
 
-def report(*, session: Session, principal: Principal, data: IncidentCreate) -> Incident:
+def report(*, session: Session, principal: Principal, data: IncidentCreate, clock: Clock) -> Incident:
     principal.ensure_role(*REPORTERS)
     township = find_place(session, place_directory, data.township_id)
     if (
@@ -38,7 +38,7 @@ def report(*, session: Session, principal: Principal, data: IncidentCreate) -> I
         village = find_place(session, place_directory, data.village_id)
         if village is None or village.level != "village" or village.parent_id != township.place_id:
             raise DomainError("village_id", f"unknown village {data.village_id!r} in {data.township_id}")
-    reported_at = now()
+    reported_at = clock.now()
     if data.onset_at is not None and data.onset_at > reported_at:
         raise DomainError("onset_at", "cannot be in the future")
 
@@ -47,7 +47,7 @@ def report(*, session: Session, principal: Principal, data: IncidentCreate) -> I
         deaths=data.death_count,
         place_kind=data.place_kind,
         crosses_province=data.crosses_province,
-        rule=rule_for(township.county_id, local_today()),
+        rule=rule_for(township.county_id, local_today(clock)),
     )
     incident = Incident(
         county_id=township.county_id,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from services.registry.businesses import service
 from services.registry.businesses.models import BusinessCreate, BusinessKind, BusinessPage, BusinessRead
-from shared.deps import CurrentUser, SessionDep
+from shared.deps import ClockDep, CurrentUser, SessionDep
 
 router = APIRouter(prefix="/businesses", tags=["businesses"])
 
@@ -17,10 +17,10 @@ router = APIRouter(prefix="/businesses", tags=["businesses"])
 @router.post(
     "", response_model=BusinessRead, status_code=status.HTTP_201_CREATED, summary="Register a food business"
 )
-def register_business(data: BusinessCreate, session: SessionDep, user: CurrentUser):
+def register_business(data: BusinessCreate, session: SessionDep, user: CurrentUser, clock: ClockDep):
     """Emits `business.registered`. The village decides the township; it must be in the caller's
     area (422 otherwise)."""
-    return service.register(session=session, principal=user, data=data)
+    return service.register(session=session, principal=user, data=data, clock=clock)
 
 
 @router.get("", response_model=BusinessPage, summary="Businesses in the caller's scope")

@@ -12,7 +12,7 @@ from services.registry.businesses.rules import initial_risk_level
 from services.registry.places.service import get_village
 from shared import audit
 from shared.auth import Principal, Role
-from shared.clock import local_today
+from shared.clock import Clock, local_today
 from shared.events import BusinessRegistered
 from shared.outbox import emit
 from shared.web import DomainError
@@ -20,13 +20,14 @@ from shared.web import DomainError
 WRITERS = (Role.county, Role.township, Role.inspector)
 
 
-def register(*, session: Session, principal: Principal, data: BusinessCreate) -> Business:
+def register(*, session: Session, principal: Principal, data: BusinessCreate, clock: Clock) -> Business:
     principal.ensure_role(*WRITERS)
     village = get_village(session=session, village_id=data.village_id)
     if village is None or not principal.sees(county_id=village.county_id, township_id=village.township_id):
         raise DomainError("village_id", f"unknown village {data.village_id!r} in your area")
-    registered_on = data.registered_on or local_today()
-    if registered_on > local_today():
+    today = local_today(clock)
+    registered_on = data.registered_on or today
+    if registered_on > today:
         raise DomainError("registered_on", "cannot be in the future")
     business = Business(
         county_id=village.county_id,
