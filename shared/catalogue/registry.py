@@ -38,3 +38,142 @@ class BusinessRegistered(EventPayload):
     risk_level: Literal["A", "B", "C", "D"]
     status: Literal["active", "suspended", "closed"] = "active"
     registered_on: date
+
+
+RiskLevel = Literal["A", "B", "C", "D"]
+BusinessStatus = Literal["active", "suspended", "closed"]
+LicenceKind = Literal["business_licence", "food_permit"]
+
+
+class BusinessUpdated(EventPayload):
+    """A business's particulars changed; the payload is its whole current state."""
+
+    TYPE = "business.updated"
+    PRODUCER = "registry"
+
+    business_id: uuid.UUID
+    name: str
+    kind: str
+    village_id: str | None = None
+    operator: str | None = None
+    address: str | None = None
+    risk_level: RiskLevel
+    status: BusinessStatus
+    under_investigation: bool = False
+
+
+class BusinessStatusChanged(EventPayload):
+    """A business was suspended, reactivated or closed (by a township, or pending an incident)."""
+
+    TYPE = "business.status_changed"
+    PRODUCER = "registry"
+
+    business_id: uuid.UUID
+    status: BusinessStatus
+    previous_status: BusinessStatus
+    reason: str
+
+
+class BusinessRiskChanged(EventPayload):
+    """A business's risk level (A-D) changed, e.g. after an inspection's grade."""
+
+    TYPE = "business.risk_changed"
+    PRODUCER = "registry"
+
+    business_id: uuid.UUID
+    risk_level: RiskLevel
+    previous_risk_level: RiskLevel
+    reason: str
+
+
+class CertificateExpiring(EventPayload):
+    """A food handler's health certificate expires soon (once per certificate and expiry)."""
+
+    TYPE = "certificate.expiring"
+    PRODUCER = "registry"
+
+    certificate_id: uuid.UUID
+    business_id: uuid.UUID
+    staff_name: str
+    expires_on: date
+
+
+class CertificateExpired(EventPayload):
+    """A food handler's health certificate has expired (once per certificate and expiry)."""
+
+    TYPE = "certificate.expired"
+    PRODUCER = "registry"
+
+    certificate_id: uuid.UUID
+    business_id: uuid.UUID
+    staff_name: str
+    expires_on: date
+
+
+class LicenceExpiring(EventPayload):
+    """A business licence or food operating permit expires soon (once per licence and expiry)."""
+
+    TYPE = "licence.expiring"
+    PRODUCER = "registry"
+
+    business_id: uuid.UUID
+    licence_kind: LicenceKind
+    number: str
+    expires_on: date
+
+
+class LicenceExpired(EventPayload):
+    """A business licence or food operating permit has expired (once per licence and expiry)."""
+
+    TYPE = "licence.expired"
+    PRODUCER = "registry"
+
+    business_id: uuid.UUID
+    licence_kind: LicenceKind
+    number: str
+    expires_on: date
+
+
+class BanquetFiled(EventPayload):
+    """A rural group banquet was filed with the village coordinator."""
+
+    TYPE = "banquet.filed"
+    PRODUCER = "registry"
+
+    banquet_id: uuid.UUID
+    village_id: str
+    host: str
+    held_on: date
+    filed_on: date
+    people: int
+    tables: int
+    filing_required: bool
+    late: bool
+    guidance_due: bool
+
+
+class BanquetLate(EventPayload):
+    """A banquet that had to be filed ahead was filed too late (or after it was held)."""
+
+    TYPE = "banquet.late"
+    PRODUCER = "registry"
+
+    banquet_id: uuid.UUID
+    village_id: str
+    host: str
+    held_on: date
+    filed_on: date
+    people: int
+
+
+class BanquetGuidanceDue(EventPayload):
+    """A large banquet is due on-site guidance from the township."""
+
+    TYPE = "banquet.guidance_due"
+    PRODUCER = "registry"
+
+    banquet_id: uuid.UUID
+    village_id: str
+    host: str
+    held_on: date
+    people: int
