@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlmodel import Session
@@ -32,4 +33,25 @@ def record(
             township_id=township_id,
             detail=detail,
         )
+    )
+
+
+def record_many(session: Session, entries: Sequence[dict[str, Any]]) -> None:
+    """Many audit lines in one statement (a bulk import); each entry has record()'s keywords."""
+    if not entries:
+        return
+    infra: InfraTables = session.info["shian.infra"]
+    now = utcnow()
+    session.execute(
+        infra.audit_log.insert(),
+        [
+            {
+                "at": now,
+                "county_id": None,
+                "township_id": None,
+                "detail": None,
+                **entry,
+            }
+            for entry in entries
+        ],
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,29 @@ def emit_envelope(session: Session, envelope: Envelope) -> None:
             body=envelope.to_bytes(),
             created_at=utcnow(),
         )
+    )
+    session.info["shian.emitted"] = True
+
+
+def emit_many(session: Session, envelopes: Sequence[Envelope]) -> None:
+    """Record many events in one statement (a bulk import), in the session's transaction."""
+    if not envelopes:
+        return
+    infra: InfraTables = session.info["shian.infra"]
+    stream = session.info["shian.stream"]
+    now = utcnow()
+    session.execute(
+        infra.outbox.insert(),
+        [
+            {
+                "event_id": str(envelope.event_id),
+                "event_type": envelope.type,
+                "stream": stream,
+                "body": envelope.to_bytes(),
+                "created_at": now,
+            }
+            for envelope in envelopes
+        ],
     )
     session.info["shian.emitted"] = True
 

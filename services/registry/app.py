@@ -6,9 +6,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.registry.banquets.api import router as banquets_router
 from services.registry.businesses.api import router as businesses_router
 from services.registry.database import Base, infra
+from services.registry.expiry.scheduler import expiry_loop
+from services.registry.handlers import EVENT_HANDLERS
+from services.registry.imports.api import router as imports_router
+from services.registry.letters.api import router as letters_router
 from services.registry.places.api import router as places_router
+from services.registry.staff.api import router as staff_router
 from shared.clock import Clock
 from shared.service import ServiceSpec
 from shared.settings import Settings
@@ -17,12 +23,16 @@ from shared.web import create_app
 SPEC = ServiceSpec(
     name="registry",
     title="registry",
-    description="The county's register of places and food businesses. Every change is an event on "
-    "the `shian.registry` stream.",
+    description="The county's register of places, food businesses with their licences, food handlers "
+    "with their health certificates, rural banquets and responsibility letters. Every change is an "
+    "event on the `shian.registry` stream.",
     metadata=Base.metadata,
     infra=infra,
     migrations=Path(__file__).parent / "migrations",
-    routers=(places_router, businesses_router),
+    handlers=EVENT_HANDLERS,
+    consumes=("inspection", "alerts"),
+    routers=(places_router, businesses_router, staff_router, banquets_router, letters_router, imports_router),
+    loops=(expiry_loop,),
 )
 
 

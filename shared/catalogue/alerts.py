@@ -1,4 +1,8 @@
-"""Events the alerts service publishes on its stream."""
+"""Events the alerts service publishes on its stream.
+
+The fields of the first five events are agreed with the other services; later fields are optional
+so that a consumer built against the first contract still parses them.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,16 @@ from typing import Literal
 from shared.events import EventPayload
 
 IncidentLevel = Literal["I", "II", "III", "IV", "below_IV"]
+IncidentStatus = Literal["reported", "acknowledged", "responding", "contained", "closed"]
+AlertKind = Literal[
+    "stop_operating",
+    "rectification_overdue",
+    "certificate_expired",
+    "licence_expired",
+    "banquet_late",
+    "banquet_guidance_due",
+    "complaint_deadline_missed",
+]
 
 
 class IncidentReported(EventPayload):
@@ -26,6 +40,11 @@ class IncidentReported(EventPayload):
     level: IncidentLevel
     reported_at: datetime
     description: str
+    hospitalised_count: int | None = None
+    banquet_id: uuid.UUID | None = None
+    onset_at: datetime | None = None
+    suspected_food: str | None = None
+    seconds_since_onset: float | None = None
 
 
 class IncidentLevelChanged(EventPayload):
@@ -40,6 +59,7 @@ class IncidentLevelChanged(EventPayload):
     ill_count: int
     death_count: int
     seconds_since_onset: float | None = None
+    hospitalised_count: int | None = None
 
 
 class AlertEscalated(EventPayload):
@@ -55,6 +75,9 @@ class AlertEscalated(EventPayload):
     targets: list[str]
     reason: str
     seconds_since_onset: float | None = None
+    tier: str | None = None
+    seconds_since_report: float | None = None
+    deadline_at: datetime | None = None  # when the step's acknowledgement is due, if it has one
 
 
 class AlertAcknowledged(EventPayload):
@@ -67,6 +90,7 @@ class AlertAcknowledged(EventPayload):
     acknowledged_by: str
     seconds_since_onset: float | None = None
     seconds_since_report: float
+    level: IncidentLevel | None = None
 
 
 class IncidentClosed(EventPayload):
@@ -79,3 +103,78 @@ class IncidentClosed(EventPayload):
     cause: str
     seconds_since_onset: float | None = None
     seconds_since_report: float
+    level: IncidentLevel | None = None
+    ill_count: int | None = None
+    hospitalised_count: int | None = None
+    death_count: int | None = None
+
+
+class IncidentProgressed(EventPayload):
+    """An incident moved on in its lifecycle (responding, contained), or its acknowledgement
+    lapsed because no progress followed it (back to reported)."""
+
+    TYPE = "incident.progressed"
+    PRODUCER = "alerts"
+
+    incident_id: uuid.UUID
+    previous_status: IncidentStatus
+    status: IncidentStatus
+    seconds_since_onset: float | None = None
+    seconds_since_report: float
+
+
+class IncidentCountsUpdated(EventPayload):
+    """The counts of an incident were corrected or grew (a level change comes as its own event)."""
+
+    TYPE = "incident.counts_updated"
+    PRODUCER = "alerts"
+
+    incident_id: uuid.UUID
+    level: IncidentLevel
+    ill_count: int
+    hospitalised_count: int
+    death_count: int
+    report_count: int
+    seconds_since_onset: float | None = None
+
+
+class AlertRaised(EventPayload):
+    """Another service's event needs a township's attention (an alert short of an incident).
+
+    Raised once per subject and kind while open; repeats are counted, not re-raised. An alert
+    that an open incident about the same business or banquet explains is raised as suppressed."""
+
+    TYPE = "alert.raised"
+    PRODUCER = "alerts"
+
+    alert_id: uuid.UUID
+    kind: AlertKind
+    subject: str  # e.g. "business:<uuid>", "banquet:<uuid>", "complaint:<uuid>"
+    business_id: uuid.UUID | None = None
+    summary: str
+    source_event_id: uuid.UUID
+    suppressed_by_incident: uuid.UUID | None = None
+
+
+class EscalationPolicyUpdated(EventPayload):
+    """A county set its default escalation chain, or a township's own (scope_id names which)."""
+
+    TYPE = "escalation.policy_updated"
+    PRODUCER = "alerts"
+
+    scope_id: str
+    steps: list[dict[str, object]]
+    version: int
+
+
+class AlertResolved(EventPayload):
+    """A township closed an alert raised from another service's event."""
+
+    TYPE = "alert.resolved"
+    PRODUCER = "alerts"
+
+    alert_id: uuid.UUID
+    kind: AlertKind
+    subject: str
+    note: str | None = None
+    occurrences: int

@@ -38,6 +38,8 @@ class BusinessRegistered(EventPayload):
     risk_level: Literal["A", "B", "C", "D"]
     status: Literal["active", "suspended", "closed"] = "active"
     registered_on: date
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 RiskLevel = Literal["A", "B", "C", "D"]
@@ -60,6 +62,8 @@ class BusinessUpdated(EventPayload):
     risk_level: RiskLevel
     status: BusinessStatus
     under_investigation: bool = False
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class BusinessStatusChanged(EventPayload):
@@ -177,3 +181,70 @@ class BanquetGuidanceDue(EventPayload):
     host: str
     held_on: date
     people: int
+
+
+class LicenceRecorded(EventPayload):
+    """A business licence or food operating permit was recorded or renewed for a business."""
+
+    TYPE = "licence.recorded"
+    PRODUCER = "registry"
+
+    business_id: uuid.UUID
+    licence_kind: LicenceKind
+    number: str
+    issued_on: date
+    expires_on: date
+
+
+class StaffRecorded(EventPayload):
+    """A food handler joined a business's staff list, or left it (active false)."""
+
+    TYPE = "staff.recorded"
+    PRODUCER = "registry"
+
+    staff_id: uuid.UUID
+    business_id: uuid.UUID
+    name: str
+    position: str | None = None
+    active: bool = True
+
+
+class CertificateRecorded(EventPayload):
+    """A food handler's health certificate was recorded (a renewal supersedes the previous one)."""
+
+    TYPE = "certificate.recorded"
+    PRODUCER = "registry"
+
+    certificate_id: uuid.UUID
+    staff_id: uuid.UUID
+    business_id: uuid.UUID
+    staff_name: str
+    issued_on: date
+    expires_on: date
+
+
+class BusinessGraded(EventPayload):
+    """The registry recorded an inspection's dynamic grade in the business's grade history."""
+
+    TYPE = "business.graded"
+    PRODUCER = "registry"
+
+    business_id: uuid.UUID
+    inspection_id: uuid.UUID
+    inspected_on: date
+    dynamic_grade: Literal["excellent", "good", "fair"] | None = None
+    score: float
+
+
+class LetterSigned(EventPayload):
+    """A target-responsibility letter (目标责任书) was signed between a township and a village or business."""
+
+    TYPE = "letter.signed"
+    PRODUCER = "registry"
+
+    letter_id: uuid.UUID
+    party_kind: Literal["village", "business"]
+    village_id: str | None = None
+    business_id: uuid.UUID | None = None
+    year: int
+    signed_on: date

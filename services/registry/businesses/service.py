@@ -1,80 +1,62 @@
-"""Registering and reading businesses; registration emits `business.registered`."""
+"""The register of businesses: registration, corrections, licences, status, search, and the
+reactions to inspections and incidents. Every change is audited and announced through the outbox
+in the same transaction."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from fastapi import HTTPException, status
 from sqlmodel import Session, select
 
-from services.registry.businesses.models import Business, BusinessCreate
-from services.registry.businesses.rules import initial_risk_level
+from services.registry.businesses import investigation_rules, risk_level
+from services.registry.businesses.models import (
+    Business,
+    BusinessCreate,
+    BusinessFilter,
+    BusinessRead,
+    BusinessUpdate,
+    GradeRecord,
+    InvestigationDecision,
+    Licence,
+    LicenceIn,
+    LicenceRead,
+    StatusChange,
+)
+from services.registry.expiry import notice_rules
+from services.registry.places.models import Place
 from services.registry.places.service import get_village
 from shared import audit
 from shared.auth import Principal, Role
+from shared.catalogue.alerts import IncidentReported
+from shared.catalogue.inspection import InspectionCompleted
+from shared.catalogue.registry import (
+    BusinessGraded,
+    BusinessRegistered,
+    BusinessRiskChanged,
+    BusinessStatusChanged,
+    BusinessUpdated,
+    LicenceRecorded,
+)
 from shared.clock import Clock, local_today
-from shared.events import BusinessRegistered
+from shared.db import utcnow
+from shared.events import Envelope
 from shared.outbox import emit
 from shared.web import DomainError
 
 WRITERS = (Role.county, Role.township, Role.inspector)
+DECIDERS = (Role.county, Role.township)
+SYSTEM_ACTOR = "system:registry"
 
 
-def register(*, session: Session, principal: Principal, data: BusinessCreate, clock: Clock) -> Business:
-    principal.ensure_role(*WRITERS)
-    village = get_village(session=session, village_id=data.village_id)
-    if village is None or not principal.sees(county_id=village.county_id, township_id=village.township_id):
-        raise DomainError("village_id", f"unknown village {data.village_id!r} in your area")
-    today = local_today(clock)
-    registered_on = data.registered_on or today
-    if registered_on > today:
-        raise DomainError("registered_on", "cannot be in the future")
-    business = Business(
-        county_id=village.county_id,
-        township_id=village.township_id or "",
-        village_id=village.id,
-        name=data.name,
-        kind=data.kind,
-        operator=data.operator,
-        address=data.address,
-        risk_level=initial_risk_level(data.kind),
-        registered_on=registered_on,
-        created_by=principal.actor,
-    )
-    session.add(business)
-    session.flush()
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="business.registered",
-        entity="business",
-        entity_id=str(business.id),
-        county_id=business.county_id,
-        township_id=business.township_id,
-        detail=data.model_dump(mode="json"),
-    )
-    emit(
-        session,
-        BusinessRegistered(
-            business_id=business.id,
-            name=business.name,
-            kind=business.kind,
-            village_id=business.village_id,
-            operator=business.operator,
-            address=business.address,
-            risk_level=business.risk_level,  # type: ignore[arg-type]
-            status=business.status,  # type: ignore[arg-type]
-            registered_on=business.registered_on,
-        ),
-        county_id=business.county_id,
-        township_id=business.township_id,
-        actor=principal.actor,
-    )
-    session.commit()
-    return business
+# ---- reading -------------------------------------------------------------------------------------
 
 
-def _scoped(principal: Principal) -> sa.ColumnElement[bool]:
+def scope_condition(principal: Principal) -> sa.ColumnElement[bool]:
     condition = Business.county_id == principal.county_id
     if principal.role is Role.county:
         return condition
@@ -86,7 +68,65 @@ def _scoped(principal: Principal) -> sa.ColumnElement[bool]:
 
 
 def get(*, session: Session, principal: Principal, business_id: uuid.UUID) -> Business | None:
-    return session.exec(select(Business).where(Business.id == business_id, _scoped(principal))).first()
+    return session.exec(
+        select(Business).where(Business.id == business_id, scope_condition(principal))
+    ).first()
+
+
+def get_in_scope(*, session: Session, principal: Principal, business_id: uuid.UUID) -> Business:
+    """The business; 404 outside the caller's scope, the same answer as for one that does not exist."""
+    business = get(session=session, principal=principal, business_id=business_id)
+    if business is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "business not found")
+    return business
+
+
+def licences_of(session: Session, business_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Licence]]:
+    ids = list(business_ids)
+    found: dict[uuid.UUID, list[Licence]] = {business_id: [] for business_id in ids}
+    if ids:
+        rows = session.exec(select(Licence).where(Licence.business_id.in_(ids)).order_by(Licence.kind))  # type: ignore[attr-defined]
+        for licence in rows:
+            found[licence.business_id].append(licence)
+    return found
+
+
+def to_read(session: Session, businesses: Sequence[Business]) -> list[BusinessRead]:
+    """Businesses with their licences, in one query for the whole page."""
+    licences = licences_of(session, (business.id for business in businesses))
+    return [
+        BusinessRead.model_validate(business).model_copy(
+            update={"licences": [LicenceRead.model_validate(item) for item in licences[business.id]]}
+        )
+        for business in businesses
+    ]
+
+
+SORTS: dict[str, sa.ColumnElement] = {
+    "name": Business.name,  # type: ignore[dict-item]
+    "registered_on": Business.registered_on,  # type: ignore[dict-item]
+    "risk_level": Business.risk_level,  # type: ignore[dict-item]
+    "kind": Business.kind,  # type: ignore[dict-item]
+}
+
+
+def _licence_state_condition(state: str, today: date, warning_days: int) -> sa.ColumnElement[bool]:
+    horizon = today + timedelta(days=warning_days)
+    of_business = Licence.business_id == Business.id
+
+    def any_licence(*conditions: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+        return sa.exists().where(of_business, *conditions)
+
+    expired = any_licence(Licence.expires_on < today)
+    expiring = any_licence(Licence.expires_on >= today, Licence.expires_on <= horizon)
+    has_permit = any_licence(Licence.kind == "food_permit")
+    if state == "missing":
+        return ~has_permit
+    if state == "expired":
+        return expired
+    if state == "expiring":
+        return sa.and_(expiring, ~expired)
+    return sa.and_(has_permit, ~expired, ~expiring)  # valid
 
 
 def search(
@@ -95,19 +135,432 @@ def search(
     principal: Principal,
     offset: int,
     limit: int,
-    kind: str | None = None,
-    village_id: str | None = None,
-    text: str | None = None,
+    filters: BusinessFilter | None = None,
+    today: date | None = None,
 ) -> tuple[list[Business], int]:
-    conditions = [_scoped(principal)]
-    if kind:
-        conditions.append(Business.kind == kind)
-    if village_id:
-        conditions.append(Business.village_id == village_id)
-    if text:
-        conditions.append(Business.name.contains(text))  # type: ignore[attr-defined]
+    filters = filters or BusinessFilter()
+    conditions = [scope_condition(principal)]
+    for name in ("kind", "village_id", "status", "risk_level"):
+        value = getattr(filters, name)
+        if value:
+            conditions.append(getattr(Business, name) == value)
+    if filters.licence_state:
+        today = today or date.today()
+        rule = notice_rules.rule_for(principal.county_id, today)
+        conditions.append(_licence_state_condition(filters.licence_state, today, rule.licence_warning_days))
+    if filters.text:
+        text = filters.text.strip().lower()
+        conditions.append(
+            sa.or_(
+                sa.func.lower(Business.name).contains(text, autoescape=True),
+                sa.func.lower(Business.operator).contains(text, autoescape=True),
+                sa.func.lower(Business.address).contains(text, autoescape=True),
+                sa.exists().where(
+                    Licence.business_id == Business.id,
+                    sa.func.lower(Licence.number).contains(text, autoescape=True),
+                ),
+            )
+        )
     total = session.exec(select(sa.func.count()).select_from(Business).where(*conditions)).one()
+    column = SORTS[filters.sort.lstrip("-")]
+    order = column.desc() if filters.sort.startswith("-") else column.asc()
     rows = session.exec(
-        select(Business).where(*conditions).order_by(Business.name, Business.id).offset(offset).limit(limit)
+        select(Business).where(*conditions).order_by(order, Business.id).offset(offset).limit(limit)
     ).all()
     return list(rows), int(total)
+
+
+def grades(*, session: Session, business: Business) -> list[GradeRecord]:
+    query = (
+        select(GradeRecord)
+        .where(GradeRecord.business_id == business.id)
+        .order_by(GradeRecord.inspected_on.desc(), GradeRecord.id.desc())  # type: ignore[union-attr]
+    )
+    return list(session.exec(query).all())
+
+
+# ---- validation shared by the API and the ledger import ------------------------------------------
+
+
+def village_in_scope(*, session: Session, principal: Principal, village_id: str) -> Place:
+    village = get_village(session=session, village_id=village_id)
+    if village is None or not principal.sees(county_id=village.county_id, township_id=village.township_id):
+        raise DomainError("village_id", f"unknown village {village_id!r} in your area")
+    return village
+
+
+def check_licence_numbers(
+    *,
+    session: Session,
+    county_id: str,
+    licences: dict[str, LicenceIn],
+    business_id: uuid.UUID | None = None,
+) -> None:
+    """A licence number is unique per kind in the county (another business holding it is a 422)."""
+    for kind, licence in licences.items():
+        query = select(Licence.business_id).where(
+            Licence.county_id == county_id, Licence.kind == kind, Licence.number == licence.number
+        )
+        holder = session.exec(query).first()
+        if holder is not None and holder != business_id:
+            raise DomainError(f"{kind}.number", f"{licence.number} is already registered in the county")
+
+
+# ---- commands ------------------------------------------------------------------------------------
+
+
+REGISTERED_FIELDS = (
+    "name",
+    "kind",
+    "village_id",
+    "operator",
+    "address",
+    "risk_level",
+    "status",
+    "registered_on",
+    "latitude",
+    "longitude",
+)
+
+
+def registered_event(business: Business | Mapping[str, Any]) -> BusinessRegistered:
+    values = business if isinstance(business, Mapping) else business.model_dump()
+    return BusinessRegistered(business_id=values["id"], **{name: values[name] for name in REGISTERED_FIELDS})
+
+
+def updated_event(business: Business) -> BusinessUpdated:
+    return BusinessUpdated(
+        business_id=business.id,
+        name=business.name,
+        kind=business.kind,
+        village_id=business.village_id,
+        operator=business.operator,
+        address=business.address,
+        risk_level=business.risk_level,  # type: ignore[arg-type]
+        status=business.status,  # type: ignore[arg-type]
+        under_investigation=business.under_investigation,
+        latitude=business.latitude,
+        longitude=business.longitude,
+    )
+
+
+def licence_event(business_id: uuid.UUID, licence: Licence | Mapping[str, Any]) -> LicenceRecorded:
+    values = licence if isinstance(licence, Mapping) else licence.model_dump()
+    return LicenceRecorded(
+        business_id=business_id,
+        licence_kind=values["kind"],
+        number=values["number"],
+        issued_on=values["issued_on"],
+        expires_on=values["expires_on"],
+    )
+
+
+def business_values(
+    *, data: BusinessCreate, village: Place, registered_on: date, actor: str
+) -> dict[str, Any]:
+    """A new business's columns as plain values (the bulk import inserts these directly)."""
+    return {
+        "id": uuid.uuid4(),
+        "county_id": village.county_id,
+        "township_id": village.township_id or "",
+        "village_id": village.id,
+        "name": data.name,
+        "kind": data.kind,
+        "operator": data.operator,
+        "address": data.address,
+        "latitude": data.location.latitude if data.location else None,
+        "longitude": data.location.longitude if data.location else None,
+        "risk_level": risk_level.initial_risk_level(
+            data.kind, risk_level.rule_for(village.county_id, registered_on)
+        ),
+        "status": "active",
+        "under_investigation": False,
+        "registered_on": registered_on,
+        "created_at": utcnow(),
+        "created_by": actor,
+    }
+
+
+def new_business(*, data: BusinessCreate, village: Place, registered_on: date, actor: str) -> Business:
+    return Business(**business_values(data=data, village=village, registered_on=registered_on, actor=actor))
+
+
+def register(*, session: Session, principal: Principal, data: BusinessCreate, clock: Clock) -> Business:
+    principal.ensure_role(*WRITERS)
+    village = village_in_scope(session=session, principal=principal, village_id=data.village_id)
+    today = local_today(clock)
+    registered_on = data.registered_on or today
+    if registered_on > today:
+        raise DomainError("registered_on", "cannot be in the future")
+    check_licence_numbers(session=session, county_id=village.county_id, licences=data.licences())
+    business = new_business(data=data, village=village, registered_on=registered_on, actor=principal.actor)
+    session.add(business)
+    session.flush()
+    _audit(session, principal.actor, "business.registered", business, data.model_dump(mode="json"))
+    _emit(session, business, registered_event(business), principal.actor)
+    for kind, given in data.licences().items():
+        licence = Licence(
+            business_id=business.id, county_id=business.county_id, kind=kind, **given.model_dump()
+        )
+        session.add(licence)
+        _emit(session, business, licence_event(business.id, licence), principal.actor)
+    session.commit()
+    return business
+
+
+def update(
+    *, session: Session, principal: Principal, business_id: uuid.UUID, data: BusinessUpdate
+) -> Business:
+    principal.ensure_role(*WRITERS)
+    business = get_in_scope(session=session, principal=principal, business_id=business_id)
+    if business.status == "closed":
+        raise DomainError("status", "a closed business cannot be changed")
+    changes = data.model_dump(exclude_unset=True, mode="json")
+    if "village_id" in changes:
+        village = village_in_scope(session=session, principal=principal, village_id=data.village_id or "")
+        business.township_id = village.township_id or ""
+        business.village_id = village.id
+    for name in ("name", "kind", "operator", "address"):
+        if name in changes:
+            setattr(business, name, changes[name])
+    if "location" in changes:
+        business.latitude = data.location.latitude if data.location else None
+        business.longitude = data.location.longitude if data.location else None
+    session.add(business)
+    session.flush()
+    _audit(session, principal.actor, "business.updated", business, changes)
+    _emit(session, business, updated_event(business), principal.actor)
+    session.commit()
+    return business
+
+
+def record_licence(
+    *, session: Session, principal: Principal, business_id: uuid.UUID, kind: str, data: LicenceIn
+) -> Licence:
+    """Record or renew (in place) the business's licence of this kind."""
+    principal.ensure_role(*WRITERS)
+    business = get_in_scope(session=session, principal=principal, business_id=business_id)
+    if business.status == "closed":
+        raise DomainError("status", "a closed business cannot be changed")
+    check_licence_numbers(
+        session=session, county_id=business.county_id, licences={kind: data}, business_id=business.id
+    )
+    licence = session.exec(
+        select(Licence).where(Licence.business_id == business.id, Licence.kind == kind)
+    ).first() or Licence(
+        business_id=business.id, county_id=business.county_id, kind=kind, **data.model_dump()
+    )
+    for name, value in data.model_dump().items():
+        setattr(licence, name, value)
+    session.add(licence)
+    session.flush()
+    _audit(
+        session, principal.actor, "licence.recorded", business, {"kind": kind, **data.model_dump(mode="json")}
+    )
+    _emit(session, business, licence_event(business.id, licence), principal.actor)
+    session.commit()
+    return licence
+
+
+def change_status(
+    *, session: Session, principal: Principal, business_id: uuid.UUID, data: StatusChange
+) -> Business:
+    """Suspend, reactivate or close. A business under investigation waits for the decision."""
+    principal.ensure_role(*DECIDERS)
+    business = get_in_scope(session=session, principal=principal, business_id=business_id)
+    if business.under_investigation:
+        raise DomainError("status", "under investigation: the township decides through /decision")
+    _set_status(session, business, data.status, data.reason, principal.actor)
+    session.commit()
+    return business
+
+
+def decide_investigation(
+    *, session: Session, principal: Principal, business_id: uuid.UUID, data: InvestigationDecision
+) -> Business:
+    """The township's decision after an incident: reactivate (clear the flag) or close."""
+    principal.ensure_role(*DECIDERS)
+    business = get_in_scope(session=session, principal=principal, business_id=business_id)
+    if not business.under_investigation:
+        raise DomainError("decision", "the business is not under investigation")
+    business.under_investigation = False
+    wanted = "active" if data.decision == "reactivate" else "closed"
+    if business.status != wanted:
+        _set_status(session, business, wanted, data.reason, principal.actor)
+    session.add(business)
+    session.flush()
+    _audit(session, principal.actor, f"investigation.{data.decision}", business, data.model_dump())
+    _emit(session, business, updated_event(business), principal.actor)
+    session.commit()
+    return business
+
+
+def _set_status(session: Session, business: Business, new_status: str, reason: str, actor: str) -> None:
+    previous = business.status
+    if previous == new_status:
+        raise DomainError("status", f"the business is already {new_status}")
+    if previous == "closed":
+        raise DomainError("status", "a closed business cannot be reopened")
+    business.status = new_status
+    session.add(business)
+    session.flush()
+    _audit(
+        session,
+        actor,
+        "business.status_changed",
+        business,
+        {"from": previous, "to": new_status, "reason": reason},
+    )
+    _emit(
+        session,
+        business,
+        BusinessStatusChanged(
+            business_id=business.id,
+            status=new_status,  # type: ignore[arg-type]
+            previous_status=previous,  # type: ignore[arg-type]
+            reason=reason,
+        ),
+        actor,
+    )
+
+
+# ---- reactions to other services' events ---------------------------------------------------------
+
+
+def _business_of_event(
+    session: Session, envelope: Envelope, business_id: uuid.UUID | None
+) -> Business | None:
+    if business_id is None:
+        return None
+    business = session.get(Business, business_id)
+    if business is None or business.county_id != envelope.county_id:
+        return None
+    return business
+
+
+def on_inspection_completed(session: Session, envelope: Envelope, payload: InspectionCompleted) -> None:
+    """Record the dynamic grade in the history and move the risk level per the rule table."""
+    business = _business_of_event(session, envelope, payload.business_id)
+    if business is None:
+        return
+    if session.exec(select(GradeRecord).where(GradeRecord.inspection_id == payload.inspection_id)).first():
+        return
+    record = GradeRecord(
+        business_id=business.id,
+        inspection_id=payload.inspection_id,
+        inspected_on=payload.inspected_on,
+        kind=payload.kind,
+        outcome=payload.outcome,
+        action=payload.action,
+        score=payload.score,
+        dynamic_grade=payload.dynamic_grade,
+        inspector=payload.inspector,
+    )
+    session.add(record)
+    session.flush()
+    actor = envelope.actor or SYSTEM_ACTOR
+    _audit(session, actor, "business.graded", business, payload.model_dump(mode="json"))
+    _emit(
+        session,
+        business,
+        BusinessGraded(
+            business_id=business.id,
+            inspection_id=payload.inspection_id,
+            inspected_on=payload.inspected_on,
+            dynamic_grade=payload.dynamic_grade,
+            score=payload.score,
+        ),
+        actor,
+        correlation_id=envelope.event_id,
+    )
+    rule = risk_level.rule_for(business.county_id, payload.inspected_on)
+    recent = [grade.dynamic_grade for grade in grades(session=session, business=business)]
+    new_level = risk_level.adjusted_risk_level(
+        kind=business.kind,
+        current=business.risk_level,  # type: ignore[arg-type]
+        outcome=payload.outcome,
+        action=payload.action,
+        recent_grades=recent[: max(rule.lower_after_excellent_in_a_row, 1)],
+        rule=rule,
+    )
+    if new_level == business.risk_level:
+        return
+    previous = business.risk_level
+    business.risk_level = new_level
+    session.add(business)
+    reason = f"inspection {payload.inspection_id}: {payload.outcome}, grade {payload.dynamic_grade or 'none'}"
+    _audit(
+        session,
+        actor,
+        "business.risk_changed",
+        business,
+        {"from": previous, "to": new_level, "reason": reason},
+    )
+    _emit(
+        session,
+        business,
+        BusinessRiskChanged(
+            business_id=business.id,
+            risk_level=new_level,
+            previous_risk_level=previous,  # type: ignore[arg-type]
+            reason=reason,
+        ),
+        actor,
+        correlation_id=envelope.event_id,
+    )
+
+
+def on_incident_reported(session: Session, envelope: Envelope, payload: IncidentReported) -> None:
+    """Flag the named business under investigation; a level III or worse incident suspends it."""
+    business = _business_of_event(session, envelope, payload.business_id)
+    if business is None or business.status == "closed":
+        return
+    actor = envelope.actor or SYSTEM_ACTOR
+    rule = investigation_rules.rule_for(business.county_id, payload.reported_at.date())
+    if investigation_rules.suspends(payload.level, rule) and business.status == "active":
+        _set_status(
+            session,
+            business,
+            "suspended",
+            f"incident {payload.incident_id} (level {payload.level}): pending the township's decision",
+            actor,
+        )
+    if not business.under_investigation:
+        business.under_investigation = True
+        session.add(business)
+        session.flush()
+        _audit(
+            session,
+            actor,
+            "business.under_investigation",
+            business,
+            {"incident_id": str(payload.incident_id)},
+        )
+        _emit(session, business, updated_event(business), actor, correlation_id=envelope.event_id)
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+def _audit(session: Session, actor: str, action: str, business: Business, detail: dict) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity="business",
+        entity_id=str(business.id),
+        county_id=business.county_id,
+        township_id=business.township_id,
+        detail=detail,
+    )
+
+
+def _emit(session: Session, business: Business, payload, actor: str, correlation_id=None) -> None:  # type: ignore[no-untyped-def]
+    emit(
+        session,
+        payload,
+        county_id=business.county_id,
+        township_id=business.township_id,
+        actor=actor,
+        correlation_id=correlation_id,
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from services.registry.places import service
-from services.registry.places.models import CountyDefinition, PlaceRead
+from services.registry.places.models import CountyDefinition, PlaceRead, VillageUpdate
 from shared.auth import Role
 from shared.deps import CurrentUser, SessionDep
 from shared.web import DomainError
@@ -27,3 +27,9 @@ def load_county(definition: CountyDefinition, session: SessionDep, user: Current
         raise DomainError("id", f"you may only define your own county ({user.county_id})")
     changed = service.load_county(session=session, definition=definition, actor=user.actor)
     return {"changed": changed}
+
+
+@router.patch("/villages/{village_id}", response_model=PlaceRead, summary="Edit a village")
+def update_village(village_id: str, data: VillageUpdate, session: SessionDep, user: CurrentUser):
+    """County users only (name, coordinator, information officer); emits `place.defined`."""
+    return service.update_village(session=session, principal=user, village_id=village_id, data=data)

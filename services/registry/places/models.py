@@ -58,3 +58,13 @@ class CountyDefinition(BaseModel):
     id: str = Field(pattern=PLACE_ID_PATTERN)
     name: str = Field(min_length=1, max_length=200)
     townships: list[TownshipDefinition] = Field(min_length=1)
+
+
+class VillageUpdate(BaseModel):
+    """What a county user may change on a village; absent fields are left as they are."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    coordinator: str | None = Field(default=None, max_length=120)
+    information_officer: str | None = Field(default=None, max_length=120)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
+from fastapi import HTTPException, status
 from sqlmodel import Session, select
 
-from services.registry.places.models import CountyDefinition, Place
+from services.registry.places.models import CountyDefinition, Place, VillageUpdate
 from shared import audit
 from shared.auth import Principal, Role
 from shared.events import PlaceDefined
@@ -134,3 +135,20 @@ def list_places(*, session: Session, principal: Principal) -> list[Place]:
 def get_village(*, session: Session, village_id: str) -> Place | None:
     place = session.get(Place, village_id)
     return place if place is not None and place.level == "village" else None
+
+
+def update_village(*, session: Session, principal: Principal, village_id: str, data: VillageUpdate) -> Place:
+    """County users rename a village or change its coordinator or information officer."""
+    principal.ensure_role(Role.county)
+    village = get_village(session=session, village_id=village_id)
+    if village is None or village.county_id != principal.county_id:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "village not found")
+    changes = data.model_dump(exclude_unset=True)
+    if not changes:
+        raise DomainError("name", "nothing to change")
+    if "name" in changes and changes["name"] is None:
+        raise DomainError("name", "a village needs a name")
+    wanted = Place(**{**village.model_dump(), **changes})
+    _upsert(session, principal.actor, wanted)
+    session.commit()
+    return village

@@ -1,0 +1,52 @@
+"""HTTP: rural banquets, filed by village coordinators (or the township on their behalf)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from services.registry.banquets import service
+from services.registry.banquets.models import BanquetCreate, BanquetPage, BanquetRead
+from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.web import DomainError
+
+router = APIRouter(prefix="/banquets", tags=["banquets"])
+
+
+@router.post("", response_model=BanquetRead, status_code=status.HTTP_201_CREATED, summary="File a banquet")
+def file_banquet(data: BanquetCreate, session: SessionDep, user: CurrentUser, clock: ClockDep):
+    """Village coordinators file for their own village. Emits `banquet.filed`, and `banquet.late`
+    or `banquet.guidance_due` when the filing rules say so."""
+    return service.file(session=session, principal=user, data=data, clock=clock)
+
+
+@router.get("", response_model=BanquetPage, summary="Banquets in the caller's scope, latest first")
+def list_banquets(
+    session: SessionDep,
+    user: CurrentUser,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    village_id: str | None = None,
+    held_from: Annotated[date | None, Query(alias="from")] = None,
+    held_to: Annotated[date | None, Query(alias="to")] = None,
+):
+    if held_from and held_to and held_from > held_to:
+        raise DomainError("from", "must not be after 'to'")
+    items, total = service.search(
+        session=session,
+        principal=user,
+        offset=offset,
+        limit=limit,
+        village_id=village_id,
+        held_from=held_from,
+        held_to=held_to,
+    )
+    return BanquetPage(items=items, total=total, offset=offset, limit=limit)  # type: ignore[arg-type]
+
+
+@router.get("/{banquet_id}", response_model=BanquetRead, summary="One banquet")
+def get_banquet(banquet_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+    return service.get(session=session, principal=user, banquet_id=banquet_id)

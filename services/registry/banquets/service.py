@@ -1,0 +1,146 @@
+"""Filing rural banquets; the filing rules decide whether it was required, late, or needs guidance."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import sqlalchemy as sa
+from fastapi import HTTPException, status
+from sqlmodel import Session, select
+
+from services.registry.banquets import filing_rules
+from services.registry.banquets.models import Banquet, BanquetCreate
+from services.registry.places.service import get_village
+from shared import audit
+from shared.auth import Principal, Role
+from shared.catalogue.registry import BanquetFiled, BanquetGuidanceDue, BanquetLate
+from shared.clock import Clock, local_today
+from shared.outbox import emit
+from shared.web import DomainError
+
+FILERS = (Role.county, Role.township, Role.village)
+
+
+def scope_condition(principal: Principal) -> sa.ColumnElement[bool]:
+    condition = Banquet.county_id == principal.county_id
+    if principal.role is Role.county:
+        return condition
+    if principal.role in (Role.township, Role.inspector):
+        return sa.and_(condition, Banquet.township_id == principal.township_id)
+    if principal.role is Role.village:
+        return sa.and_(condition, Banquet.village_id == principal.village_id)
+    return sa.false()
+
+
+def file(*, session: Session, principal: Principal, data: BanquetCreate, clock: Clock) -> Banquet:
+    principal.ensure_role(*FILERS)
+    village = get_village(session=session, village_id=data.village_id)
+    if village is None or not principal.sees(
+        county_id=village.county_id, township_id=village.township_id, village_id=village.id
+    ):
+        raise DomainError("village_id", f"unknown village {data.village_id!r} in your area")
+    filed_on = local_today(clock)
+    rule = filing_rules.rule_for(village.county_id, filed_on)
+    verdict = filing_rules.assess(
+        people=data.people,
+        tables=data.tables,
+        occasion=data.occasion,
+        held_on=data.held_on,
+        filed_on=filed_on,
+        rule=rule,
+    )
+    banquet = Banquet(
+        county_id=village.county_id,
+        township_id=village.township_id or "",
+        village_id=village.id,
+        host=data.host,
+        occasion=data.occasion,
+        held_on=data.held_on,
+        venue=data.venue,
+        tables=data.tables,
+        people=data.people,
+        cook=data.cook.model_dump(mode="json"),
+        helpers=[helper.model_dump(mode="json") for helper in data.helpers],
+        food_sources=list(data.food_sources),
+        filed_on=filed_on,
+        filing_required=verdict.filing_required,
+        late=verdict.late,
+        guidance_due=verdict.guidance_due,
+        filed_by=principal.actor,
+    )
+    session.add(banquet)
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="banquet.filed",
+        entity="banquet",
+        entity_id=str(banquet.id),
+        county_id=banquet.county_id,
+        township_id=banquet.township_id,
+        detail=data.model_dump(mode="json"),
+    )
+    place = {"county_id": banquet.county_id, "township_id": banquet.township_id, "actor": principal.actor}
+    common = {"banquet_id": banquet.id, "village_id": banquet.village_id, "host": banquet.host}
+    emit(
+        session,
+        BanquetFiled(
+            **common,
+            held_on=banquet.held_on,
+            filed_on=banquet.filed_on,
+            people=banquet.people,
+            tables=banquet.tables,
+            filing_required=banquet.filing_required,
+            late=banquet.late,
+            guidance_due=banquet.guidance_due,
+        ),
+        **place,
+    )
+    if banquet.late:
+        emit(
+            session,
+            BanquetLate(**common, held_on=banquet.held_on, filed_on=banquet.filed_on, people=banquet.people),
+            **place,
+        )
+    if banquet.guidance_due:
+        emit(session, BanquetGuidanceDue(**common, held_on=banquet.held_on, people=banquet.people), **place)
+    session.commit()
+    return banquet
+
+
+def get(*, session: Session, principal: Principal, banquet_id: uuid.UUID) -> Banquet:
+    banquet = session.exec(
+        select(Banquet).where(Banquet.id == banquet_id, scope_condition(principal))
+    ).first()
+    if banquet is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "banquet not found")
+    return banquet
+
+
+def search(
+    *,
+    session: Session,
+    principal: Principal,
+    offset: int,
+    limit: int,
+    village_id: str | None = None,
+    held_from: date | None = None,
+    held_to: date | None = None,
+) -> tuple[list[Banquet], int]:
+    conditions = [scope_condition(principal)]
+    if village_id:
+        conditions.append(Banquet.village_id == village_id)
+    if held_from:
+        conditions.append(Banquet.held_on >= held_from)
+    if held_to:
+        conditions.append(Banquet.held_on <= held_to)
+    total = session.exec(select(sa.func.count()).select_from(Banquet).where(*conditions)).one()
+    rows = session.exec(
+        select(Banquet)
+        .where(*conditions)
+        .order_by(Banquet.held_on.desc(), Banquet.id)  # type: ignore[attr-defined]
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(rows), int(total)

@@ -1,0 +1,33 @@
+"""How far ahead the registry warns that a health certificate, licence or permit expires.
+
+The daily scan emits `*.expiring` this many days before the expiry date and `*.expired` the day
+after it. Per region with the date a rule takes effect; a caller (the CLI) may override the window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from services.registry.rule_table import rule_in_force
+
+
+@dataclass(frozen=True)
+class ExpiryNoticeRule:
+    region: str
+    effective_from: date
+    certificate_warning_days: int = 30
+    licence_warning_days: int = 30
+
+
+RULE_TABLE: tuple[ExpiryNoticeRule, ...] = (
+    ExpiryNoticeRule(region="default", effective_from=date(2015, 10, 1)),
+)
+
+
+def rule_for(
+    region: str = "default", on: date | None = None, table: Sequence[ExpiryNoticeRule] = RULE_TABLE
+) -> ExpiryNoticeRule:
+    """The rule in force on the day (today by default) for the region."""
+    return rule_in_force(table, region=region, on=on or date.today(), what="expiry notice")

@@ -1,0 +1,124 @@
+"""Signing target-responsibility letters, counted by the summaries (one per party and year)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from services.registry.businesses import service as businesses
+from services.registry.businesses.service import village_in_scope
+from services.registry.letters.models import LetterCreate, ResponsibilityLetter
+from shared import audit
+from shared.auth import Principal, Role
+from shared.catalogue.registry import LetterSigned
+from shared.clock import Clock, local_today
+from shared.outbox import emit
+from shared.web import DomainError
+
+SIGNERS = (Role.county, Role.township)
+
+
+def scope_condition(principal: Principal) -> sa.ColumnElement[bool]:
+    condition = ResponsibilityLetter.county_id == principal.county_id
+    if principal.role is Role.county:
+        return condition
+    if principal.role in (Role.township, Role.inspector):
+        return sa.and_(condition, ResponsibilityLetter.township_id == principal.township_id)
+    if principal.role is Role.village:
+        return sa.and_(condition, ResponsibilityLetter.village_id == principal.village_id)
+    return sa.false()
+
+
+def sign(*, session: Session, principal: Principal, data: LetterCreate, clock: Clock) -> ResponsibilityLetter:
+    principal.ensure_role(*SIGNERS)
+    wanted, other = (
+        ("village_id", "business_id") if data.party_kind == "village" else ("business_id", "village_id")
+    )
+    if getattr(data, wanted) is None:
+        raise DomainError(wanted, f"required for a {data.party_kind} letter")
+    if getattr(data, other) is not None:
+        raise DomainError(other, f"does not belong on a {data.party_kind} letter")
+    if data.signed_on > local_today(clock):
+        raise DomainError("signed_on", "cannot be in the future")
+    if data.village_id is not None:
+        village = village_in_scope(session=session, principal=principal, village_id=data.village_id)
+        county_id, township_id, village_id, party_id = (
+            village.county_id,
+            village.township_id or "",
+            village.id,
+            village.id,
+        )
+    else:
+        business = businesses.get(session=session, principal=principal, business_id=data.business_id)  # type: ignore[arg-type]
+        if business is None:
+            raise DomainError("business_id", "unknown business in your area")
+        county_id, township_id, village_id, party_id = (
+            business.county_id,
+            business.township_id,
+            business.village_id,
+            str(business.id),
+        )
+    duplicate = session.exec(
+        select(ResponsibilityLetter.id).where(
+            ResponsibilityLetter.township_id == township_id,
+            ResponsibilityLetter.party_kind == data.party_kind,
+            ResponsibilityLetter.party_id == party_id,
+            ResponsibilityLetter.year == data.year,
+        )
+    ).first()
+    if duplicate is not None:
+        raise DomainError("year", f"a letter for {data.year} with this {data.party_kind} is already on file")
+    letter = ResponsibilityLetter(
+        county_id=county_id,
+        township_id=township_id,
+        village_id=village_id,
+        party_kind=data.party_kind,
+        party_id=party_id,
+        business_id=data.business_id,
+        year=data.year,
+        signed_on=data.signed_on,
+        signatory=data.signatory,
+        created_by=principal.actor,
+    )
+    session.add(letter)
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="letter.signed",
+        entity="letter",
+        entity_id=str(letter.id),
+        county_id=county_id,
+        township_id=township_id,
+        detail=data.model_dump(mode="json"),
+    )
+    emit(
+        session,
+        LetterSigned(
+            letter_id=letter.id,
+            party_kind=data.party_kind,
+            village_id=village_id if data.party_kind == "village" else None,
+            business_id=data.business_id,
+            year=data.year,
+            signed_on=data.signed_on,
+        ),
+        county_id=county_id,
+        township_id=township_id,
+        actor=principal.actor,
+    )
+    session.commit()
+    return letter
+
+
+def search(
+    *, session: Session, principal: Principal, year: int | None, party_kind: str | None
+) -> list[ResponsibilityLetter]:
+    conditions = [scope_condition(principal)]
+    if year is not None:
+        conditions.append(ResponsibilityLetter.year == year)
+    if party_kind is not None:
+        conditions.append(ResponsibilityLetter.party_kind == party_kind)
+    query = select(ResponsibilityLetter).where(*conditions)
+    return list(
+        session.exec(query.order_by(ResponsibilityLetter.year.desc(), ResponsibilityLetter.signed_on)).all()
+    )  # type: ignore[attr-defined]

@@ -1,0 +1,219 @@
+"""Food handlers and their health certificates; every change is audited and announced."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from fastapi import HTTPException, status
+from sqlmodel import Session, select
+
+from services.registry.businesses import service as businesses
+from services.registry.businesses.models import Business
+from services.registry.expiry import notice_rules
+from services.registry.staff import certificate_rules
+from services.registry.staff.models import (
+    CertificateIn,
+    CertificateRead,
+    HealthCertificate,
+    Staff,
+    StaffCreate,
+    StaffRead,
+    StaffUpdate,
+)
+from shared import audit
+from shared.auth import Principal
+from shared.catalogue.registry import CertificateRecorded, StaffRecorded
+from shared.clock import Clock, local_today
+from shared.outbox import emit
+from shared.web import DomainError
+
+
+def add_staff(
+    *, session: Session, principal: Principal, business_id: uuid.UUID, data: StaffCreate, clock: Clock
+) -> tuple[Staff, HealthCertificate | None]:
+    principal.ensure_role(*businesses.WRITERS)
+    business = businesses.get_in_scope(session=session, principal=principal, business_id=business_id)
+    if business.status == "closed":
+        raise DomainError("business_id", "a closed business takes no staff")
+    member = Staff(
+        business_id=business.id,
+        county_id=business.county_id,
+        township_id=business.township_id,
+        name=data.name,
+        position=data.position,
+    )
+    certificate = None
+    if data.certificate is not None:
+        certificate = _new_certificate(member, data.certificate, local_today(clock), field="certificate")
+    session.add(member)
+    session.flush()
+    _record(session, principal.actor, "staff.added", member, data.model_dump(mode="json"))
+    emit(session, _staff_event(member), **_place(member), actor=principal.actor)
+    if certificate is not None:
+        _store_certificate(session, principal.actor, member, certificate)
+    session.commit()
+    return member, certificate
+
+
+def get_staff(*, session: Session, principal: Principal, staff_id: uuid.UUID) -> Staff:
+    member = session.get(Staff, staff_id)
+    if (
+        member is None
+        or businesses.get(session=session, principal=principal, business_id=member.business_id) is None
+    ):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "staff not found")
+    return member
+
+
+def update_staff(*, session: Session, principal: Principal, staff_id: uuid.UUID, data: StaffUpdate) -> Staff:
+    principal.ensure_role(*businesses.WRITERS)
+    member = get_staff(session=session, principal=principal, staff_id=staff_id)
+    changes = data.model_dump(exclude_unset=True)
+    if not changes:
+        raise DomainError("active", "nothing to change")
+    for name, value in changes.items():
+        if name == "active" and value is None:
+            raise DomainError("active", "must be true or false")
+        setattr(member, name, value)
+    session.add(member)
+    session.flush()
+    _record(session, principal.actor, "staff.updated", member, changes)
+    emit(session, _staff_event(member), **_place(member), actor=principal.actor)
+    session.commit()
+    return member
+
+
+def renew_certificate(
+    *, session: Session, principal: Principal, staff_id: uuid.UUID, data: CertificateIn, clock: Clock
+) -> HealthCertificate:
+    """Record a new certificate; the previous one is superseded (no more expiry notices for it)."""
+    principal.ensure_role(*businesses.WRITERS)
+    member = get_staff(session=session, principal=principal, staff_id=staff_id)
+    if not member.active:
+        raise DomainError("staff_id", "the food handler has left the business")
+    certificate = _new_certificate(member, data, local_today(clock), field=None)
+    for previous in session.exec(
+        select(HealthCertificate).where(
+            HealthCertificate.staff_id == member.id, ~HealthCertificate.superseded
+        )  # type: ignore[operator]
+    ):
+        previous.superseded = True
+        session.add(previous)
+    _store_certificate(session, principal.actor, member, certificate)
+    session.commit()
+    return certificate
+
+
+def list_staff(
+    *, session: Session, principal: Principal, business_id: uuid.UUID, today: date
+) -> list[StaffRead]:
+    business = businesses.get_in_scope(session=session, principal=principal, business_id=business_id)
+    members = session.exec(select(Staff).where(Staff.business_id == business.id).order_by(Staff.name)).all()
+    current = {
+        certificate.staff_id: certificate
+        for certificate in session.exec(
+            select(HealthCertificate).where(
+                HealthCertificate.business_id == business.id,
+                ~HealthCertificate.superseded,  # type: ignore[operator]
+            )
+        )
+    }
+    warning = notice_rules.rule_for(business.county_id, today).certificate_warning_days
+    return [
+        StaffRead.model_validate(member).model_copy(
+            update={
+                "certificate": CertificateRead.model_validate(current[member.id])
+                if member.id in current
+                else None,
+                "certificate_state": certificate_state(current.get(member.id), today, warning),
+            }
+        )
+        for member in members
+    ]
+
+
+def certificate_state(certificate: HealthCertificate | None, today: date, warning_days: int) -> str:
+    if certificate is None:
+        return "missing"
+    if certificate.expires_on < today:
+        return "expired"
+    if certificate.expires_on <= today + timedelta(days=warning_days):
+        return "expiring"
+    return "valid"
+
+
+def _new_certificate(
+    member: Staff, data: CertificateIn, today: date, *, field: str | None
+) -> HealthCertificate:
+    def named(name: str) -> str:
+        return f"{field}.{name}" if field else name
+
+    if data.issued_on > today:
+        raise DomainError(named("issued_on"), "cannot be in the future")
+    latest = certificate_rules.latest_expiry(
+        data.issued_on, certificate_rules.rule_for(member.county_id, data.issued_on)
+    )
+    expires_on = data.expires_on or latest
+    if expires_on > latest:
+        raise DomainError(named("expires_on"), f"a health certificate is valid until {latest} at the latest")
+    return HealthCertificate(
+        staff_id=member.id,
+        business_id=member.business_id,
+        county_id=member.county_id,
+        township_id=member.township_id,
+        number=data.number,
+        issued_on=data.issued_on,
+        expires_on=expires_on,
+    )
+
+
+def _store_certificate(session: Session, actor: str, member: Staff, certificate: HealthCertificate) -> None:
+    session.add(certificate)
+    session.flush()
+    detail = {
+        "certificate_id": str(certificate.id),
+        "issued_on": str(certificate.issued_on),
+        "expires_on": str(certificate.expires_on),
+    }
+    _record(session, actor, "certificate.recorded", member, detail)
+    emit(
+        session,
+        CertificateRecorded(
+            certificate_id=certificate.id,
+            staff_id=member.id,
+            business_id=member.business_id,
+            staff_name=member.name,
+            issued_on=certificate.issued_on,
+            expires_on=certificate.expires_on,
+        ),
+        **_place(member),
+        actor=actor,
+    )
+
+
+def _staff_event(member: Staff) -> StaffRecorded:
+    return StaffRecorded(
+        staff_id=member.id,
+        business_id=member.business_id,
+        name=member.name,
+        position=member.position,
+        active=member.active,
+    )
+
+
+def _place(member: Staff | Business) -> dict[str, str]:
+    return {"county_id": member.county_id, "township_id": member.township_id}
+
+
+def _record(session: Session, actor: str, action: str, member: Staff, detail: dict) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        entity="staff",
+        entity_id=str(member.id),
+        county_id=member.county_id,
+        township_id=member.township_id,
+        detail=detail,
+    )

