@@ -185,7 +185,7 @@ class System:
             reap_orphans(self.var_dir)
             self._check_ports()
             step("redis")
-            self.redis = provide_redis(self.var_dir / "redis", self.configured_redis_url)
+            self.redis = provide_redis(self.var_dir / "redis", self.configured_redis_url, persist=True)
             self.env["SHIAN_REDIS_URL"] = self.redis.url
             settings = self.settings
             settings.signing_key()  # create the development key once, before four children race for it

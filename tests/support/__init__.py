@@ -1,0 +1,1 @@
+"""Helper programs and launchers for tests that run real processes."""
