@@ -27,9 +27,11 @@ import os
 import socket
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from struct import pack
 from typing import TYPE_CHECKING, Any, Protocol
 
 from faststream.redis import RedisBroker
@@ -107,22 +109,47 @@ class Bus:
         self._redis = None
 
     async def publish_many(self, events: Sequence[OutgoingEvent]) -> None:
-        """Publish a batch through FastStream in one pipelined round trip."""
+        """Publish a batch in one pipelined round trip, in FastStream's binary message format.
+
+        The entries are exactly what `broker.publish(body, stream=..., headers=...)` writes (a
+        test holds the two equal), but encoded here: FastStream's per-message publish path,
+        middleware included, cost about 40 µs an event, more than the rest of the relay."""
         if not events:
             return
         pipe = self.redis.pipeline(transaction=False)
         for item in events:
-            await self.broker.publish(
-                item.body,
-                stream=item.stream,
-                headers={"event_id": item.event_id, "event_type": item.event_type},
-                correlation_id=item.event_id,
-                pipeline=pipe,
-            )
+            pipe.xadd(item.stream, {DATA_FIELD: encode_message(item)})
         await pipe.execute()
 
     async def ping(self) -> bool:
         return bool(await self.redis.ping())
+
+
+_BINARY_HEADER = BinaryMessageFormatV1.IDENTITY_HEADER + pack(">H", 1)
+
+
+def encode_message(item: OutgoingEvent) -> bytes:
+    """FastStream's binary message format v1: magic, version, offsets, headers, body."""
+    headers = {
+        "correlation_id": item.event_id,
+        "event_id": item.event_id,
+        "event_type": item.event_type,
+    }
+    encoded = bytearray()
+    for key, value in headers.items():
+        for text in (key.encode(), value.encode()):
+            encoded += pack(">H", len(text)) + text
+    headers_start = len(_BINARY_HEADER) + 8
+    data_start = headers_start + 2 + len(encoded)
+    return b"".join(
+        (
+            _BINARY_HEADER,
+            pack(">II", headers_start, data_start),
+            pack(">H", len(headers)),
+            bytes(encoded),
+            item.body,
+        )
+    )
 
 
 def decode_entry(fields: dict[bytes, bytes]) -> Envelope:
@@ -151,6 +178,10 @@ class BatchResult:
 
     outcomes: dict[str, str] = field(default_factory=dict)  # event_id -> applied|duplicate|ignored
     errors: dict[str, str] = field(default_factory=dict)  # event_id -> error text
+
+
+class TransientError(Exception):
+    """The processor could not reach its database: retry the same batch later, as it is."""
 
 
 class BatchProcessor(Protocol):
@@ -193,11 +224,13 @@ class StreamConsumer:
         self.errors_key = f"{stream}.errors.{group}"
         self._next_reclaim = 0.0
         self._next_lag = 0.0
+        self._stop: asyncio.Event | None = None
         self.healthy = False
 
     # -- loop -------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._stop = stop
         backoff = 0.2
         group_ready = False
         while not stop.is_set():
@@ -277,7 +310,9 @@ class StreamConsumer:
         result = BatchResult()
         if readable:
             envelopes = [entry.envelope for entry in readable if entry.envelope is not None]
-            result = await asyncio.to_thread(self.processor.process, envelopes)
+            result = await self._process_until_the_database_answers(envelopes)
+            if result is None:  # stopping: the entries stay pending and are reclaimed later
+                return
 
         acked: list[bytes] = []
         failed: list[_Entry] = []
@@ -307,16 +342,38 @@ class StreamConsumer:
         self._count(readable, result, unreadable)
         self.metrics.batch_seconds.labels(self.service, self.stream).observe(time.perf_counter() - started)
 
+    async def _process_until_the_database_answers(self, envelopes: list[Envelope]) -> BatchResult | None:
+        """The processor's result; while its database is unreachable, retry the same batch
+        (None if the consumer is stopped meanwhile: the entries stay pending)."""
+        backoff = 0.2
+        while True:
+            try:
+                return await asyncio.to_thread(self.processor.process, envelopes)
+            except TransientError as error:
+                self.healthy = False
+                self.metrics.bus_errors.labels(self.service, "database_unavailable").inc()
+                log.warning("database unavailable (%s); retrying the batch in %.1fs", error, backoff)
+                stop = self._stop or asyncio.Event()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=backoff)
+                if stop.is_set():
+                    return None
+                backoff = min(backoff * 2, 5.0)
+
     def _count(self, readable: list[_Entry], result: BatchResult, unreadable: list[_Entry]) -> None:
+        """Metrics for a batch: one counter update per (type, outcome), not per event."""
         now = datetime.now(UTC)
+        counts: Counter[tuple[str, str]] = Counter()
         delay = self.metrics.processing_delay.labels(self.service, self.stream)
         for entry in readable:
             assert entry.envelope is not None
             event_id = str(entry.envelope.event_id)
             outcome = "failed" if event_id in result.errors else result.outcomes.get(event_id, "applied")
-            self.metrics.events_consumed.labels(self.service, self.stream, entry.envelope.type, outcome).inc()
+            counts[entry.envelope.type, outcome] += 1
             if outcome == "applied":
                 delay.observe(max((now - entry.envelope.occurred_at).total_seconds(), 0.0))
+        for (event_type, outcome), number in counts.items():
+            self.metrics.events_consumed.labels(self.service, self.stream, event_type, outcome).inc(number)
         if unreadable:
             self.metrics.deadletters.labels(self.service, self.stream).inc(
                 sum(1 for entry in unreadable if entry.fields is not None)
@@ -358,7 +415,9 @@ class StreamConsumer:
                     pipe.xack(self.stream, self.group, entry.entry_id)
                     continue
                 entry.error = (error or b"delivery limit reached").decode(errors="replace")
-                self._deadletter_into(pipe, entry, deliveries=deliveries.get(entry.entry_id, 0))
+                # the claim that found it over the limit is not an attempt: record the attempts
+                attempts = deliveries.get(entry.entry_id, 1) - 1
+                self._deadletter_into(pipe, entry, deliveries=attempts)
             pipe.hdel(self.errors_key, *[e.entry_id for e in over])
             await pipe.execute()
             self.metrics.deadletters.labels(self.service, self.stream).inc(
@@ -377,22 +436,18 @@ class StreamConsumer:
             await self.handle(retry, reclaimed=True)
 
     async def _delivery_counts(self, entry_ids: list[bytes]) -> dict[bytes, int]:
+        """Times each entry has been delivered (this claim included), asked entry by entry in one
+        pipeline: a range query could stop short among this consumer's other pending entries."""
         if not entry_ids:
             return {}
-        rows = await self.redis.xpending_range(
-            self.stream,
-            self.group,
-            min=min(entry_ids, key=_entry_key),
-            max=max(entry_ids, key=_entry_key),
-            count=len(entry_ids) * 4 + 16,
-            consumername=self.name,
-        )
-        wanted = set(entry_ids)
-        return {
-            _as_bytes(row["message_id"]): int(row["times_delivered"])
-            for row in rows
-            if _as_bytes(row["message_id"]) in wanted
-        }
+        pipe = self.redis.pipeline(transaction=False)
+        for entry_id in entry_ids:
+            pipe.xpending_range(self.stream, self.group, min=entry_id, max=entry_id, count=1)
+        counts: dict[bytes, int] = {}
+        for entry_id, rows in zip(entry_ids, await pipe.execute(), strict=True):
+            if rows:
+                counts[entry_id] = int(rows[0]["times_delivered"])
+        return counts
 
     def _deadletter_into(self, pipe: Any, entry: _Entry, *, deliveries: int) -> None:
         envelope = entry.envelope
@@ -433,11 +488,6 @@ class StreamConsumer:
 
 def _as_bytes(value: Any) -> bytes:
     return value if isinstance(value, bytes) else str(value).encode()
-
-
-def _entry_key(entry_id: bytes) -> tuple[int, int]:
-    millis, _, seq = _as_bytes(entry_id).partition(b"-")
-    return int(millis), int(seq or 0)
 
 
 # --- dead letters ---------------------------------------------------------------------------

@@ -98,8 +98,9 @@ def add_infrastructure_tables(metadata: sa.MetaData) -> InfraTables:
     return InfraTables(outbox=outbox, inbox=inbox, audit_log=audit_log)
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine for the URL; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE."""
+def create_db_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for the URL; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE (or, for a
+    read-only engine, a plain deferred BEGIN: WAL readers never wait for the writer)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
@@ -119,9 +120,11 @@ def create_db_engine(url: str) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    begin = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)
 
     return engine
 
@@ -140,6 +143,10 @@ class Database:
         self.stream = stream
         self.service = service
         self.engine = create_db_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        # SQLite: a second engine whose transactions do not take the write lock, for reads.
+        self.read_engine = create_db_engine(url, read_only=True) if self.is_sqlite else self.engine
+        self._read_sessions = sessionmaker(self.read_engine, class_=Session, expire_on_commit=False)
         self._sessions = sessionmaker(
             self.engine,
             class_=Session,
@@ -147,6 +154,12 @@ class Database:
             info={"shian.infra": infra, "shian.stream": stream},
         )
         self.on_events_committed: list[Callable[[], None]] = []
+
+        @event.listens_for(self._sessions, "before_commit")
+        def _before_commit(session: Any) -> None:
+            from shared.outbox import write_pending_rows  # the outbox builds on this module
+
+            write_pending_rows(session)
 
         @event.listens_for(self._sessions, "after_commit")
         def _after_commit(session: Any) -> None:
@@ -156,7 +169,10 @@ class Database:
 
         @event.listens_for(self._sessions, "after_rollback")
         def _after_rollback(session: Any) -> None:
+            from shared.outbox import discard_pending_rows
+
             session.info.pop("shian.emitted", None)
+            discard_pending_rows(session)
 
     def new_session(self) -> Session:
         """A bare session; the caller owns commit, rollback and close."""
@@ -179,9 +195,21 @@ class Database:
         finally:
             session.close()
 
+    @contextmanager
+    def read_session(self) -> Iterator[Session]:
+        """A session for reading only: on SQLite it never waits behind a writing transaction."""
+        session = self._read_sessions()
+        try:
+            yield session
+        finally:
+            session.rollback()
+            session.close()
+
     def ping(self) -> None:
-        with self.engine.connect() as connection:
+        with self.read_engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()

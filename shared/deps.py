@@ -18,8 +18,12 @@ def get_runtime(request: Request) -> ServiceRuntime:
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """A session per request; commands commit explicitly, anything uncommitted rolls back."""
-    with get_runtime(request).db.session() as session:
+    """A session per request; commands commit explicitly, anything uncommitted rolls back.
+
+    GET and HEAD requests read through a session that never takes SQLite's write lock."""
+    db = get_runtime(request).db
+    opened = db.read_session() if request.method in ("GET", "HEAD") else db.session()
+    with opened as session:
         yield session
 
 

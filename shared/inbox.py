@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 from sqlmodel import Session
 
-from shared.bus import BatchResult
+from shared.bus import BatchResult, TransientError
 from shared.db import Database, utcnow
 from shared.events import Envelope, EventPayload
 
@@ -26,6 +27,9 @@ Handler = Callable[[Session, Envelope, Any], None]
 typed payload."""
 
 HandlerMap = Mapping[type[EventPayload], Sequence[Handler]]
+
+# Errors of the database itself (gone, locked too long), as opposed to errors of one event.
+TRANSIENT_DB_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError)
 
 
 class InboxProcessor:
@@ -43,9 +47,14 @@ class InboxProcessor:
         return event_type in self.handlers
 
     def process(self, envelopes: Sequence[Envelope]) -> BatchResult:
+        """Apply a batch; events that fail are reported, not raised. A database that cannot be
+        reached is no event's fault: that raises TransientError, and the consumer retries the
+        same batch later instead of counting a failed delivery against every event in it."""
         try:
             with self.db.session() as session:
                 return self._apply(session, envelopes)
+        except TRANSIENT_DB_ERRORS as error:
+            raise TransientError(str(error)) from error
         except Exception:
             if len(envelopes) == 1:
                 return self._failed(envelopes[0])
@@ -56,6 +65,8 @@ class InboxProcessor:
                 with self.db.session() as session:
                     single = self._apply(session, [envelope])
                 result.outcomes.update(single.outcomes)
+            except TRANSIENT_DB_ERRORS as error:
+                raise TransientError(str(error)) from error
             except Exception:
                 failed = self._failed(envelope)
                 result.errors.update(failed.errors)

@@ -84,3 +84,29 @@ class BusMetrics:
             ["service", "kind"],
             registry=registry,
         )
+
+
+HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class HttpMetrics:
+    """Requests answered by a service's API: throughput, latency and the error rate alerts watch.
+
+    `route` is the path template (`/incidents/{incident_id}`), never the raw path, so that ids do
+    not multiply the series; requests that match no route count as `unmatched`.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.requests = Counter(
+            "shian_http_requests_total",
+            "HTTP requests answered, by route template, method and status code.",
+            ["service", "method", "route", "status"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "shian_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template and method.",
+            ["service", "method", "route"],
+            registry=registry,
+            buckets=HTTP_BUCKETS,
+        )

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("shian.outbox")
 
+PUBLISH_TIMEOUT = 10.0  # seconds for one pipelined batch; a Redis that accepts and never answers
+
 
 def emit(
     session: Session,
@@ -52,40 +54,42 @@ def emit(
 
 
 def emit_envelope(session: Session, envelope: Envelope) -> None:
-    infra: InfraTables = session.info["shian.infra"]
-    session.execute(
-        infra.outbox.insert().values(
-            event_id=str(envelope.event_id),
-            event_type=envelope.type,
-            stream=session.info["shian.stream"],
-            body=envelope.to_bytes(),
-            created_at=utcnow(),
-        )
+    """Queue the event's outbox row in the session; it is inserted, with every other row of the
+    transaction in one statement, just before the commit (see `write_pending_rows`)."""
+    session.info.setdefault(PENDING_ROWS, []).append(
+        {
+            "event_id": str(envelope.event_id),
+            "event_type": envelope.type,
+            "stream": session.info["shian.stream"],
+            "body": envelope.to_bytes(),
+            "created_at": utcnow(),
+        }
     )
     session.info["shian.emitted"] = True
 
 
 def emit_many(session: Session, envelopes: Sequence[Envelope]) -> None:
-    """Record many events in one statement (a bulk import), in the session's transaction."""
-    if not envelopes:
-        return
-    infra: InfraTables = session.info["shian.infra"]
-    stream = session.info["shian.stream"]
-    now = utcnow()
-    session.execute(
-        infra.outbox.insert(),
-        [
-            {
-                "event_id": str(envelope.event_id),
-                "event_type": envelope.type,
-                "stream": stream,
-                "body": envelope.to_bytes(),
-                "created_at": now,
-            }
-            for envelope in envelopes
-        ],
-    )
-    session.info["shian.emitted"] = True
+    """Record many events (a bulk import), in the session's transaction."""
+    for envelope in envelopes:
+        emit_envelope(session, envelope)
+
+
+PENDING_ROWS = "shian.outbox_rows"
+
+
+def write_pending_rows(session: Session) -> None:
+    """Insert the transaction's queued outbox rows (one executemany): called before commit.
+
+    Building an INSERT per event costs far more than the event itself; one statement per
+    transaction keeps emitting an event close to the cost of serialising it."""
+    rows = session.info.pop(PENDING_ROWS, None)
+    if rows:
+        infra: InfraTables = session.info["shian.infra"]
+        session.execute(infra.outbox.insert(), rows)
+
+
+def discard_pending_rows(session: Session) -> None:
+    session.info.pop(PENDING_ROWS, None)
 
 
 class OutboxRelay:
@@ -127,6 +131,9 @@ class OutboxRelay:
                     self.healthy = False
                     self.metrics.bus_errors.labels(self.bus.service, "publish_failed").inc()
                     log.warning("outbox relay cannot reach Redis (%s); retrying in %.1fs", error, backoff)
+                    if self._loop.time() >= next_gauge:  # the backlog grows while Redis is away: show it
+                        next_gauge = self._loop.time() + 5.0
+                        await self._observe_backlog_quietly()
                     await self._sleep(stop, backoff)
                     backoff = min(backoff * 2, 5.0)
                 except Exception:
@@ -138,6 +145,12 @@ class OutboxRelay:
             if self.wake in self.db.on_events_committed:
                 self.db.on_events_committed.remove(self.wake)
 
+    async def _observe_backlog_quietly(self) -> None:
+        try:
+            await asyncio.to_thread(self.observe_backlog)
+        except Exception as error:  # the database may be away too; the next pass tries again
+            log.warning("outbox backlog not measured: %s", error)
+
     async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
         try:
@@ -148,21 +161,31 @@ class OutboxRelay:
             self._wake.clear()
 
     async def publish_batch(self) -> int:
-        """Publish up to one batch; the rows stay locked (PostgreSQL) until marked."""
+        """Publish up to one batch of unpublished rows and mark them; returns how many.
+
+        PostgreSQL: the rows stay locked (FOR UPDATE SKIP LOCKED) until marked, so replicas share
+        the outbox without publishing a row twice. SQLite has one relay per database: rows are read
+        without the write lock and marked in a short transaction afterwards, so a slow Redis never
+        holds up the service's writers. A publish that hangs is abandoned after PUBLISH_TIMEOUT."""
+        if self.db.is_postgres:
+            return await self._publish_locked()
+        with self.db.read_session() as session:
+            rows = await asyncio.to_thread(self._select_unpublished, session)
+        if not rows:
+            return 0
+        await asyncio.wait_for(self.bus.publish_many(self._outgoing(rows)), PUBLISH_TIMEOUT)
+        await asyncio.to_thread(self._mark_in_own_transaction, [row.id for row in rows])
+        self.metrics.outbox_published.labels(self.bus.service).inc(len(rows))
+        return len(rows)
+
+    async def _publish_locked(self) -> int:
         session = self.db.new_session()
         try:
-            rows = await asyncio.to_thread(self._lock_unpublished, session)
+            rows = await asyncio.to_thread(self._select_unpublished, session, lock=True)
             if not rows:
                 await asyncio.to_thread(session.rollback)
                 return 0
-            await self.bus.publish_many(
-                [
-                    OutgoingEvent(
-                        stream=row.stream, body=row.body, event_id=row.event_id, event_type=row.event_type
-                    )
-                    for row in rows
-                ]
-            )
+            await asyncio.wait_for(self.bus.publish_many(self._outgoing(rows)), PUBLISH_TIMEOUT)
             await asyncio.to_thread(self._mark_published, session, [row.id for row in rows])
             self.metrics.outbox_published.labels(self.bus.service).inc(len(rows))
             return len(rows)
@@ -172,7 +195,18 @@ class OutboxRelay:
         finally:
             await asyncio.to_thread(session.close)
 
-    def _lock_unpublished(self, session: Session) -> list[Any]:
+    @staticmethod
+    def _outgoing(rows: Sequence[Any]) -> list[OutgoingEvent]:
+        return [
+            OutgoingEvent(stream=row.stream, body=row.body, event_id=row.event_id, event_type=row.event_type)
+            for row in rows
+        ]
+
+    def _mark_in_own_transaction(self, ids: list[int]) -> None:
+        with self.db.session() as session:
+            self._mark_published(session, ids)
+
+    def _select_unpublished(self, session: Session, *, lock: bool = False) -> list[Any]:
         query = (
             sa.select(
                 self.table.c.id,
@@ -185,7 +219,7 @@ class OutboxRelay:
             .order_by(self.table.c.id)
             .limit(self.settings.relay_batch_size)
         )
-        if self.db.is_postgres:
+        if lock:
             query = query.with_for_update(skip_locked=True)
         return list(session.execute(query).all())
 
@@ -194,7 +228,7 @@ class OutboxRelay:
         session.commit()
 
     def observe_backlog(self) -> tuple[int, float]:
-        with self.db.session() as session:
+        with self.db.read_session() as session:
             count, oldest = session.execute(
                 sa.select(sa.func.count(), sa.func.min(self.table.c.created_at)).where(
                     self.table.c.published_at.is_(None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,8 +11,10 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.clock import SYSTEM_CLOCK, Clock
+from shared.metrics import HttpMetrics
 from shared.service import ServiceRuntime, ServiceSpec
 from shared.settings import Settings, get_settings
 
@@ -74,4 +77,35 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None, clock: Clock
 
     for router in spec.routers:
         app.include_router(router)
+    app.add_middleware(RequestMetrics, metrics=HttpMetrics(runtime.registry), service=spec.name)
     return app
+
+
+class RequestMetrics:
+    """Counts and times every HTTP request (pure ASGI: no buffering of bodies, no extra task)."""
+
+    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics, service: str) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status_code = 500  # an exception before the response started is answered 500
+
+        async def send_and_note(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            method = scope.get("method", "GET")
+            self.metrics.requests.labels(self.service, method, route, str(status_code)).inc()
+            self.metrics.duration.labels(self.service, method, route).observe(time.perf_counter() - started)

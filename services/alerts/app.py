@@ -1,31 +1,82 @@
-"""Wiring of the alerts service."""
+"""Wiring of the alerts service (its bootstrap): spec, settings, channels, metrics and loops."""
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.alerts.alerts.api import router as alerts_router
+from services.alerts.config import AlertsConfig
+from services.alerts.context import AlertsContext
 from services.alerts.database import Base, infra
+from services.alerts.escalation.api import router as escalation_router
+from services.alerts.escalation.scheduler import run_every, tick
 from services.alerts.handlers import EVENT_HANDLERS
 from services.alerts.incidents.api import router as incidents_router
+from services.alerts.metrics import AlertsMetrics
+from services.alerts.notifications.channels import build_channels
+from services.alerts.notifications.service import deliver_pending
 from shared.clock import Clock
-from shared.service import ServiceSpec
+from shared.service import BackgroundLoop, ServiceRuntime, ServiceSpec
 from shared.settings import Settings
 from shared.web import create_app
 
 SPEC = ServiceSpec(
     name="alerts",
     title="alerts",
-    description="Incident response: reports, severity levels, escalation and acknowledgement.",
+    description="Incident response: reports, severity levels, escalation chains with durable "
+    "acknowledgement deadlines, notifications (log, signed webhook, SMS adapter) with every attempt "
+    "recorded, and alerts raised from registry and inspection events (de-duplicated, grouped, and "
+    "suppressed while an incident explains them).",
     metadata=Base.metadata,
     infra=infra,
     migrations=Path(__file__).parent / "migrations",
     handlers=EVENT_HANDLERS,
-    consumes=("registry",),
-    routers=(incidents_router,),
+    consumes=("registry", "inspection"),
+    routers=(incidents_router, escalation_router, alerts_router),
 )
 
 
-def create(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    return create_app(SPEC, settings, clock)
+def escalation_loop(context: AlertsContext) -> BackgroundLoop:
+    """Fires due timers at once on start (a deadline passed while down) and then every tick."""
+
+    async def loop(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+        await run_every(
+            context.config.tick_seconds,
+            stop,
+            lambda: tick(runtime.db, runtime.clock, context.escalator),
+            "escalation tick",
+        )
+
+    return loop
+
+
+def notification_loop(context: AlertsContext) -> BackgroundLoop:
+    async def loop(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+        await run_every(
+            context.config.notify_seconds,
+            stop,
+            lambda: deliver_pending(runtime.db, context.channels, runtime.clock, context.metrics),
+            "notification delivery",
+        )
+
+    return loop
+
+
+def create(
+    settings: Settings | None = None, clock: Clock | None = None, *, config: AlertsConfig | None = None
+) -> FastAPI:
+    """The app; `clock` defaults to the system clock, or to the test aid SHIAN_CLOCK_OFFSET_SECONDS
+    (refused in production)."""
+    config = config or AlertsConfig()
+    context = AlertsContext(config=config, channels=build_channels(config))
+    spec = dataclasses.replace(
+        SPEC, loops=(*SPEC.loops, escalation_loop(context), notification_loop(context))
+    )
+    app = create_app(spec, settings, clock or config.clock())
+    context.metrics = AlertsMetrics(app.state.runtime.registry)
+    app.state.alerts = context
+    return app

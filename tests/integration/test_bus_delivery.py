@@ -239,6 +239,7 @@ def test_a_poison_event_is_dead_lettered_after_max_deliveries_and_can_be_replaye
     assert decode_entry({b"__data__": fields["__data__"]}).event_id == events[2].event_id
     # The handler ran exactly max_deliveries times, then the entry was taken out of the group.
     assert probe.log_path.read_text().count(f"probe: delivery of {poison} failed") == 3
+    assert fields["deliveries"] == b"3"  # the attempts, as the dead letter records them
     wait_until(lambda: pending(client, settings) == [], timeout=5, what="the dead letter acked")
     assert not client.exists(f"{settings.stream('registry')}.errors.probe")
 

@@ -209,3 +209,29 @@ def test_the_catalogue_is_complete_and_well_formed():
     rows = catalogue_rows()
     assert len(rows) == len(CATALOGUE)
     assert {(row["type"], row["version"]) for row in rows} == set(CATALOGUE)
+
+
+async def test_the_bus_writes_exactly_fastreams_binary_message_format():
+    """Shian encodes stream entries itself (speed); they must stay what FastStream writes."""
+    from faststream.redis.parser.binary import BinaryMessageFormatV1
+
+    from shared.bus import OutgoingEvent, decode_entry, encode_message
+    from shared.events import Envelope, PlaceDefined
+
+    envelope = Envelope.wrap(
+        PlaceDefined(place_id="qy.ds.v1", level="village", name="上村", parent_id="qy.ds"),
+        county_id="qy",
+        township_id="qy.ds",
+        actor="test",
+    )
+    item = OutgoingEvent(
+        stream="s", body=envelope.to_bytes(), event_id=str(envelope.event_id), event_type=envelope.type
+    )
+    faststreams = await BinaryMessageFormatV1.encode(
+        message=item.body,
+        reply_to=None,
+        headers={"event_id": item.event_id, "event_type": item.event_type},
+        correlation_id=item.event_id,
+    )
+    assert encode_message(item) == faststreams
+    assert decode_entry({b"__data__": encode_message(item)}) == envelope

@@ -1,17 +1,42 @@
-"""HTTP: report incidents and read them, scoped to the caller's place."""
+"""HTTP: report incidents, respond to them (acknowledge, progress, notes, counts, close), and read
+them, scoped to the caller's place."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 
+from services.alerts.context import EscalatorDep
 from services.alerts.incidents import service
-from services.alerts.incidents.models import IncidentCreate, IncidentRead
+from services.alerts.incidents.models import (
+    Acknowledge,
+    Close,
+    CountsUpdate,
+    Incident,
+    IncidentCreate,
+    IncidentRead,
+    NoteCreate,
+    Progress,
+    ReportRead,
+    ResponseStats,
+    TimelineRead,
+)
+from services.alerts.incidents.rules import Level
+from services.alerts.notifications import service as notifications
+from services.alerts.notifications.models import AttemptRead, NotificationRead
+from shared.clock import Clock
 from shared.deps import ClockDep, CurrentUser, SessionDep
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
+
+
+def _read(incident: Incident, clock: Clock) -> IncidentRead:
+    view = IncidentRead.model_validate(incident)
+    view.age_seconds = round((clock.now() - incident.reported_at).total_seconds(), 3)
+    return view
 
 
 @router.post(
@@ -19,25 +44,173 @@ router = APIRouter(prefix="/incidents", tags=["incidents"])
     response_model=IncidentRead,
     status_code=status.HTTP_201_CREATED,
     summary="Report a food-safety incident",
+    responses={200: {"description": "Another report of an incident already open: grouped into it"}},
 )
-def report_incident(data: IncidentCreate, session: SessionDep, user: CurrentUser, clock: ClockDep):
-    """Classified level I-IV (or below IV) from the severity rule table; emits `incident.reported`."""
-    return service.report(session=session, principal=user, data=data, clock=clock)
+def report_incident(
+    data: IncidentCreate,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    escalator: EscalatorDep,
+    response: Response,
+):
+    """Classified level I-IV (or below IV) from the severity rule table; emits `incident.reported`
+    and notifies the escalation chain. A report of an outbreak already open (same business, banquet,
+    or village and kind of place, within the grouping window) is added to it: 200, not 201."""
+    result = service.report(session=session, principal=user, data=data, clock=clock, escalator=escalator)
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
+    return _read(result.incident, clock)
 
 
-@router.get("", response_model=list[IncidentRead], summary="Open incidents, newest first")
+@router.get("", response_model=list[IncidentRead], summary="Incidents by level and age (open by default)")
 def list_incidents(
     session: SessionDep,
     user: CurrentUser,
+    clock: ClockDep,
+    state: Literal["open", "closed", "all"] = "open",
+    level: Level | None = None,
+    township_id: str | None = None,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ):
-    return service.list_open(session=session, principal=user, offset=offset, limit=limit)
+    """The most severe first, then the longest waiting; `age_seconds` counts from the report."""
+    rows = service.list_incidents(
+        session=session,
+        principal=user,
+        offset=offset,
+        limit=limit,
+        state=state,
+        level=level,
+        township_id=township_id,
+    )
+    return [_read(row, clock) for row in rows]
+
+
+@router.get("/stats", response_model=ResponseStats, summary="Time to acknowledge and to close")
+def response_stats(
+    session: SessionDep, user: CurrentUser, since: datetime | None = None, until: datetime | None = None
+):
+    """Per incident and per township, for incidents reported in [since, until)."""
+    return service.response_stats(session=session, principal=user, since=since, until=until)
 
 
 @router.get("/{incident_id}", response_model=IncidentRead, summary="One incident")
-def get_incident(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+def get_incident(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser, clock: ClockDep):
     incident = service.get(session=session, principal=user, incident_id=incident_id)
     if incident is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "incident not found")
-    return incident
+    return _read(incident, clock)
+
+
+@router.get("/{incident_id}/timeline", response_model=list[TimelineRead], summary="Every step, in order")
+def get_timeline(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+    return service.timeline_of(session=session, principal=user, incident_id=incident_id)
+
+
+@router.get("/{incident_id}/reports", response_model=list[ReportRead], summary="The reports grouped in it")
+def get_reports(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+    return service.reports_of(session=session, principal=user, incident_id=incident_id)
+
+
+@router.get(
+    "/{incident_id}/notifications",
+    response_model=list[NotificationRead],
+    summary="Notifications and attempts",
+)
+def get_notifications(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+    incident = service.get(session=session, principal=user, incident_id=incident_id)
+    if incident is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "incident not found")
+    return [
+        NotificationRead.model_validate(row).model_copy(
+            update={"attempt_log": [AttemptRead.model_validate(attempt) for attempt in attempts]}
+        )
+        for row, attempts in notifications.for_incident(session, incident.id)
+    ]
+
+
+@router.post("/{incident_id}/acknowledge", response_model=IncidentRead, summary="Take responsibility")
+def acknowledge(
+    incident_id: uuid.UUID,
+    data: Acknowledge,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    escalator: EscalatorDep,
+):
+    """Stops the escalation; it lapses (and the step is notified again) if no progress follows in
+    the window of the rule table. 409 when nothing awaits an acknowledgement."""
+    incident = service.acknowledge(
+        session=session,
+        principal=user,
+        incident_id=incident_id,
+        note=data.note,
+        clock=clock,
+        escalator=escalator,
+    )
+    return _read(incident, clock)
+
+
+@router.post("/{incident_id}/progress", response_model=IncidentRead, summary="Responding, or contained")
+def progress(incident_id: uuid.UUID, data: Progress, session: SessionDep, user: CurrentUser, clock: ClockDep):
+    incident = service.progress(
+        session=session,
+        principal=user,
+        incident_id=incident_id,
+        new_status=data.status,
+        note=data.note,
+        clock=clock,
+    )
+    return _read(incident, clock)
+
+
+@router.post(
+    "/{incident_id}/notes",
+    response_model=TimelineRead,
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a note",
+)
+def add_note(
+    incident_id: uuid.UUID, data: NoteCreate, session: SessionDep, user: CurrentUser, clock: ClockDep
+):
+    return service.add_note(
+        session=session, principal=user, incident_id=incident_id, text=data.text, clock=clock
+    )
+
+
+@router.patch("/{incident_id}/counts", response_model=IncidentRead, summary="Update the counts")
+def update_counts(
+    incident_id: uuid.UUID,
+    data: CountsUpdate,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    escalator: EscalatorDep,
+):
+    """Current figures (not increments). Reclassified; a higher level escalates again at once."""
+    incident = service.update_counts(
+        session=session, principal=user, incident_id=incident_id, data=data, clock=clock, escalator=escalator
+    )
+    return _read(incident, clock)
+
+
+@router.post("/{incident_id}/close", response_model=IncidentRead, summary="Close with the cause")
+def close(
+    incident_id: uuid.UUID,
+    data: Close,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    escalator: EscalatorDep,
+):
+    incident = service.close(
+        session=session,
+        principal=user,
+        incident_id=incident_id,
+        cause=data.cause,
+        note=data.note,
+        clock=clock,
+        escalator=escalator,
+    )
+    return _read(incident, clock)

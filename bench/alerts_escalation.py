@@ -1,0 +1,329 @@
+"""Benchmark: from `POST /incidents` to the `alert.escalated` event on Redis, for an escalation
+that happens at once (a level II school incident notifies the county at once), beside a raw
+redis-py XADD -> XREADGROUP round trip measured in the same run, under the same background load.
+
+    python bench/alerts_escalation.py             # 1,000 incidents, 200 background events/s
+    python bench/alerts_escalation.py --quick     # 100 incidents, a smoke run
+    python bench/alerts_escalation.py --incidents 2000 --load 500
+
+The alerts service runs as its own process (`python -m services.alerts`, SQLite under a temporary
+directory) against a private redis-server started here; a background thread publishes registry and
+inspection events that the service consumes (business updates and passed inspections) at `--load`
+events/s throughout. Incidents are sent one after the other: each delay is the whole path of one
+report (HTTP, one transaction with the outbox row, relay wake-up, XADD) without queueing behind
+the previous report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # `python bench/alerts_escalation.py` from a checkout
+    sys.path.insert(0, str(REPO_ROOT))
+
+COUNTY = "bench"
+TOWNSHIP = "bench.t1"
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(samples)
+    cut = statistics.quantiles(ordered, n=100, method="inclusive")
+    return cut[49] * 1000, cut[98] * 1000, ordered[-1] * 1000
+
+
+def settings_for(var_dir: Path, redis_url: str) -> Any:
+    from shared.settings import Settings
+
+    return Settings(
+        env="test",
+        var_dir=var_dir,
+        redis_url=redis_url,
+        stream_prefix="bench",
+        secret_key="bench-" + "k" * 40,
+        relay_poll_seconds=0.1,
+        block_ms=200,
+    )
+
+
+async def publish(settings: Any, producer: str, payloads: list[Any]) -> None:
+    from shared.bus import Bus, OutgoingEvent
+    from shared.events import Envelope
+
+    bus = Bus(settings, producer)
+    await bus.connect()
+    try:
+        await bus.publish_many(
+            [
+                OutgoingEvent(
+                    stream=settings.stream(producer),
+                    body=envelope.to_bytes(),
+                    event_id=str(envelope.event_id),
+                    event_type=envelope.type,
+                )
+                for envelope in (
+                    Envelope.wrap(payload, county_id=COUNTY, township_id=TOWNSHIP, actor="system:bench")
+                    for payload in payloads
+                )
+            ]
+        )
+    finally:
+        await bus.close()
+
+
+def background_load(settings: Any, rate: float, stop: threading.Event, sent: list[int]) -> None:
+    """Registry and inspection events the alerts service consumes, at `rate` events/s."""
+    from shared.catalogue.inspection import InspectionCompleted
+    from shared.catalogue.registry import BusinessUpdated
+
+    business_ids = [uuid.uuid4() for _ in range(50)]
+    batch = max(1, int(rate / 10))
+    loop = asyncio.new_event_loop()
+    number = 0
+    try:
+        while not stop.is_set():
+            started = time.perf_counter()
+            updates, inspections = [], []
+            for _ in range(batch):
+                business = business_ids[number % len(business_ids)]
+                number += 1
+                if number % 2:
+                    updates.append(
+                        BusinessUpdated(
+                            business_id=business,
+                            name=f"店{number}",
+                            kind="catering",
+                            risk_level="B",
+                            status="active",
+                        )
+                    )
+                else:
+                    inspections.append(
+                        InspectionCompleted(
+                            inspection_id=uuid.uuid4(),
+                            business_id=business,
+                            kind="routine",
+                            inspected_on=date(2026, 3, 2),
+                            outcome="compliant",
+                            action="pass",
+                            score=95.0,
+                            inspector="inspector:bench",
+                        )
+                    )
+            loop.run_until_complete(publish(settings, "registry", updates))
+            loop.run_until_complete(publish(settings, "inspection", inspections))
+            sent[0] += batch
+            stop.wait(max(0.0, 0.1 - (time.perf_counter() - started)))
+    finally:
+        loop.close()
+
+
+def raw_round_trips(redis_url: str, count: int) -> list[float]:
+    """XADD one entry, XREADGROUP it, XACK: the floor any delivery over Redis pays."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    stream = f"bench.raw.{uuid.uuid4().hex[:6]}"
+    client.xgroup_create(stream, "raw", id="0", mkstream=True)
+    body = os.urandom(300)
+    samples = []
+    try:
+        for _ in range(count):
+            started = time.perf_counter()
+            client.xadd(stream, {b"__data__": body})
+            entries = client.xreadgroup("raw", "c1", {stream: ">"}, count=1, block=2000)
+            entry_id = entries[0][1][0][0]
+            client.xack(stream, "raw", entry_id)
+            samples.append(time.perf_counter() - started)
+    finally:
+        client.delete(stream)
+        client.close()
+    return samples
+
+
+class EscalationWatcher(threading.Thread):
+    """Reads the alerts stream and notes when each incident's at-once county escalation arrives."""
+
+    def __init__(self, redis_url: str, stream: str) -> None:
+        super().__init__(daemon=True)
+        import redis
+
+        self.client = redis.Redis.from_url(redis_url)
+        self.stream = stream
+        self.arrived: dict[str, float] = {}
+        self.condition = threading.Condition()
+        self.stop = threading.Event()
+        self.last_id = "$"
+
+    def run(self) -> None:
+        from shared.bus import decode_entry
+
+        while not self.stop.is_set():
+            found = self.client.xread({self.stream: self.last_id}, count=500, block=200)
+            now = time.perf_counter()
+            for _stream, entries in found or []:
+                for entry_id, fields in entries:
+                    self.last_id = entry_id
+                    envelope = decode_entry(fields)
+                    if envelope.type == "alert.escalated" and envelope.payload.get("tier") == "county":
+                        with self.condition:
+                            self.arrived[envelope.payload["incident_id"]] = now
+                            self.condition.notify_all()
+
+    def wait_for(self, incident_id: str, timeout: float = 15.0) -> float:
+        with self.condition:
+            if not self.condition.wait_for(lambda: incident_id in self.arrived, timeout=timeout):
+                raise TimeoutError(f"no escalation for {incident_id} within {timeout}s")
+            return self.arrived[incident_id]
+
+
+def start_alerts(settings: Any, workdir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("SHIAN_")}
+    for name, value in settings.model_dump(exclude_none=True).items():
+        env[f"SHIAN_{name.upper()}"] = str(value)
+    env.update(
+        SHIAN_ALERTS_PORT=str(port),
+        SHIAN_LOG_LEVEL="WARNING",
+        PYTHONUNBUFFERED="1",
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")])),
+    )
+    log = open(workdir / "alerts.log", "ab")  # noqa: SIM115  (kept open for the child's life)
+    return subprocess.Popen(
+        [sys.executable, "-m", "services.alerts"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def wait(check: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--incidents", type=int, default=1000)
+    parser.add_argument("--load", type=float, default=200.0, help="background events per second")
+    parser.add_argument("--quick", action="store_true", help="100 incidents")
+    args = parser.parse_args()
+    count = 100 if args.quick else args.incidents
+
+    import httpx
+
+    from shared.auth import Role, issue_token
+    from shared.events import PlaceDefined
+    from shared.localredis import start_local_redis
+
+    workdir = Path(tempfile.mkdtemp(prefix="shian-bench-alerts-"))
+    redis_handle = start_local_redis(workdir / "redis")
+    settings = settings_for(workdir / "var", redis_handle.url)
+    process: subprocess.Popen[bytes] | None = None
+    stop_load = threading.Event()
+    load_sent = [0]
+    watcher = EscalationWatcher(redis_handle.url, settings.stream("alerts"))
+    try:
+        asyncio.run(
+            publish(
+                settings,
+                "registry",
+                [
+                    PlaceDefined(place_id=COUNTY, level="county", name="县"),
+                    PlaceDefined(place_id=TOWNSHIP, level="township", name="镇", parent_id=COUNTY),
+                ],
+            )
+        )
+        port = 18000 + os.getpid() % 1000
+        process = start_alerts(settings, workdir, port)
+        url = f"http://127.0.0.1:{port}"
+
+        def known() -> bool:
+            try:
+                with sqlite3.connect(f"file:{workdir / 'var' / 'alerts.db'}?mode=ro", uri=True) as connection:
+                    return bool(
+                        connection.execute(
+                            "SELECT 1 FROM place_directory WHERE place_id = ?", (TOWNSHIP,)
+                        ).fetchall()
+                    )
+            except sqlite3.Error:
+                return False
+
+        wait(known, 60, "the alerts service to start and learn the township")
+        load = threading.Thread(
+            target=background_load, args=(settings, args.load, stop_load, load_sent), daemon=True
+        )
+        load.start()
+        watcher.start()
+        time.sleep(1.0)  # let the load settle in
+
+        raw = raw_round_trips(redis_handle.url, count)
+        token = issue_token(
+            settings, subject="bench", role=Role.township, county_id=COUNTY, township_id=TOWNSHIP
+        )
+        body = {
+            "township_id": TOWNSHIP,
+            "ill_count": 50,
+            "place_kind": "school",
+            "description": "学校食堂集体腹泻",
+        }
+        delays, posts = [], []
+        load_started, load_at_start = time.perf_counter(), load_sent[0]
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
+            for _ in range(count):
+                started = time.perf_counter()
+                response = client.post("/incidents", json=body)
+                answered = time.perf_counter()
+                response.raise_for_status()
+                arrived = watcher.wait_for(response.json()["id"])
+                delays.append(arrived - started)
+                posts.append(answered - started)
+        load_rate = (load_sent[0] - load_at_start) / (time.perf_counter() - load_started)
+
+        print(f"alerts escalation: {count} level II incidents, background load {load_rate:.0f} events/s")
+        print(f"{'measure':<44}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
+        for name, samples in (
+            ("raw redis-py XADD -> XREADGROUP -> XACK", raw),
+            ("POST /incidents answered", posts),
+            ("POST /incidents -> alert.escalated on Redis", delays),
+        ):
+            p50, p99, worst = percentiles(samples)
+            print(f"{name:<44}{p50:>10.2f}{p99:>10.2f}{worst:>10.2f}")
+        raw_p50 = percentiles(raw)[0]
+        print(f"escalation p50 is {percentiles(delays)[0] / raw_p50:.1f}x the raw round trip p50")
+    finally:
+        stop_load.set()
+        watcher.stop.set()
+        if process is not None and process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
+        redis_handle.stop()
+
+
+if __name__ == "__main__":
+    main()

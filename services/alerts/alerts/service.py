@@ -1,0 +1,437 @@
+"""Raising alerts from other services' events: de-duplicated, grouped, and suppressed while an open
+incident about the same business or banquet already explains them.
+
+Suppression only ever applies to these alerts, never to an incident: an incident is the higher
+level, so nothing it causes can silence it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from fastapi import HTTPException, status
+from sqlmodel import Session, select
+
+from services.alerts.alerts.models import Alert
+from services.alerts.directory import service as directory
+from services.alerts.escalation import service as escalation
+from services.alerts.incidents.models import OPEN_STATUSES, Incident
+from services.alerts.notifications import service as notifications
+from shared import audit
+from shared.auth import Principal, Role
+from shared.catalogue.alerts import AlertKind, AlertRaised, AlertResolved
+from shared.catalogue.inspection import ComplaintDeadlineMissed, InspectionCompleted, RectificationOverdue
+from shared.catalogue.registry import (
+    BanquetGuidanceDue,
+    BanquetLate,
+    CertificateExpired,
+    LicenceExpired,
+)
+from shared.events import Envelope
+from shared.outbox import emit
+from shared.web import DomainError
+
+SYSTEM_ACTOR = "system:alerts"
+
+
+@dataclass(frozen=True)
+class Raise:
+    kind: AlertKind
+    subject: str
+    group_key: str
+    summary: str
+    business_id: uuid.UUID | None = None
+    banquet_id: uuid.UUID | None = None
+    village_id: str | None = None
+
+
+def _explaining_incident(session: Session, county_id: str, wanted: Raise) -> Incident | None:
+    conditions = []
+    if wanted.business_id is not None:
+        conditions.append(Incident.business_id == wanted.business_id)
+    if wanted.banquet_id is not None:
+        conditions.append(Incident.banquet_id == wanted.banquet_id)
+    if not conditions:
+        return None
+    return session.exec(
+        select(Incident)
+        .where(Incident.county_id == county_id, Incident.status.in_(OPEN_STATUSES), sa.or_(*conditions))  # type: ignore[attr-defined]
+        .order_by(Incident.reported_at)  # type: ignore[arg-type]
+    ).first()
+
+
+def raise_alert(session: Session, envelope: Envelope, wanted: Raise) -> Alert:
+    """Raise, or count a repeat of, an alert; in the inbox transaction of the causing event."""
+    now = envelope.occurred_at
+    existing = session.exec(
+        select(Alert).where(
+            Alert.county_id == envelope.county_id,
+            Alert.kind == wanted.kind,
+            Alert.subject == wanted.subject,
+            Alert.status.in_(("open", "suppressed")),  # type: ignore[attr-defined]
+        )
+    ).first()
+    if existing is not None:
+        existing.occurrences += 1
+        existing.last_seen_at = max(existing.last_seen_at, now)
+        session.add(existing)
+        audit.record(
+            session,
+            actor=SYSTEM_ACTOR,
+            action="alert.repeated",
+            entity="alert",
+            entity_id=str(existing.id),
+            county_id=existing.county_id,
+            township_id=existing.township_id,
+            detail={"source_event_id": str(envelope.event_id), "occurrences": existing.occurrences},
+        )
+        return existing
+    township_id = envelope.township_id
+    if township_id is None and wanted.business_id is not None:
+        known = directory.get(session, wanted.business_id)
+        township_id = known.township_id if known else None
+    incident = _explaining_incident(session, envelope.county_id, wanted)
+    alert = Alert(
+        county_id=envelope.county_id,
+        township_id=township_id,
+        village_id=wanted.village_id,
+        kind=wanted.kind,
+        subject=wanted.subject,
+        group_key=wanted.group_key,
+        business_id=wanted.business_id,
+        banquet_id=wanted.banquet_id,
+        summary=wanted.summary[:500],
+        status="suppressed" if incident else "open",
+        suppressed_by_incident=incident.id if incident else None,
+        source_event_id=envelope.event_id,
+        first_seen_at=now,
+        last_seen_at=now,
+    )
+    session.add(alert)
+    session.flush()
+    audit.record(
+        session,
+        actor=SYSTEM_ACTOR,
+        action="alert.raised",
+        entity="alert",
+        entity_id=str(alert.id),
+        county_id=alert.county_id,
+        township_id=alert.township_id,
+        detail={
+            "kind": alert.kind,
+            "subject": alert.subject,
+            "status": alert.status,
+            "source_event_id": str(envelope.event_id),
+        },
+    )
+    emit(
+        session,
+        AlertRaised(
+            alert_id=alert.id,
+            kind=wanted.kind,
+            subject=alert.subject,
+            business_id=alert.business_id,
+            summary=alert.summary,
+            source_event_id=envelope.event_id,
+            suppressed_by_incident=alert.suppressed_by_incident,
+        ),
+        county_id=alert.county_id,
+        township_id=alert.township_id,
+        actor=SYSTEM_ACTOR,
+        occurred_at=now,
+        correlation_id=envelope.event_id,
+    )
+    if incident is None:
+        _notify(session, alert, now)
+    return alert
+
+
+def _notify(session: Session, alert: Alert, now: datetime) -> None:
+    """Tell the township office (and the village coordinator, for a banquet), on the channels the
+    township step of the chain in force names, else in the log."""
+    steps, _source, _policy = escalation.policy_for(
+        session, county_id=alert.county_id, township_id=alert.township_id, now=now
+    )
+    township_step = next((step for step in steps if step.tier == "township"), None)
+    channels = (township_step.channels if township_step else None) or ["log"]
+    targets = [f"role:township_office@{alert.township_id or alert.county_id}"]
+    if alert.village_id and alert.kind.startswith("banquet"):
+        targets.append(f"role:village_coordinator@{alert.village_id}")
+    notifications.enqueue(
+        session,
+        now=now,
+        county_id=alert.county_id,
+        township_id=alert.township_id,
+        targets=targets,
+        channels=channels,
+        text=f"[食安] 预警 {alert.summary}",
+        alert_id=alert.id,
+        tier="township",
+        payload={"alert_id": str(alert.id), "kind": alert.kind, "subject": alert.subject},
+    )
+
+
+def suppress_for_incident(session: Session, incident: Incident, now: datetime) -> int:
+    """An open incident about a business or banquet explains the open alerts about it."""
+    conditions = []
+    if incident.business_id is not None:
+        conditions.append(Alert.business_id == incident.business_id)
+    if incident.banquet_id is not None:
+        conditions.append(Alert.banquet_id == incident.banquet_id)
+    if not conditions:
+        return 0
+    alerts = session.exec(
+        select(Alert).where(
+            Alert.county_id == incident.county_id, Alert.status == "open", sa.or_(*conditions)
+        )
+    ).all()
+    for alert in alerts:
+        alert.status = "suppressed"
+        alert.suppressed_by_incident = incident.id
+        session.add(alert)
+        audit.record(
+            session,
+            actor=SYSTEM_ACTOR,
+            action="alert.suppressed",
+            entity="alert",
+            entity_id=str(alert.id),
+            county_id=alert.county_id,
+            township_id=alert.township_id,
+            detail={"incident_id": str(incident.id)},
+        )
+    return len(alerts)
+
+
+def release_for_incident(session: Session, incident: Incident) -> int:
+    """A closed incident no longer explains anything: what it suppressed is open again."""
+    alerts = session.exec(
+        select(Alert).where(Alert.suppressed_by_incident == incident.id, Alert.status == "suppressed")
+    ).all()
+    for alert in alerts:
+        alert.status = "open"
+        session.add(alert)
+        audit.record(
+            session,
+            actor=SYSTEM_ACTOR,
+            action="alert.released",
+            entity="alert",
+            entity_id=str(alert.id),
+            county_id=alert.county_id,
+            township_id=alert.township_id,
+            detail={"incident_id": str(incident.id)},
+        )
+    return len(alerts)
+
+
+# --- the events that raise alerts -----------------------------------------------------------------
+
+
+def on_inspection_completed(session: Session, envelope: Envelope, payload: InspectionCompleted) -> None:
+    if payload.action != "stop_operating":
+        return
+    raise_alert(
+        session,
+        envelope,
+        Raise(
+            kind="stop_operating",
+            subject=f"inspection:{payload.inspection_id}",
+            group_key=f"business:{payload.business_id}",
+            business_id=payload.business_id,
+            summary=f"检查不符合, 责令立即停止生产经营 ({payload.inspected_on})",
+        ),
+    )
+
+
+def on_rectification_overdue(session: Session, envelope: Envelope, payload: RectificationOverdue) -> None:
+    raise_alert(
+        session,
+        envelope,
+        Raise(
+            kind="rectification_overdue",
+            subject=f"order:{payload.order_id}",
+            group_key=f"business:{payload.business_id}",
+            business_id=payload.business_id,
+            summary=f"限期整改逾期: {payload.item_code} ({payload.severity}), 期限 {payload.deadline}",
+        ),
+    )
+
+
+def on_certificate_expired(session: Session, envelope: Envelope, payload: CertificateExpired) -> None:
+    raise_alert(
+        session,
+        envelope,
+        Raise(
+            kind="certificate_expired",
+            subject=f"certificate:{payload.certificate_id}",
+            group_key=f"business:{payload.business_id}",
+            business_id=payload.business_id,
+            summary=f"健康证过期: {payload.staff_name} ({payload.expires_on})",
+        ),
+    )
+
+
+def on_licence_expired(session: Session, envelope: Envelope, payload: LicenceExpired) -> None:
+    raise_alert(
+        session,
+        envelope,
+        Raise(
+            kind="licence_expired",
+            subject=f"licence:{payload.business_id}:{payload.licence_kind}:{payload.number}",
+            group_key=f"business:{payload.business_id}",
+            business_id=payload.business_id,
+            summary=f"许可证过期: {payload.licence_kind} {payload.number} ({payload.expires_on})",
+        ),
+    )
+
+
+def on_banquet_late(session: Session, envelope: Envelope, payload: BanquetLate) -> None:
+    raise_alert(
+        session,
+        envelope,
+        Raise(
+            kind="banquet_late",
+            subject=f"banquet:{payload.banquet_id}",
+            group_key=f"banquet:{payload.banquet_id}",
+            banquet_id=payload.banquet_id,
+            village_id=payload.village_id,
+            summary=f"宴席未按时备案: {payload.host} {payload.held_on} {payload.people}人",
+        ),
+    )
+
+
+def on_banquet_guidance_due(session: Session, envelope: Envelope, payload: BanquetGuidanceDue) -> None:
+    raise_alert(
+        session,
+        envelope,
+        Raise(
+            kind="banquet_guidance_due",
+            subject=f"banquet:{payload.banquet_id}",
+            group_key=f"banquet:{payload.banquet_id}",
+            banquet_id=payload.banquet_id,
+            village_id=payload.village_id,
+            summary=f"大型宴席需现场指导: {payload.host} {payload.held_on} {payload.people}人",
+        ),
+    )
+
+
+def on_complaint_deadline_missed(
+    session: Session, envelope: Envelope, payload: ComplaintDeadlineMissed
+) -> None:
+    raise_alert(
+        session,
+        envelope,
+        Raise(
+            kind="complaint_deadline_missed",
+            subject=f"complaint:{payload.complaint_id}:{payload.deadline_kind}",
+            group_key=f"complaint:{payload.complaint_id}",
+            business_id=payload.business_id,
+            summary=f"投诉举报处理超期 ({payload.deadline_kind}, 应于 {payload.due_on})",
+        ),
+    )
+
+
+# --- reading and resolving ------------------------------------------------------------------------
+
+
+def scope_condition(principal: Principal) -> sa.ColumnElement[bool]:
+    condition = Alert.county_id == principal.county_id
+    if principal.role is Role.county:
+        return condition
+    if principal.role in (Role.township, Role.inspector):
+        return sa.and_(condition, Alert.township_id == principal.township_id)
+    if principal.role is Role.village:
+        return sa.and_(condition, Alert.village_id == principal.village_id)
+    return sa.false()
+
+
+def list_alerts(
+    *,
+    session: Session,
+    principal: Principal,
+    status: str | None,
+    kind: str | None,
+    group_key: str | None,
+    offset: int,
+    limit: int,
+) -> list[Alert]:
+    query = select(Alert).where(scope_condition(principal))
+    if status:
+        query = query.where(Alert.status == status)
+    if kind:
+        query = query.where(Alert.kind == kind)
+    if group_key:
+        query = query.where(Alert.group_key == group_key)
+    query = query.order_by(Alert.last_seen_at.desc()).offset(offset).limit(limit)  # type: ignore[attr-defined]
+    return list(session.exec(query).all())
+
+
+def groups(*, session: Session, principal: Principal) -> list[dict[str, object]]:
+    """Open alerts grouped by what they are about (a business, a banquet, a complaint)."""
+    rows = session.execute(
+        sa.select(
+            Alert.group_key, Alert.township_id, Alert.kind, Alert.occurrences, Alert.last_seen_at
+        ).where(scope_condition(principal), Alert.status == "open")
+    ).all()
+    grouped: dict[tuple[str, str | None], dict[str, object]] = {}
+    for key, township, kind, occurrences, last_seen in rows:
+        group = grouped.setdefault(
+            (key, township),
+            {
+                "group_key": key,
+                "township_id": township,
+                "alerts": 0,
+                "occurrences": 0,
+                "kinds": set(),
+                "last_seen_at": last_seen,
+            },
+        )
+        group["alerts"] = int(group["alerts"]) + 1  # type: ignore[call-overload]
+        group["occurrences"] = int(group["occurrences"]) + occurrences  # type: ignore[call-overload]
+        group["kinds"].add(kind)  # type: ignore[attr-defined]
+        group["last_seen_at"] = max(group["last_seen_at"], last_seen)  # type: ignore[type-var]
+    result = [{**group, "kinds": sorted(group["kinds"])} for group in grouped.values()]  # type: ignore[call-overload]
+    return sorted(result, key=lambda group: (-int(group["alerts"]), str(group["group_key"])))
+
+
+def resolve(
+    *, session: Session, principal: Principal, alert_id: uuid.UUID, note: str | None, now: datetime
+) -> Alert:
+    principal.ensure_role(Role.county, Role.township)
+    alert = session.exec(select(Alert).where(Alert.id == alert_id, scope_condition(principal))).first()
+    if alert is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "alert not found")
+    if alert.status == "resolved":
+        raise DomainError("status", "the alert is already resolved", status_code=409)
+    alert.status = "resolved"
+    alert.resolved_at = now
+    alert.resolved_by = principal.actor
+    session.add(alert)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="alert.resolved",
+        entity="alert",
+        entity_id=str(alert.id),
+        county_id=alert.county_id,
+        township_id=alert.township_id,
+        detail={"note": note},
+    )
+    emit(
+        session,
+        AlertResolved(
+            alert_id=alert.id,
+            kind=alert.kind,
+            subject=alert.subject,
+            note=note,
+            occurrences=alert.occurrences,
+        ),  # type: ignore[arg-type]
+        county_id=alert.county_id,
+        township_id=alert.township_id,
+        actor=principal.actor,
+        occurred_at=now,
+    )
+    session.commit()
+    return alert

@@ -1,0 +1,67 @@
+"""Settings of the alerts service only (SHIAN_ALERTS_* variables), and its clock.
+
+The shared `Settings` hold what every service needs; these are the alerts service's own knobs:
+how often the scheduler looks for due timers, and where notifications go.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.clock import SYSTEM_CLOCK, Clock
+
+
+class OffsetClock:
+    """The system clock moved by a fixed offset: a test and simulation aid, so that a test can run
+    the service as a real process and put it hours ahead (a restart after a deadline) without
+    waiting. Refused in production (see `AlertsConfig`)."""
+
+    def __init__(self, offset: timedelta, base: Clock = SYSTEM_CLOCK) -> None:
+        self.offset = offset
+        self.base = base
+
+    def now(self) -> datetime:
+        return self.base.now() + self.offset
+
+
+class AlertsConfig(BaseSettings):
+    """The alerts service's settings, validated at start."""
+
+    model_config = SettingsConfigDict(env_prefix="SHIAN_ALERTS_", extra="ignore")
+
+    env: str = Field(default="development", validation_alias=AliasChoices("SHIAN_ENV", "env"))
+    tick_seconds: float = Field(default=5.0, gt=0, le=60, description="Scheduler tick: checks due timers")
+    notify_seconds: float = Field(default=1.0, gt=0, le=60, description="Notification delivery poll")
+    default_channels: list[str] = Field(default_factory=lambda: ["log"])
+
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_max_attempts: int = Field(default=4, ge=1, le=10)
+    webhook_backoff_seconds: float = Field(default=0.5, ge=0)
+
+    sms_url: str | None = None  # the provider's HTTP API
+    sms_token: str | None = None  # sent as a bearer token
+    sms_template: str = "[食安] $message"  # string.Template over $message, $target, $level, $incident
+
+    clock_offset_seconds: float | None = Field(
+        default=None,
+        validation_alias=AliasChoices("SHIAN_CLOCK_OFFSET_SECONDS", "clock_offset_seconds"),
+        description="Test/simulation aid: run the service's clock this far from the system clock",
+    )
+
+    @model_validator(mode="after")
+    def _no_shifted_clock_in_production(self) -> AlertsConfig:
+        if self.env == "production" and self.clock_offset_seconds is not None:
+            raise ValueError("SHIAN_CLOCK_OFFSET_SECONDS is a test aid and is refused in production")
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError("SHIAN_ALERTS_WEBHOOK_SECRET is needed to sign webhook notifications")
+        return self
+
+    def clock(self) -> Clock:
+        if self.clock_offset_seconds is None:
+            return SYSTEM_CLOCK
+        return OffsetClock(timedelta(seconds=self.clock_offset_seconds))

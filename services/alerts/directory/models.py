@@ -1,0 +1,26 @@
+"""The businesses the alerts service knows of, projected from the registry's events: enough to
+check a business named in a report and to place an alert raised about it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import Column
+from sqlmodel import Field as SQLField
+
+from services.alerts.database import Base
+from shared.db import UTCDateTime
+
+
+class KnownBusiness(Base, table=True):
+    __tablename__ = "business_directory"
+
+    business_id: uuid.UUID = SQLField(primary_key=True)
+    county_id: str = SQLField(max_length=40, index=True)
+    township_id: str | None = SQLField(default=None, max_length=40, index=True)
+    village_id: str | None = SQLField(default=None, max_length=40)
+    name: str = SQLField(max_length=200)
+    kind: str = SQLField(max_length=40)
+    status: str = SQLField(max_length=16)
+    updated_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))

@@ -1,0 +1,117 @@
+"""The scheduler: durable timers checked every tick by the service's clock.
+
+Timers are rows (`escalation_timers`). Each tick claims every due, live timer with a conditional
+UPDATE (fired_at IS NULL) and acts on it in the same transaction, so a timer fires once whatever
+happens: a restart after a deadline fires it at the first tick (late by at most one tick from the
+moment the service is back), a crash mid-way rolls the claim back with its effects, and two
+replicas never both fire it. The tick also refreshes the gauges of open incidents and alerts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from services.alerts.alerts.models import Alert
+from services.alerts.escalation import service as escalation
+from services.alerts.escalation.models import EscalationTimer
+from services.alerts.incidents.models import OPEN_STATUSES, Incident
+from services.alerts.incidents.rules import LEVEL_ORDER
+from services.alerts.metrics import AlertsMetrics
+from services.alerts.notifications import service as notifications
+from shared.clock import Clock
+from shared.db import Database
+
+log = logging.getLogger("shian.alerts.scheduler")
+
+
+@dataclass
+class TickReport:
+    fired: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.fired.values())
+
+
+def tick(db: Database, clock: Clock, escalator: escalation.Escalator, *, limit: int = 500) -> TickReport:
+    """Fire every timer due by now, one transaction per timer (one incident's decision)."""
+    report = TickReport()
+    now = clock.now()
+    table = EscalationTimer.__table__  # type: ignore[attr-defined]
+    with db.session() as session:
+        due = session.exec(
+            select(EscalationTimer.id)
+            .where(
+                EscalationTimer.fired_at.is_(None),  # type: ignore[union-attr]
+                EscalationTimer.cancelled_at.is_(None),  # type: ignore[union-attr]
+                EscalationTimer.due_at <= now,
+            )
+            .order_by(EscalationTimer.due_at)  # type: ignore[arg-type]
+            .limit(limit)
+        ).all()
+    for timer_id in due:
+        with db.session() as session:
+            claimed = session.execute(
+                table.update()
+                .where(table.c.id == timer_id, table.c.fired_at.is_(None), table.c.cancelled_at.is_(None))
+                .values(fired_at=now)
+            ).rowcount
+            if not claimed:
+                continue
+            timer = session.get(EscalationTimer, timer_id)
+            assert timer is not None
+            outcome = escalation.fire(session, escalator, timer, now=now)
+            report.fired[outcome] = report.fired.get(outcome, 0) + 1
+            if escalator.metrics is not None:
+                escalator.metrics.timer_lateness.observe(max((now - timer.due_at).total_seconds(), 0.0))
+    if escalator.metrics is not None:
+        with db.session() as session:
+            refresh_gauges(session, escalator.metrics)
+    return report
+
+
+def refresh_gauges(session: Session, metrics: AlertsMetrics) -> None:
+    open_by_level = dict.fromkeys(LEVEL_ORDER, 0)
+    awaiting = dict.fromkeys(LEVEL_ORDER, 0)
+    rows = session.execute(
+        sa.select(Incident.level, Incident.awaiting_ack, sa.func.count())
+        .where(Incident.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
+        .group_by(Incident.level, Incident.awaiting_ack)
+    ).all()
+    for level, waiting, count in rows:
+        open_by_level[level] = open_by_level.get(level, 0) + count
+        if waiting:
+            awaiting[level] = awaiting.get(level, 0) + count
+    for level, count in open_by_level.items():
+        metrics.open_incidents.labels(level).set(count)
+        metrics.awaiting_acknowledgement.labels(level).set(awaiting[level])
+    alerts = dict(
+        session.execute(
+            sa.select(Alert.kind, sa.func.count()).where(Alert.status == "open").group_by(Alert.kind)
+        ).all()
+    )
+    for kind in {*alerts, *(labels[0] for labels in _seen_labels(metrics.open_alerts))}:
+        metrics.open_alerts.labels(kind).set(alerts.get(kind, 0))
+    metrics.notifications_pending.set(notifications.pending_count(session))
+
+
+def _seen_labels(gauge: object) -> list[tuple[str, ...]]:
+    return list(getattr(gauge, "_metrics", {}).keys())
+
+
+async def run_every(seconds: float, stop: asyncio.Event, work: Callable[[], object], what: str) -> None:
+    """Call `work()` in a worker thread at once and then every `seconds`, until stopped."""
+    while not stop.is_set():
+        try:
+            await asyncio.to_thread(work)
+        except Exception:
+            log.exception("%s failed; trying again at the next tick", what)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -1,0 +1,470 @@
+"""Escalation: who hears of an incident, when the next tier does, and the timers in between.
+
+Every decision here runs inside the transaction of the change that caused it (a report, an
+acknowledgement, a count update, or a timer the scheduler claimed), and writes its effects in that
+transaction: the timeline, the `alert.escalated` events (outbox), the notifications to deliver,
+and the next durable timer. So a crash keeps all of a decision or none of it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from services.alerts.escalation import acknowledgement_deadline as deadlines
+from services.alerts.escalation.models import EscalationPolicy, EscalationTimer, PolicyBody, Step, Target
+from services.alerts.incidents import timeline
+from services.alerts.incidents.models import Incident
+from services.alerts.incidents.rules import Level
+from services.alerts.metrics import AlertsMetrics
+from services.alerts.notifications import service as notifications
+from shared import audit
+from shared.auth import Principal, Role
+from shared.catalogue.alerts import AlertEscalated, EscalationPolicyUpdated, IncidentProgressed
+from shared.clock import Clock, to_local
+from shared.outbox import emit
+from shared.places import find_place
+from shared.web import DomainError
+
+SCHEDULER = "system:alerts-scheduler"
+DEFAULT_TARGETS = {
+    "village": "role:village_coordinator",
+    "township": "role:township_office",
+    "county": "role:county_office",
+    "city": "role:city_office",
+    "province": "role:province_office",
+}
+STEP_NAMES = {
+    "village": "村协管员",
+    "township": "乡镇食安办",
+    "county": "县食安办",
+    "city": "市食安办",
+    "province": "省食安办",
+}
+
+
+@dataclass(frozen=True)
+class Escalator:
+    """What escalation needs besides the session: the default channels and the metrics."""
+
+    default_channels: tuple[str, ...] = ("log",)
+    metrics: AlertsMetrics | None = None
+
+
+# --- policies -------------------------------------------------------------------------------------
+
+
+def rule_table_steps(county_id: str, on: datetime) -> list[Step]:
+    rule = deadlines.rule_for(county_id, to_local(on).date())
+    return [
+        Step(name=STEP_NAMES.get(tier, tier), tier=tier, targets=[Target(ref=DEFAULT_TARGETS[tier])])
+        for tier in rule.chain
+    ]
+
+
+def policy_for(
+    session: Session, *, county_id: str, township_id: str | None, now: datetime
+) -> tuple[list[Step], str, EscalationPolicy | None]:
+    """The chain in force for a township: its own, else its county's, else the rule table's."""
+    for scope, source in ((township_id, "township"), (county_id, "county")):
+        if scope is None:
+            continue
+        policy = session.get(EscalationPolicy, scope)
+        if policy is not None and policy.county_id == county_id:
+            return [Step.model_validate(step) for step in policy.steps], source, policy
+    return rule_table_steps(county_id, now), "rule_table", None
+
+
+def put_policy(
+    *,
+    session: Session,
+    principal: Principal,
+    scope_id: str,
+    body: PolicyBody,
+    clock: Clock,
+    place_directory: sa.Table,
+) -> EscalationPolicy:
+    """Set a county's default chain or a township's own; county users only."""
+    principal.ensure_role(Role.county)
+    township_id: str | None = None
+    if scope_id != principal.county_id:
+        place = find_place(session, place_directory, scope_id)
+        if place is None or place.level != "township" or place.county_id != principal.county_id:
+            raise DomainError(
+                "scope_id", f"{scope_id!r} is neither your county nor one of its townships", status_code=404
+            )
+        township_id = scope_id
+    now = clock.now()
+    steps = [step.model_dump(mode="json") for step in body.steps]
+    policy = session.get(EscalationPolicy, scope_id)
+    if policy is None:
+        policy = EscalationPolicy(
+            scope_id=scope_id,
+            county_id=principal.county_id,
+            township_id=township_id,
+            steps=steps,
+            updated_by=principal.actor,
+            updated_at=now,
+        )
+    else:
+        policy.steps = steps
+        policy.version += 1
+        policy.updated_by = principal.actor
+        policy.updated_at = now
+    session.add(policy)
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="escalation.policy_updated",
+        entity="escalation_policy",
+        entity_id=scope_id,
+        county_id=principal.county_id,
+        township_id=township_id,
+        detail={"steps": steps, "version": policy.version},
+    )
+    emit(
+        session,
+        EscalationPolicyUpdated(scope_id=scope_id, steps=steps, version=policy.version),
+        county_id=principal.county_id,
+        township_id=township_id,
+        actor=principal.actor,
+        occurred_at=now,
+    )
+    session.commit()
+    return policy
+
+
+# --- escalating an incident -----------------------------------------------------------------------
+
+
+def _steps(incident: Incident) -> list[Step]:
+    return [Step.model_validate(step) for step in incident.escalation_steps]
+
+
+def _rule(incident: Incident) -> deadlines.AcknowledgementRule:
+    return deadlines.rule_for(incident.county_id, to_local(incident.reported_at).date())
+
+
+def _place_of(incident: Incident, tier: str) -> str:
+    return {"village": incident.village_id, "township": incident.township_id}.get(tier) or incident.county_id
+
+
+def _targets(step: Step, incident: Incident, now: datetime) -> list[str]:
+    """The step's targets on duty now; `role:` targets are qualified with the incident's place."""
+    refs = []
+    for target in step.targets:
+        if target.when is not None and not target.when.applies(now):
+            continue
+        ref = target.ref
+        if ref.startswith("role:") and "@" not in ref:
+            ref = f"{ref}@{_place_of(incident, step.tier)}"
+        refs.append(ref)
+    return refs
+
+
+def _usable(
+    step: Step, incident: Incident, level: Level, rule: deadlines.AcknowledgementRule, now: datetime
+) -> bool:
+    if step.tier == "village" and incident.village_id is None:
+        return False
+    if not deadlines.within_reach(rule, level, step.tier):
+        return False
+    if step.when is not None and not step.when.applies(now):
+        return False
+    return bool(_targets(step, incident, now))
+
+
+def _deadline(step: Step, level: Level, rule: deadlines.AcknowledgementRule) -> timedelta:
+    if step.deadline_minutes and level in step.deadline_minutes:
+        return timedelta(minutes=step.deadline_minutes[level])
+    return timedelta(minutes=deadlines.deadline_minutes(rule, level))
+
+
+def _notify(
+    session: Session,
+    escalator: Escalator,
+    incident: Incident,
+    index: int,
+    step: Step,
+    *,
+    reason: str,
+    now: datetime,
+    actor: str,
+    deadline_at: datetime | None,
+) -> None:
+    level: Level = incident.level  # type: ignore[assignment]
+    targets = _targets(step, incident, now)
+    since_onset = timeline.seconds_since(incident.onset_at, now)
+    since_report = timeline.seconds_since(incident.reported_at, now)
+    due = f"请于{to_local(deadline_at):%m-%d %H:%M}前确认" if deadline_at else "请知悉"
+    text = (
+        f"[食安] {timeline.LEVEL_LABELS[level]}食品安全事故 {incident.address or incident.township_id}: "
+        f"发病{incident.ill_count}人 住院{incident.hospitalised_count}人 死亡{incident.death_count}人 "
+        f"({incident.place_kind}); {due}. 事件 {str(incident.id)[:8]}"
+    )
+    channels = step.channels or list(escalator.default_channels)
+    notifications.enqueue(
+        session,
+        now=now,
+        county_id=incident.county_id,
+        township_id=incident.township_id,
+        targets=targets,
+        channels=channels,
+        text=text,
+        incident_id=incident.id,
+        step=index,
+        tier=step.tier,
+        payload={
+            "incident_id": str(incident.id),
+            "level": level,
+            "step": index,
+            "step_name": step.name,
+            "tier": step.tier,
+            "reason": reason,
+            "deadline_at": deadline_at.isoformat() if deadline_at else None,
+        },
+    )
+    timeline.add(
+        session,
+        incident,
+        kind="escalated",
+        actor=actor,
+        at=now,
+        step=index,
+        step_name=step.name,
+        tier=step.tier,
+        targets=targets,
+        reason=reason,
+        deadline_at=deadline_at.isoformat() if deadline_at else None,
+    )
+    emit(
+        session,
+        AlertEscalated(
+            incident_id=incident.id,
+            level=level,
+            step=index,
+            step_name=step.name,
+            targets=targets,
+            reason=reason,
+            seconds_since_onset=since_onset,
+            tier=step.tier,
+            seconds_since_report=since_report,
+            deadline_at=deadline_at,
+        ),
+        county_id=incident.county_id,
+        township_id=incident.township_id,
+        actor=actor,
+        occurred_at=now,
+        correlation_id=incident.id,
+    )
+    if escalator.metrics is not None:
+        escalator.metrics.escalations.labels(step.tier, reason).inc()
+
+
+def cancel_timers(session: Session, incident_id: uuid.UUID, now: datetime) -> int:
+    table = EscalationTimer.__table__  # type: ignore[attr-defined]
+    return session.execute(
+        table.update()
+        .where(table.c.incident_id == incident_id, table.c.fired_at.is_(None), table.c.cancelled_at.is_(None))
+        .values(cancelled_at=now)
+    ).rowcount
+
+
+def _set_timer(
+    session: Session, incident: Incident, *, kind: str, step: int, due_at: datetime, now: datetime
+) -> None:
+    cancel_timers(session, incident.id, now)
+    session.add(EscalationTimer(incident_id=incident.id, kind=kind, step=step, due_at=due_at, created_at=now))
+
+
+def start(session: Session, escalator: Escalator, incident: Incident, *, now: datetime, actor: str) -> None:
+    """A new incident: snapshot the chain, notify every step up to the tier its level reaches at
+    once, and start the acknowledgement deadline of the last of them."""
+    steps, _source, _policy = policy_for(
+        session, county_id=incident.county_id, township_id=incident.township_id, now=now
+    )
+    rule = _rule(incident)
+    level: Level = incident.level  # type: ignore[assignment]
+    usable = [i for i, step in enumerate(steps) if _usable(step, incident, level, rule, now)]
+    if not usable:  # a chain with nobody on duty now: tell the county office rather than no one
+        steps.append(
+            Step(name=STEP_NAMES["county"], tier="county", targets=[Target(ref=DEFAULT_TARGETS["county"])])
+        )
+        usable = [len(steps) - 1]
+    incident.escalation_steps = [step.model_dump(mode="json") for step in steps]
+    at_once = [i for i in usable if deadlines.notified_at_once(rule, level, steps[i].tier)] or usable[:1]
+    entry = at_once[-1]
+    due_at = now + _deadline(steps[entry], level, rule)
+    for index in at_once:
+        _notify(
+            session,
+            escalator,
+            incident,
+            index,
+            steps[index],
+            reason="reported" if index == at_once[0] else "at_once",
+            now=now,
+            actor=actor,
+            deadline_at=due_at if index == entry else None,
+        )
+    incident.escalation_step = entry
+    incident.escalation_repeats = 0
+    incident.awaiting_ack = True
+    _set_timer(session, incident, kind="ack_deadline", step=entry, due_at=due_at, now=now)
+
+
+def raise_level(
+    session: Session, escalator: Escalator, incident: Incident, *, previous: Level, now: datetime, actor: str
+) -> None:
+    """Counts raised the level: the tiers the new level reaches at once hear of it now, the current
+    step hears that it got worse, and a fresh acknowledgement is due at the new level's deadline."""
+    steps = _steps(incident)
+    rule = _rule(incident)
+    level: Level = incident.level  # type: ignore[assignment]
+    current = incident.escalation_step or 0
+    usable = [i for i, step in enumerate(steps) if _usable(step, incident, level, rule, now)]
+    newly = [i for i in usable if i > current and deadlines.notified_at_once(rule, level, steps[i].tier)]
+    entry = newly[-1] if newly else current
+    due_at = now + _deadline(steps[entry], level, rule)
+    for index in newly or [current]:
+        _notify(
+            session,
+            escalator,
+            incident,
+            index,
+            steps[index],
+            reason="level_raised",
+            now=now,
+            actor=actor,
+            deadline_at=due_at if index == entry else None,
+        )
+    incident.escalation_step = entry
+    incident.escalation_repeats = 0
+    _await_acknowledgement(session, incident, now=now, actor=actor, reason="level_raised")
+    _set_timer(session, incident, kind="ack_deadline", step=entry, due_at=due_at, now=now)
+
+
+def _await_acknowledgement(
+    session: Session, incident: Incident, *, now: datetime, actor: str, reason: str
+) -> None:
+    incident.awaiting_ack = True
+    if incident.status == "acknowledged":
+        incident.status = "reported"
+        emit(
+            session,
+            IncidentProgressed(
+                incident_id=incident.id,
+                previous_status="acknowledged",
+                status="reported",
+                seconds_since_onset=timeline.seconds_since(incident.onset_at, now),
+                seconds_since_report=timeline.seconds_since(incident.reported_at, now) or 0.0,
+            ),
+            county_id=incident.county_id,
+            township_id=incident.township_id,
+            actor=actor,
+            occurred_at=now,
+            correlation_id=incident.id,
+        )
+        timeline.add(
+            session,
+            incident,
+            kind="status_changed",
+            actor=actor,
+            at=now,
+            previous="acknowledged",
+            status="reported",
+            reason=reason,
+        )
+
+
+def acknowledged(session: Session, incident: Incident, *, now: datetime) -> None:
+    """Escalation stops; the acknowledgement lapses unless progress follows within the window."""
+    rule = _rule(incident)
+    window = timedelta(minutes=int(rule.progress_minutes[incident.level]))
+    if incident.status in ("reported", "acknowledged"):
+        _set_timer(
+            session,
+            incident,
+            kind="ack_progress",
+            step=incident.escalation_step or 0,
+            due_at=now + window,
+            now=now,
+        )
+    else:
+        cancel_timers(session, incident.id, now)
+
+
+def fire(session: Session, escalator: Escalator, timer: EscalationTimer, *, now: datetime) -> str:
+    """Act on a timer the scheduler has just claimed; returns what it did."""
+    incident = session.get(Incident, timer.incident_id)
+    if incident is None or incident.status == "closed":
+        return "obsolete"
+    steps = _steps(incident)
+    rule = _rule(incident)
+    level: Level = incident.level  # type: ignore[assignment]
+    current = incident.escalation_step or 0
+    if timer.kind == "ack_progress":
+        if incident.status != "acknowledged" or incident.awaiting_ack:
+            return "obsolete"
+        timeline.add(
+            session,
+            incident,
+            kind="acknowledgement_lapsed",
+            actor=SCHEDULER,
+            at=now,
+            acknowledged_by=incident.acknowledged_by,
+            due_at=timer.due_at.isoformat(),
+        )
+        _await_acknowledgement(session, incident, now=now, actor=SCHEDULER, reason="acknowledgement_lapsed")
+        due_at = now + _deadline(steps[current], level, rule)
+        _notify(
+            session,
+            escalator,
+            incident,
+            current,
+            steps[current],
+            reason="acknowledgement_lapsed",
+            now=now,
+            actor=SCHEDULER,
+            deadline_at=due_at,
+        )
+        _set_timer(session, incident, kind="ack_deadline", step=current, due_at=due_at, now=now)
+        return "lapsed"
+    if not incident.awaiting_ack:
+        return "obsolete"
+    step = steps[current]
+    if incident.escalation_repeats < step.repeat:
+        target, reason = current, "repeat"
+    else:
+        later = [i for i in range(current + 1, len(steps)) if _usable(steps[i], incident, level, rule, now)]
+        if later:
+            target, reason = later[0], "deadline"
+        elif incident.escalation_repeats < step.repeat + rule.reminders_at_top:
+            target, reason = current, "reminder"
+        else:
+            timeline.add(
+                session, incident, kind="escalation_exhausted", actor=SCHEDULER, at=now, step=current
+            )
+            return "exhausted"
+    due_at = now + _deadline(steps[target], level, rule)
+    _notify(
+        session,
+        escalator,
+        incident,
+        target,
+        steps[target],
+        reason=reason,
+        now=now,
+        actor=SCHEDULER,
+        deadline_at=due_at,
+    )
+    incident.escalation_repeats = incident.escalation_repeats + 1 if target == current else 0
+    incident.escalation_step = target
+    session.add(incident)
+    _set_timer(session, incident, kind="ack_deadline", step=target, due_at=due_at, now=now)
+    return reason

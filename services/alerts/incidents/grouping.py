@@ -1,0 +1,36 @@
+"""When is a new report another report of an incident already open (one outbreak, many callers)?
+
+A rule table (region, date in force), with the default: an open incident reported within the last
+72 hours about the same business, the same banquet, or, when neither is named, the same village
+and kind of place. The grouped incident keeps the highest count any report gave (several callers
+describe the same sick people), and is reclassified from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class GroupingRule:
+    region: str
+    effective_from: date
+    window_hours: int = 72
+    by_business: bool = True
+    by_banquet: bool = True
+    by_village_and_place_kind: bool = True
+
+
+RULE_TABLE: tuple[GroupingRule, ...] = (GroupingRule(region="default", effective_from=date(2011, 10, 13)),)
+
+
+def rule_for(
+    region: str = "default", on: date | None = None, table: tuple[GroupingRule, ...] = RULE_TABLE
+) -> GroupingRule:
+    day = on or date.today()
+    for wanted in (region, "default"):
+        candidates = [rule for rule in table if rule.region == wanted and rule.effective_from <= day]
+        if candidates:
+            return max(candidates, key=lambda rule: rule.effective_from)
+    raise LookupError(f"no incident grouping rule in force for {region} on {day}")
