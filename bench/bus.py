@@ -254,7 +254,7 @@ async def _shian_consumer(args: argparse.Namespace) -> None:
     from shared.bus import Bus, StreamConsumer, ensure_group
     from shared.db import Database, add_infrastructure_tables, service_base
     from shared.events import PlaceDefined
-    from shared.inbox import InboxProcessor
+    from shared.inbox import InboxProcessor, batch_handler
     from shared.metrics import BusMetrics
 
     settings = bench_settings(args)
@@ -283,7 +283,19 @@ async def _shian_consumer(args: argparse.Namespace) -> None:
             insert_row, {"place_id": payload.place_id, "name": payload.name, "parent_id": payload.parent_id}
         )
 
-    inbox = InboxProcessor(db, GROUP, {PlaceDefined: [project]})
+    @batch_handler
+    def project_run(session: Any, items: Sequence[Any]) -> None:
+        """The same projection as a batch handler: one executemany per run of events."""
+        session.execute(
+            insert_row,
+            [
+                {"place_id": payload.place_id, "name": payload.name, "parent_id": payload.parent_id}
+                for _envelope, payload in items
+            ],
+        )
+
+    handler = project if args.per_event_handler else project_run
+    inbox = InboxProcessor(db, GROUP, {PlaceDefined: [handler]})
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     latencies: list[float] = []
@@ -395,6 +407,8 @@ def child(role: str, options: argparse.Namespace, out: Path, *, events: int, rat
     ]
     if rate:
         command += ["--rate", str(rate)]
+    if options.per_event_handler:
+        command.append("--per-event-handler")
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
@@ -511,6 +525,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--relay-batch", type=int, default=500, help="XADD per pipeline (relay_batch_size)")
     parser.add_argument("--write-batch", type=int, default=500, help="events per outbox transaction (flood)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--per-event-handler",
+        action="store_true",
+        help="project with a per-event handler (one INSERT per event) instead of a batch handler",
+    )
     # internal: the child processes
     parser.add_argument("--role", choices=sorted(ROLES), help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)

@@ -31,7 +31,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from struct import pack
+from struct import pack, unpack_from
 from typing import TYPE_CHECKING, Any, Protocol
 
 from faststream.redis import RedisBroker
@@ -157,8 +157,17 @@ def decode_entry(fields: dict[bytes, bytes]) -> Envelope:
     raw = fields.get(DATA_FIELD)
     if raw is None:
         raise ValueError("entry has no __data__ field")
+    return Envelope.from_bytes(message_body(raw))
+
+
+def message_body(raw: bytes) -> bytes:
+    """The body of a FastStream binary message: the data offset is in the fixed header, so the
+    headers need not be read (FastStream's general parser reads them all, five times slower)."""
+    if raw.startswith(_BINARY_HEADER) and len(raw) >= len(_BINARY_HEADER) + 8:
+        (data_start,) = unpack_from(">I", raw, len(_BINARY_HEADER) + 4)
+        return raw[data_start:]
     body, _headers = BinaryMessageFormatV1.parse(raw)
-    return Envelope.from_bytes(body)
+    return body
 
 
 async def ensure_group(redis: Redis, stream: str, group: str) -> bool:

@@ -237,3 +237,56 @@ def test_inbox_rows_carry_type_and_time(db: Database):
     assert row.event_type == "place.defined"
     processed_at = row.processed_at
     assert processed_at.tzinfo is not None and processed_at >= started
+
+
+def test_a_batch_handler_takes_runs_of_its_type_in_order_and_isolates_a_bad_event(db: Database):
+    from shared.inbox import batch_handler
+
+    runs: list[list[str]] = []
+
+    @batch_handler
+    def project(session: Session, items) -> None:
+        if any(payload.name.startswith("fail") for _envelope, payload in items):
+            raise RuntimeError("a bad event in the run")
+        runs.append([payload.place_id for _envelope, payload in items])
+        session.execute(
+            effects.insert(),
+            [
+                {"event_id": str(envelope.event_id), "handler": "batch", "place_id": payload.place_id}
+                for envelope, payload in items
+            ],
+        )
+
+    def other(session: Session, envelope: Envelope, payload: IncidentReported) -> None:
+        runs.append([f"incident:{payload.ill_count}"])
+
+    processor = InboxProcessor(db, "inboxtest", {PlaceDefined: [project], IncidentReported: [other]})
+    first, second, third = place("v1"), place("v2"), place("v3")
+    incident = Envelope.wrap(
+        IncidentReported(
+            incident_id="00000000-0000-0000-0000-000000000001",
+            place_kind="banquet",
+            ill_count=31,
+            death_count=0,
+            level="IV",
+            reported_at=utcnow(),
+            description="腹泻",
+        ),
+        county_id="qy",
+        township_id="qy.ds",
+        actor="test",
+    )
+    result = processor.process([first, second, incident, third, first])
+    assert runs == [["v1", "v2"], ["incident:31"], ["v3"]]
+    assert result.outcomes[str(first.event_id)] == "applied"
+    assert not result.errors
+
+    runs.clear()
+    bad = place("v4", "fail-me")
+    good = place("v5")
+    result = processor.process([bad, good])
+    assert set(result.errors) == {str(bad.event_id)}
+    assert runs == [["v5"]]  # replayed one event at a time, the good one committed
+    with db.engine.connect() as connection:
+        placed = connection.execute(sa.select(effects.c.place_id).order_by(effects.c.id)).scalars().all()
+    assert placed == ["v1", "v2", "v3", "v5"]
