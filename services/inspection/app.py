@@ -6,9 +6,16 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.inspection.campaigns.api import router as campaigns_router
+from services.inspection.checklists.api import router as checklists_router
+from services.inspection.complaints.api import router as complaints_router
 from services.inspection.database import Base, infra
 from services.inspection.directory.api import router as directory_router
 from services.inspection.handlers import EVENT_HANDLERS
+from services.inspection.inspections.api import router as inspections_router
+from services.inspection.plans.api import router as plans_router
+from services.inspection.rectification.api import router as rectification_router
+from services.inspection.scheduler import deadline_loop
 from shared.clock import Clock
 from shared.service import ServiceSpec
 from shared.settings import Settings
@@ -17,14 +24,25 @@ from shared.web import create_app
 SPEC = ServiceSpec(
     name="inspection",
     title="inspection",
-    description="Inspections, grades, rectification, campaigns, complaints and plans. Keeps a business "
-    "directory built from registry events.",
+    description="Checklists, inspections with their outcome, action, score and dynamic grade, "
+    "rectification orders with durable deadlines, referrals to the police, campaigns, complaints "
+    "with working-day deadlines, plans, worklists and grading coverage. Keeps a business directory "
+    "built from registry events; an incident naming a business opens an urgent inspection task.",
     metadata=Base.metadata,
     infra=infra,
     migrations=Path(__file__).parent / "migrations",
     handlers=EVENT_HANDLERS,
-    consumes=("registry",),
-    routers=(directory_router,),
+    consumes=("registry", "alerts"),
+    routers=(
+        directory_router,
+        checklists_router,
+        inspections_router,
+        rectification_router,
+        complaints_router,
+        campaigns_router,
+        plans_router,
+    ),
+    loops=(deadline_loop,),
 )
 
 

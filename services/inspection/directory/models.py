@@ -25,6 +25,10 @@ class DirectoryBusiness(Base, table=True):
     risk_level: str = SQLField(max_length=1)
     status: str = SQLField(max_length=16)
     registered_on: date
+    # facts the grade blackouts need: the newest food operating permit, the last incident caused
+    permit_number: str | None = SQLField(default=None, max_length=60)
+    licensed_on: date | None = None
+    last_incident_on: date | None = None
     updated_at: datetime = SQLField(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
 
@@ -40,6 +44,8 @@ class DirectoryBusinessRead(BaseModel):
     risk_level: str
     status: str
     registered_on: date
+    licensed_on: date | None = None
+    last_incident_on: date | None = None
 
 
 class DirectoryPage(BaseModel):

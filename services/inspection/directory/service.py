@@ -1,4 +1,5 @@
-"""Keeping and reading the business directory."""
+"""Keeping and reading the business directory, inspection's projection of the registry's register
+(plus the incidents alerts reports against a business, which start grade blackouts)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,14 @@ from sqlmodel import Session, select
 
 from services.inspection.directory.models import DirectoryBusiness
 from shared.auth import Principal, Role
+from shared.catalogue.alerts import IncidentReported
+from shared.catalogue.registry import (
+    BusinessRiskChanged,
+    BusinessStatusChanged,
+    BusinessUpdated,
+    LicenceRecorded,
+)
+from shared.clock import to_local
 from shared.db import utcnow
 from shared.events import BusinessRegistered, Envelope
 
@@ -36,6 +45,64 @@ def apply_business_registered(session: Session, envelope: Envelope, payload: Bus
     session.add(business)
 
 
+def apply_business_updated(session: Session, envelope: Envelope, payload: BusinessUpdated) -> None:
+    """The payload is the whole current state; a move to another village may change the township."""
+    business = session.get(DirectoryBusiness, payload.business_id)
+    if business is None:
+        return
+    business.township_id = envelope.township_id or business.township_id
+    business.village_id = payload.village_id
+    business.name = payload.name
+    business.kind = payload.kind
+    business.risk_level = payload.risk_level
+    business.status = payload.status
+    business.updated_at = utcnow()
+    session.add(business)
+
+
+def apply_status_changed(session: Session, envelope: Envelope, payload: BusinessStatusChanged) -> None:
+    business = session.get(DirectoryBusiness, payload.business_id)
+    if business is not None:
+        business.status = payload.status
+        business.updated_at = utcnow()
+        session.add(business)
+
+
+def apply_risk_changed(session: Session, envelope: Envelope, payload: BusinessRiskChanged) -> None:
+    business = session.get(DirectoryBusiness, payload.business_id)
+    if business is not None:
+        business.risk_level = payload.risk_level
+        business.updated_at = utcnow()
+        session.add(business)
+
+
+def apply_licence_recorded(session: Session, envelope: Envelope, payload: LicenceRecorded) -> None:
+    """A food operating permit with a new number is a new licence (a renewal keeps its number)."""
+    if payload.licence_kind != "food_permit":
+        return
+    business = session.get(DirectoryBusiness, payload.business_id)
+    if business is None or business.permit_number == payload.number:
+        return
+    business.permit_number = payload.number
+    business.licensed_on = payload.issued_on
+    business.updated_at = utcnow()
+    session.add(business)
+
+
+def apply_incident_reported(session: Session, envelope: Envelope, payload: IncidentReported) -> None:
+    """Remember the newest incident a business caused (its grade blackout starts that day)."""
+    if payload.business_id is None:
+        return
+    business = session.get(DirectoryBusiness, payload.business_id)
+    if business is None:
+        return
+    reported_on = to_local(payload.reported_at).date()
+    if business.last_incident_on is None or reported_on > business.last_incident_on:
+        business.last_incident_on = reported_on
+        business.updated_at = utcnow()
+        session.add(business)
+
+
 def scope_condition(principal: Principal) -> sa.ColumnElement[bool]:
     condition = DirectoryBusiness.county_id == principal.county_id
     if principal.role is Role.county:
@@ -48,8 +115,13 @@ def scope_condition(principal: Principal) -> sa.ColumnElement[bool]:
 
 
 def get(*, session: Session, principal: Principal, business_id: uuid.UUID) -> DirectoryBusiness | None:
-    query = select(DirectoryBusiness).where(DirectoryBusiness.id == business_id, scope_condition(principal))
-    return session.exec(query).first()
+    """The business if the caller's scope holds it (a primary-key lookup, then the scope check)."""
+    business = session.get(DirectoryBusiness, business_id)
+    if business is None or not principal.sees(
+        county_id=business.county_id, township_id=business.township_id, village_id=business.village_id
+    ):
+        return None
+    return business
 
 
 def search(

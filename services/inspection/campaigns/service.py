@@ -1,0 +1,164 @@
+"""Campaigns: launched by the county office, counted by the inspections recorded under them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import sqlalchemy as sa
+from fastapi import HTTPException, status
+from sqlmodel import Session, select
+
+from services.inspection.campaigns.models import (
+    Campaign,
+    CampaignCreate,
+    CampaignProgress,
+    TownshipProgress,
+)
+from services.inspection.checklists.templates import kind_map
+from services.inspection.database import place_directory
+from services.inspection.inspections.models import Inspection
+from shared import audit
+from shared.auth import Principal, Role
+from shared.catalogue.inspection import CampaignLaunched
+from shared.outbox import emit
+from shared.web import DomainError
+
+LAUNCHERS = (Role.county,)
+READERS = (Role.county, Role.township, Role.inspector)
+
+
+def launch(*, session: Session, principal: Principal, data: CampaignCreate) -> Campaign:
+    principal.ensure_role(*LAUNCHERS)
+    if data.ends_on < data.starts_on:
+        raise DomainError("ends_on", "before starts_on")
+    unknown_kinds = sorted(set(data.focus_business_kinds) - set(kind_map()))
+    if unknown_kinds:
+        raise DomainError("focus_business_kinds", f"unknown business kinds: {', '.join(unknown_kinds)}")
+    if data.targets:
+        townships = set(
+            session.execute(
+                sa.select(place_directory.c.place_id).where(
+                    place_directory.c.place_id.in_(list(data.targets)),
+                    place_directory.c.level == "township",
+                    place_directory.c.county_id == principal.county_id,
+                )
+            ).scalars()
+        )
+        unknown = sorted(set(data.targets) - townships)
+        if unknown:
+            raise DomainError("targets", f"unknown townships: {', '.join(unknown)}")
+        if any(count < 0 for count in data.targets.values()):
+            raise DomainError("targets", "a target is a count of inspections, 0 or more")
+    campaign = Campaign(
+        county_id=principal.county_id,
+        name=data.name.strip(),
+        kind=data.kind,
+        holiday=data.holiday,
+        focus_foods=data.focus_foods,
+        focus_business_kinds=data.focus_business_kinds,
+        focus_places=data.focus_places,
+        targets=data.targets,
+        starts_on=data.starts_on,
+        ends_on=data.ends_on,
+        created_by=principal.actor,
+    )
+    session.add(campaign)
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="campaign.launched",
+        entity="campaign",
+        entity_id=str(campaign.id),
+        county_id=campaign.county_id,
+        detail=data.model_dump(mode="json"),
+    )
+    emit(
+        session,
+        CampaignLaunched(
+            campaign_id=campaign.id,
+            name=campaign.name,
+            kind=data.kind,
+            holiday=data.holiday,
+            focus_foods=data.focus_foods,
+            focus_business_kinds=data.focus_business_kinds,
+            starts_on=data.starts_on,
+            ends_on=data.ends_on,
+            targets=data.targets,
+        ),
+        county_id=campaign.county_id,
+        township_id=None,
+        actor=principal.actor,
+    )
+    session.commit()
+    return campaign
+
+
+def get(*, session: Session, principal: Principal, campaign_id: uuid.UUID) -> Campaign:
+    principal.ensure_role(*READERS)
+    campaign = session.exec(
+        select(Campaign).where(Campaign.id == campaign_id, Campaign.county_id == principal.county_id)
+    ).first()
+    if campaign is None or not _concerns(campaign, principal):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "campaign not found")
+    return campaign
+
+
+def _concerns(campaign: Campaign, principal: Principal) -> bool:
+    """A county-wide campaign (no targets) concerns every township; else only those with a target."""
+    if principal.role is Role.county or not campaign.targets:
+        return True
+    return principal.township_id in campaign.targets
+
+
+def search(*, session: Session, principal: Principal, active_on: date | None = None) -> list[Campaign]:
+    principal.ensure_role(*READERS)
+    query = select(Campaign).where(Campaign.county_id == principal.county_id)
+    if active_on is not None:
+        query = query.where(Campaign.starts_on <= active_on, Campaign.ends_on >= active_on)
+    rows = session.exec(query.order_by(Campaign.starts_on.desc())).all()  # type: ignore[attr-defined]
+    return [campaign for campaign in rows if _concerns(campaign, principal)]
+
+
+def check_inspection(
+    *, session: Session, principal: Principal, campaign_id: uuid.UUID, township_id: str, on: date
+) -> Campaign:
+    """The campaign an inspection is recorded under: known, running that day, for that township."""
+    campaign = session.exec(
+        select(Campaign).where(Campaign.id == campaign_id, Campaign.county_id == principal.county_id)
+    ).first()
+    if campaign is None:
+        raise DomainError("campaign_id", "unknown campaign")
+    if not campaign.starts_on <= on <= campaign.ends_on:
+        raise DomainError("campaign_id", f"the campaign runs {campaign.starts_on} to {campaign.ends_on}")
+    if campaign.targets and township_id not in campaign.targets:
+        raise DomainError("campaign_id", "the campaign does not cover this township")
+    return campaign
+
+
+def progress(*, session: Session, principal: Principal, campaign_id: uuid.UUID) -> CampaignProgress:
+    campaign = get(session=session, principal=principal, campaign_id=campaign_id)
+    done = dict(
+        session.execute(
+            sa.select(Inspection.township_id, sa.func.count())
+            .where(Inspection.campaign_id == campaign.id)
+            .group_by(Inspection.township_id)
+        ).all()
+    )
+    townships = sorted(set(campaign.targets) | set(done))
+    if principal.role is not Role.county:
+        townships = [township for township in townships if township == principal.township_id]
+    rows = []
+    for township in townships:
+        target = int(campaign.targets.get(township, 0))
+        count = int(done.get(township, 0))
+        rows.append(
+            TownshipProgress(
+                township_id=township,
+                target=target,
+                done=count,
+                ratio=round(count / target, 4) if target else None,
+            )
+        )
+    return CampaignProgress(campaign_id=campaign.id, name=campaign.name, townships=rows)

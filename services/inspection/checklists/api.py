@@ -1,0 +1,58 @@
+"""HTTP: the checklist templates an inspection is recorded against."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel
+
+from services.inspection.checklists import templates
+from shared.auth import Role
+from shared.deps import CurrentUser
+
+router = APIRouter(prefix="/checklists", tags=["checklists"])
+
+READERS = (Role.county, Role.township, Role.inspector, Role.village)
+
+
+class ChecklistItemRead(BaseModel):
+    code: str
+    text: str
+    key: bool
+    section: str
+
+
+class ChecklistRead(BaseModel):
+    kind: str
+    version: int
+    effective_from: date
+    title: str
+    minimum_items: int
+    items: list[ChecklistItemRead]
+
+
+def _read(template: templates.ChecklistTemplate) -> ChecklistRead:
+    return ChecklistRead(
+        kind=template.kind,
+        version=template.version,
+        effective_from=template.effective_from,
+        title=template.title,
+        minimum_items=template.minimum_items,
+        items=[ChecklistItemRead(**vars(item)) for item in template.items],
+    )
+
+
+@router.get("", response_model=list[ChecklistRead], summary="Every checklist template and version")
+def list_checklists(user: CurrentUser):
+    user.ensure_role(*READERS)
+    return [_read(template) for template in templates.all_templates()]
+
+
+@router.get("/{kind}/{version}", response_model=ChecklistRead, summary="One version of a checklist")
+def get_checklist(kind: str, version: int, user: CurrentUser):
+    user.ensure_role(*READERS)
+    found = next((t for t in templates.versions(kind) if t.version == version), None)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "checklist not found")
+    return _read(found)

@@ -1,0 +1,43 @@
+"""HTTP: rectification orders (their deadlines, overdue and escalated flags, verification)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.inspection.rectification import service
+from services.inspection.rectification.models import OrderPage, OrderRead, OrderStatus
+from shared.deps import CurrentUser, SessionDep
+
+router = APIRouter(prefix="/rectifications", tags=["rectification"])
+
+
+@router.get("", response_model=OrderPage, summary="Rectification orders, nearest deadline first")
+def list_orders(
+    session: SessionDep,
+    user: CurrentUser,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    status: OrderStatus | None = None,
+    business_id: uuid.UUID | None = None,
+    overdue: bool | None = None,
+):
+    items, total = service.search(
+        session=session,
+        principal=user,
+        offset=offset,
+        limit=limit,
+        status_=status,
+        business_id=business_id,
+        overdue=overdue,
+    )
+    return OrderPage(
+        items=[service.to_read(order) for order in items], total=total, offset=offset, limit=limit
+    )
+
+
+@router.get("/{order_id}", response_model=OrderRead, summary="One rectification order")
+def get_order(order_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+    return service.to_read(service.get(session=session, principal=user, order_id=order_id))

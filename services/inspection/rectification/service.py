@@ -1,0 +1,378 @@
+"""Rectification: an order per failed item, verified by a later visit that finds the item put
+right, reported overdue once when its deadline passes, escalated once past the second threshold;
+and referral of a case to the police with the inspection's evidence."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from fastapi import HTTPException, status
+from sqlmodel import Session, select
+
+from services.inspection.inspections.models import Attachment, Inspection, InspectionItem
+from services.inspection.rectification.models import OrderRead, RectificationOrder, Referral, ReferralCreate
+from services.inspection.rules import rectification_deadline
+from services.inspection.rules.rectification_deadline import Severity
+from shared import audit
+from shared.auth import Principal, Role
+from shared.catalogue.inspection import (
+    CaseReferred,
+    RectificationEscalated,
+    RectificationOrdered,
+    RectificationOverdue,
+    RectificationVerified,
+)
+from shared.db import Database
+from shared.outbox import emit
+from shared.web import DomainError
+
+SYSTEM_ACTOR = "system:inspection"
+DECIDERS = (Role.county, Role.township)
+
+
+@dataclass(frozen=True)
+class FailedOrPassed:
+    code: str
+    text: str
+    severity: Severity
+    passed: bool
+
+
+def apply_inspection(
+    session: Session, *, inspection: Inspection, checked: Sequence[FailedOrPassed], actor: str
+) -> list[RectificationOrder]:
+    """Open an order for each newly failed item; verify open orders whose item now passes. An item
+    that fails again keeps its first order and deadline. Returns the orders opened."""
+    table = RectificationOrder.__table__  # type: ignore[attr-defined]
+    any_open = session.execute(
+        sa.select(table.c.id)
+        .where(table.c.business_id == inspection.business_id, table.c.status == "open")
+        .limit(1)
+    ).first()
+    open_orders = (
+        {
+            order.item_code: order
+            for order in session.exec(
+                select(RectificationOrder).where(
+                    RectificationOrder.business_id == inspection.business_id,
+                    RectificationOrder.status == "open",
+                )
+            )
+        }
+        if any_open is not None
+        else {}
+    )
+    rule = rectification_deadline.rule_for(inspection.county_id, inspection.inspected_on)
+    opened: list[RectificationOrder] = []
+    for item in checked:
+        existing = open_orders.get(item.code)
+        if item.passed and existing is not None:
+            _verify(session, existing, inspection, actor)
+        elif not item.passed and existing is None:
+            order = RectificationOrder(
+                county_id=inspection.county_id,
+                township_id=inspection.township_id,
+                business_id=inspection.business_id,
+                inspection_id=inspection.id,
+                item_code=item.code,
+                item_text=item.text,
+                severity=item.severity,
+                ordered_on=inspection.inspected_on,
+                deadline=rectification_deadline.deadline(
+                    ordered_on=inspection.inspected_on, severity=item.severity, rule=rule
+                ),
+            )
+            opened.append(order)
+    if opened:
+        session.add_all(opened)
+        session.flush()
+    for order in opened:
+        _emit(
+            session,
+            order,
+            RectificationOrdered(
+                order_id=order.id,
+                business_id=order.business_id,
+                inspection_id=order.inspection_id,
+                item_code=order.item_code,
+                severity=order.severity,  # type: ignore[arg-type]
+                deadline=order.deadline,
+            ),
+            actor,
+        )
+    if opened:
+        audit.record(
+            session,
+            actor=actor,
+            action="rectification.ordered",
+            entity="inspection",
+            entity_id=str(inspection.id),
+            county_id=inspection.county_id,
+            township_id=inspection.township_id,
+            detail={"orders": {order.item_code: str(order.id) for order in opened}},
+        )
+    return opened
+
+
+def _verify(session: Session, order: RectificationOrder, inspection: Inspection, actor: str) -> None:
+    order.status = "verified"
+    order.verified_on = inspection.inspected_on
+    order.verified_by_inspection = inspection.id
+    session.add(order)
+    audit.record(
+        session,
+        actor=actor,
+        action="rectification.verified",
+        entity="rectification_order",
+        entity_id=str(order.id),
+        county_id=order.county_id,
+        township_id=order.township_id,
+        detail={"inspection_id": str(inspection.id)},
+    )
+    _emit(
+        session,
+        order,
+        RectificationVerified(
+            order_id=order.id,
+            business_id=order.business_id,
+            inspection_id=inspection.id,
+            item_code=order.item_code,
+            deadline=order.deadline,
+            verified_on=inspection.inspected_on,
+            on_time=inspection.inspected_on <= order.deadline,
+        ),
+        actor,
+    )
+
+
+# ---- durable deadlines ---------------------------------------------------------------------------
+
+
+@dataclass
+class DeadlineRun:
+    overdue: int = 0
+    escalated: int = 0
+
+
+def check_deadlines(db: Database, *, today: date, now: datetime) -> DeadlineRun:
+    """Report each open order past its deadline once, and escalate each open order past the second
+    threshold once. Each notice claims its order with a conditional UPDATE, so two schedulers
+    (replicas, or a CLI run beside the service) never announce the same order twice."""
+    run = DeadlineRun()
+    table = RectificationOrder.__table__  # type: ignore[attr-defined]
+    with db.session() as session:
+        due = session.exec(
+            select(RectificationOrder).where(
+                RectificationOrder.status == "open",
+                RectificationOrder.overdue_at.is_(None),  # type: ignore[union-attr]
+                RectificationOrder.deadline < today,
+            )
+        ).all()
+        for order in due:
+            claimed = session.execute(
+                table.update()
+                .where(table.c.id == order.id, table.c.overdue_at.is_(None), table.c.status == "open")
+                .values(overdue_at=now)
+            ).rowcount
+            if not claimed:
+                continue
+            run.overdue += 1
+            _audit_order(session, order, "rectification.overdue", {"deadline": order.deadline.isoformat()})
+            _emit(
+                session,
+                order,
+                RectificationOverdue(
+                    order_id=order.id,
+                    business_id=order.business_id,
+                    inspection_id=order.inspection_id,
+                    item_code=order.item_code,
+                    deadline=order.deadline,
+                    severity=order.severity,
+                ),
+                SYSTEM_ACTOR,
+            )
+    with db.session() as session:
+        lingering = session.exec(
+            select(RectificationOrder).where(
+                RectificationOrder.status == "open",
+                RectificationOrder.escalated_at.is_(None),  # type: ignore[union-attr]
+                RectificationOrder.deadline < today,
+            )
+        ).all()
+        for order in lingering:
+            rule = rectification_deadline.rule_for(order.county_id, order.ordered_on)
+            if today < rectification_deadline.escalation_due(deadline_on=order.deadline, rule=rule):
+                continue
+            previous: Severity = order.severity  # type: ignore[assignment]
+            severity = rectification_deadline.escalated(previous)
+            claimed = session.execute(
+                table.update()
+                .where(table.c.id == order.id, table.c.escalated_at.is_(None), table.c.status == "open")
+                .values(escalated_at=now, severity=severity)
+            ).rowcount
+            if not claimed:
+                continue
+            run.escalated += 1
+            _audit_order(session, order, "rectification.escalated", {"from": previous, "to": severity})
+            _emit(
+                session,
+                order,
+                RectificationEscalated(
+                    order_id=order.id,
+                    business_id=order.business_id,
+                    inspection_id=order.inspection_id,
+                    item_code=order.item_code,
+                    previous_severity=previous,
+                    severity=severity,
+                    deadline=order.deadline,
+                ),
+                SYSTEM_ACTOR,
+            )
+    return run
+
+
+# ---- reading -------------------------------------------------------------------------------------
+
+
+def _scope(principal: Principal) -> list[sa.ColumnElement[bool]]:
+    conditions = [RectificationOrder.county_id == principal.county_id]
+    if principal.role in (Role.township, Role.inspector):
+        conditions.append(RectificationOrder.township_id == principal.township_id)
+    elif principal.role is not Role.county:
+        conditions.append(sa.false())
+    return conditions
+
+
+def to_read(order: RectificationOrder) -> OrderRead:
+    return OrderRead.model_validate(order).model_copy(
+        update={"overdue": order.overdue_at is not None, "escalated": order.escalated_at is not None}
+    )
+
+
+def search(
+    *,
+    session: Session,
+    principal: Principal,
+    offset: int,
+    limit: int,
+    status_: str | None = None,
+    business_id: uuid.UUID | None = None,
+    overdue: bool | None = None,
+) -> tuple[list[RectificationOrder], int]:
+    principal.ensure_role(Role.county, Role.township, Role.inspector)
+    conditions = _scope(principal)
+    if status_:
+        conditions.append(RectificationOrder.status == status_)
+    if business_id:
+        conditions.append(RectificationOrder.business_id == business_id)
+    if overdue is not None:
+        column = RectificationOrder.overdue_at
+        conditions.append(column.is_not(None) if overdue else column.is_(None))  # type: ignore[union-attr]
+    total = session.exec(select(sa.func.count()).select_from(RectificationOrder).where(*conditions)).one()
+    rows = session.exec(
+        select(RectificationOrder)
+        .where(*conditions)
+        .order_by(RectificationOrder.deadline, RectificationOrder.id)
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return list(rows), int(total)
+
+
+def get(*, session: Session, principal: Principal, order_id: uuid.UUID) -> RectificationOrder:
+    principal.ensure_role(Role.county, Role.township, Role.inspector)
+    order = session.exec(
+        select(RectificationOrder).where(RectificationOrder.id == order_id, *_scope(principal))
+    ).first()
+    if order is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "rectification order not found")
+    return order
+
+
+# ---- referral to the police ------------------------------------------------------------------
+
+
+def refer(
+    *, session: Session, principal: Principal, inspection: Inspection, data: ReferralCreate
+) -> Referral:
+    """Refer the case of an inspection to the police with its evidence: the items (by default the
+    failed ones) and every photo of the inspection."""
+    principal.ensure_role(*DECIDERS)
+    results = {
+        item.code: item.result
+        for item in session.exec(select(InspectionItem).where(InspectionItem.inspection_id == inspection.id))
+    }
+    if data.item_codes is None:
+        codes = [code for code, result in results.items() if result == "fail"]
+    else:
+        unknown = [code for code in data.item_codes if code not in results]
+        if unknown:
+            raise DomainError("item_codes", f"not items of this inspection: {', '.join(unknown)}")
+        codes = list(dict.fromkeys(data.item_codes))
+    attachments = session.exec(
+        select(Attachment.id)
+        .where(Attachment.inspection_id == inspection.id)
+        .order_by(Attachment.uploaded_at)
+    ).all()
+    referral = Referral(
+        county_id=inspection.county_id,
+        township_id=inspection.township_id,
+        business_id=inspection.business_id,
+        inspection_id=inspection.id,
+        reason=data.reason.strip(),
+        item_codes=codes,
+        attachment_ids=[str(attachment) for attachment in attachments],
+        referred_by=principal.actor,
+    )
+    session.add(referral)
+    session.flush()
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="case.referred",
+        entity="referral",
+        entity_id=str(referral.id),
+        county_id=referral.county_id,
+        township_id=referral.township_id,
+        detail={"inspection_id": str(inspection.id), "item_codes": codes, "reason": referral.reason},
+    )
+    emit(
+        session,
+        CaseReferred(
+            case_id=referral.id,
+            business_id=referral.business_id,
+            inspection_id=inspection.id,
+            reason=referral.reason,
+            item_codes=codes,
+            attachment_ids=list(attachments),
+        ),
+        county_id=referral.county_id,
+        township_id=referral.township_id,
+        actor=principal.actor,
+    )
+    session.commit()
+    return referral
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+
+
+def _audit_order(session: Session, order: RectificationOrder, action: str, detail: dict) -> None:
+    audit.record(
+        session,
+        actor=SYSTEM_ACTOR,
+        action=action,
+        entity="rectification_order",
+        entity_id=str(order.id),
+        county_id=order.county_id,
+        township_id=order.township_id,
+        detail=detail,
+    )
+
+
+def _emit(session: Session, order: RectificationOrder, payload, actor: str) -> None:  # type: ignore[no-untyped-def]
+    emit(session, payload, county_id=order.county_id, township_id=order.township_id, actor=actor)
