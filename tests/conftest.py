@@ -14,7 +14,7 @@ import functools
 import importlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,15 +112,64 @@ def settings(tmp_path: Path, redis_url: str, stream_prefix: str) -> Settings:
     return make_settings(tmp_path / "var", redis_url, stream_prefix)
 
 
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def _local_postgres() -> str | None:
+    try:
+        import psycopg
+    except ImportError:
+        return None
+    try:
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+    except Exception:
+        return None
+    return LOCAL_POSTGRES
+
+
+@pytest.fixture
+def pg_database(postgres_url: str) -> Iterator[Callable[[], str]]:
+    """A factory of fresh databases on the PostgreSQL server, all dropped after the test."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    admin_url = make_url(postgres_url).set(drivername="postgresql+psycopg")
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    created: list[str] = []
+
+    def create() -> str:
+        name = f"shian_test_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        created.append(name)
+        return admin_url.set(database=name).render_as_string(hide_password=False)
+
+    try:
+        yield create
+    finally:
+        with admin.connect() as connection:
+            for name in created:
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A PostgreSQL server (optional extra): SHIAN_TEST_DATABASE_URL, else a container, else skip."""
+    """A PostgreSQL server: SHIAN_TEST_DATABASE_URL, else a container, else one found answering on
+    127.0.0.1:5432 with trust authentication, else skip. Tests take it through `pg_database`,
+    which creates a database of their own and drops it afterwards: nothing else on a found
+    server is touched."""
     configured = os.environ.get("SHIAN_TEST_DATABASE_URL")
     if configured:
         yield configured
         return
     if not docker_available():
-        pytest.skip("no PostgreSQL: set SHIAN_TEST_DATABASE_URL or run a Docker engine")
+        found = _local_postgres()
+        if found is None:
+            pytest.skip("no PostgreSQL: set SHIAN_TEST_DATABASE_URL, run a Docker engine or a local server")
+        yield found
+        return
     container = _container("postgres", "PostgresContainer")("postgres:16-alpine", driver="psycopg")
     container.start()
     try:

@@ -7,12 +7,9 @@ creates its own database and drops it afterwards.
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from services.registry.app import SPEC as REGISTRY
 from shared.bus import Bus
@@ -26,25 +23,10 @@ from shared.settings import Settings
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def pg_database(postgres_url: str) -> Iterator[str]:
-    """A fresh database on the given server, dropped after the test."""
-    admin_url = make_url(postgres_url).set(drivername="postgresql+psycopg")
-    name = f"shian_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
-def test_registry_migrates_on_postgres(pg_database: str):
-    upgrade(REGISTRY.migrations, pg_database)
-    engine = sa.create_engine(pg_database)
+def test_registry_migrates_on_postgres(pg_database):
+    url = pg_database()
+    upgrade(REGISTRY.migrations, url)
+    engine = sa.create_engine(url)
     try:
         tables = set(sa.inspect(engine).get_table_names())
     finally:
@@ -52,12 +34,11 @@ def test_registry_migrates_on_postgres(pg_database: str):
     assert {"places", "businesses", "outbox", "inbox", "audit_log", "alembic_version"} <= tables
 
 
-async def test_two_relays_share_one_outbox_without_publishing_a_row_twice(
-    pg_database: str, settings: Settings
-):
-    upgrade(REGISTRY.migrations, pg_database)
+async def test_two_relays_share_one_outbox_without_publishing_a_row_twice(pg_database, settings: Settings):
+    url = pg_database()
+    upgrade(REGISTRY.migrations, url)
     settings = settings.model_copy(update={"relay_batch_size": 50})
-    db = Database(pg_database, infra=REGISTRY.infra, stream=settings.stream("registry"), service="registry")
+    db = Database(url, infra=REGISTRY.infra, stream=settings.stream("registry"), service="registry")
     total = 1_000
     with db.session() as session:
         for number in range(total):
