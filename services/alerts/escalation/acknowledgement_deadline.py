@@ -22,6 +22,7 @@ from datetime import date
 from types import MappingProxyType
 
 from services.alerts.incidents.rules import Level
+from shared.rules import rule_in_force
 
 Tier = str  # "village", "township", "county", then whatever a policy adds ("city", "province")
 TIER_ORDER: dict[str, int] = {"village": 0, "township": 1, "county": 2, "city": 3, "province": 4}
@@ -64,12 +65,7 @@ def rule_for(
     region: str = "default", on: date | None = None, table: tuple[AcknowledgementRule, ...] = RULE_TABLE
 ) -> AcknowledgementRule:
     """The newest rule in force on the day for the region (a county id), else the newest default."""
-    day = on or date.today()
-    for wanted in (region, "default"):
-        candidates = [rule for rule in table if rule.region == wanted and rule.effective_from <= day]
-        if candidates:
-            return max(candidates, key=lambda rule: rule.effective_from)
-    raise LookupError(f"no acknowledgement rule in force for {region} on {day}")
+    return rule_in_force(table, region=region, on=on or date.today(), what="acknowledgement")
 
 
 def tier_rank(tier: str) -> int:

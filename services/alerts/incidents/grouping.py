@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from shared.rules import rule_in_force
+
 
 @dataclass(frozen=True)
 class GroupingRule:
@@ -28,9 +30,4 @@ RULE_TABLE: tuple[GroupingRule, ...] = (GroupingRule(region="default", effective
 def rule_for(
     region: str = "default", on: date | None = None, table: tuple[GroupingRule, ...] = RULE_TABLE
 ) -> GroupingRule:
-    day = on or date.today()
-    for wanted in (region, "default"):
-        candidates = [rule for rule in table if rule.region == wanted and rule.effective_from <= day]
-        if candidates:
-            return max(candidates, key=lambda rule: rule.effective_from)
-    raise LookupError(f"no incident grouping rule in force for {region} on {day}")
+    return rule_in_force(table, region=region, on=on or date.today(), what="incident grouping")

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from shared.rules import rule_in_force
+
 Level = Literal["I", "II", "III", "IV", "below_IV"]
 LEVEL_ORDER: dict[str, int] = {"I": 1, "II": 2, "III": 3, "IV": 4, "below_IV": 5}
 SCHOOL_PLACE_KINDS = frozenset({"school", "kindergarten"})
@@ -39,12 +41,7 @@ def rule_for(
     region: str = "default", on: date | None = None, table: tuple[SeverityRule, ...] = RULE_TABLE
 ) -> SeverityRule:
     """The newest rule in force on the day for the region, else the newest default rule."""
-    day = on or date.today()
-    for wanted in (region, "default"):
-        candidates = [r for r in table if r.region == wanted and r.effective_from <= day]
-        if candidates:
-            return max(candidates, key=lambda rule: rule.effective_from)
-    raise LookupError(f"no incident severity rule in force for {region} on {day}")
+    return rule_in_force(table, region=region, on=on or date.today(), what="incident severity")
 
 
 def classify(

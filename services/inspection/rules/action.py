@@ -9,7 +9,7 @@ from datetime import date
 from typing import Literal
 
 from services.inspection.rules.outcome import Outcome
-from services.inspection.rules.rule_table import rule_in_force
+from shared.rules import rule_in_force
 
 Action = Literal["pass", "written_rectification", "stop_operating"]
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from services.inspection.rules.rule_table import rule_in_force
+from shared.rules import rule_in_force
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Literal
 
 from services.inspection.rules.outcome import Outcome, Tally
-from services.inspection.rules.rule_table import rule_in_force
+from shared.rules import rule_in_force
 
 DynamicGrade = Literal["excellent", "good", "fair"]
 ORDER: tuple[DynamicGrade, ...] = ("excellent", "good", "fair")  # best first

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from services.inspection.rules.rule_table import rule_in_force
+from shared.rules import rule_in_force
 
 BlackoutReason = Literal["new_licence", "incident"]
 

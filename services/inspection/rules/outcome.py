@@ -14,7 +14,7 @@ from datetime import date
 from fractions import Fraction
 from typing import Literal
 
-from services.inspection.rules.rule_table import rule_in_force
+from shared.rules import rule_in_force
 
 Outcome = Literal["compliant", "basically_compliant", "non_compliant"]
 Result = Literal["pass", "fail", "not_applicable"]

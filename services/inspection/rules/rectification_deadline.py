@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal
 
-from services.inspection.rules.rule_table import rule_in_force
+from shared.rules import rule_in_force
 
 Severity = Literal["general", "key", "critical"]
 LADDER: tuple[Severity, ...] = ("general", "key", "critical")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from services.inspection.rules.outcome import Tally
-from services.inspection.rules.rule_table import rule_in_force
+from shared.rules import rule_in_force
 
 
 @dataclass(frozen=True)

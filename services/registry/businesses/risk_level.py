@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from services.registry.rule_table import rule_in_force
+from shared.rules import rule_in_force
 
 RiskLevel = Literal["A", "B", "C", "D"]
 LEVELS: tuple[RiskLevel, ...] = ("A", "B", "C", "D")

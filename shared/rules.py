@@ -1,5 +1,9 @@
-"""Picking the row in force from a rule table: the newest row of the region on the day, else the
-newest default row."""
+"""Rule tables: every rule with numbers that a province may change is a row with a region and the
+date it takes effect, and logic asks for the row in force instead of holding the number.
+
+A region is a county id (or a province's, for rows shared by its counties); "default" rows carry
+the national defaults from DOMAIN.md.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ RuleT = TypeVar("RuleT", bound=DatedRule)
 
 
 def rule_in_force(table: Sequence[RuleT], *, region: str, on: date, what: str) -> RuleT:
-    """The row for `region` (a county id) in force on `on`, falling back to the default rows."""
+    """The newest row of `region` in force on `on`, else the newest default row in force."""
     for wanted in (region, "default"):
         candidates = [rule for rule in table if rule.region == wanted and rule.effective_from <= on]
         if candidates:
