@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import jwt
+import sqlalchemy as sa
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -53,6 +54,19 @@ class Principal:
         if self.role is Role.village:
             return village_id is not None and village_id == self.village_id
         return False
+
+    def scope(self, model: Any, *, village_level: bool = True) -> sa.ColumnElement[bool]:
+        """The SQL condition "inside the caller's scope" for a table with county_id, township_id
+        (and, for village-level records, village_id) columns. `village_level=False` keeps village
+        users out of records that are not theirs to see at all (e.g. inspection orders)."""
+        condition = model.county_id == self.county_id
+        if self.role is Role.county:
+            return condition
+        if self.role in (Role.township, Role.inspector):
+            return sa.and_(condition, model.township_id == self.township_id)
+        if self.role is Role.village and village_level and hasattr(model, "village_id"):
+            return sa.and_(condition, model.village_id == self.village_id)
+        return sa.false()
 
     def ensure_sees(
         self, *, county_id: str | None, township_id: str | None, village_id: str | None = None

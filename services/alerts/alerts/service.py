@@ -337,14 +337,7 @@ def on_complaint_deadline_missed(
 
 
 def scope_condition(principal: Principal) -> sa.ColumnElement[bool]:
-    condition = Alert.county_id == principal.county_id
-    if principal.role is Role.county:
-        return condition
-    if principal.role in (Role.township, Role.inspector):
-        return sa.and_(condition, Alert.township_id == principal.township_id)
-    if principal.role is Role.village:
-        return sa.and_(condition, Alert.village_id == principal.village_id)
-    return sa.false()
+    return principal.scope(Alert)
 
 
 def list_alerts(

@@ -684,14 +684,7 @@ def close(
 
 
 def scope_condition(principal: Principal) -> sa.ColumnElement[bool]:
-    condition = Incident.county_id == principal.county_id
-    if principal.role is Role.county:
-        return condition
-    if principal.role in (Role.township, Role.inspector):
-        return sa.and_(condition, Incident.township_id == principal.township_id)
-    if principal.role is Role.village:
-        return sa.and_(condition, Incident.village_id == principal.village_id)
-    return sa.false()
+    return principal.scope(Incident)
 
 
 def get(*, session: Session, principal: Principal, incident_id: uuid.UUID) -> Incident | None:

@@ -293,12 +293,7 @@ def check_deadlines(db: Database, *, today: date, now: datetime) -> MissedRun:
 
 
 def _scope(principal: Principal) -> list[sa.ColumnElement[bool]]:
-    conditions = [Complaint.county_id == principal.county_id]
-    if principal.role in (Role.township, Role.inspector):
-        conditions.append(Complaint.township_id == principal.township_id)
-    elif principal.role is not Role.county:
-        conditions.append(sa.false())
-    return conditions
+    return [principal.scope(Complaint, village_level=False)]
 
 
 def get(*, session: Session, principal: Principal, complaint_id: uuid.UUID) -> Complaint:

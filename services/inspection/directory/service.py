@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from services.inspection.directory.models import DirectoryBusiness
-from shared.auth import Principal, Role
+from shared.auth import Principal
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.registry import (
     BusinessRiskChanged,
@@ -104,14 +104,7 @@ def apply_incident_reported(session: Session, envelope: Envelope, payload: Incid
 
 
 def scope_condition(principal: Principal) -> sa.ColumnElement[bool]:
-    condition = DirectoryBusiness.county_id == principal.county_id
-    if principal.role is Role.county:
-        return condition
-    if principal.role in (Role.township, Role.inspector):
-        return sa.and_(condition, DirectoryBusiness.township_id == principal.township_id)
-    if principal.role is Role.village:
-        return sa.and_(condition, DirectoryBusiness.village_id == principal.village_id)
-    return sa.false()
+    return principal.scope(DirectoryBusiness)
 
 
 def get(*, session: Session, principal: Principal, business_id: uuid.UUID) -> DirectoryBusiness | None:

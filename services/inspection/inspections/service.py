@@ -242,14 +242,7 @@ def write(
 
 
 def _scope(principal: Principal) -> list[sa.ColumnElement[bool]]:
-    conditions = [Inspection.county_id == principal.county_id]
-    if principal.role in (Role.township, Role.inspector):
-        conditions.append(Inspection.township_id == principal.township_id)
-    elif principal.role is Role.village:
-        conditions.append(Inspection.village_id == principal.village_id)
-    elif principal.role is not Role.county:
-        conditions.append(sa.false())
-    return conditions
+    return [principal.scope(Inspection)]
 
 
 def get(*, session: Session, principal: Principal, inspection_id: uuid.UUID) -> Inspection:

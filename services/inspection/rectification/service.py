@@ -239,12 +239,7 @@ def check_deadlines(db: Database, *, today: date, now: datetime) -> DeadlineRun:
 
 
 def _scope(principal: Principal) -> list[sa.ColumnElement[bool]]:
-    conditions = [RectificationOrder.county_id == principal.county_id]
-    if principal.role in (Role.township, Role.inspector):
-        conditions.append(RectificationOrder.township_id == principal.township_id)
-    elif principal.role is not Role.county:
-        conditions.append(sa.false())
-    return conditions
+    return [principal.scope(RectificationOrder, village_level=False)]
 
 
 def to_read(order: RectificationOrder) -> OrderRead:

@@ -23,14 +23,7 @@ FILERS = (Role.county, Role.township, Role.village)
 
 
 def scope_condition(principal: Principal) -> sa.ColumnElement[bool]:
-    condition = Banquet.county_id == principal.county_id
-    if principal.role is Role.county:
-        return condition
-    if principal.role in (Role.township, Role.inspector):
-        return sa.and_(condition, Banquet.township_id == principal.township_id)
-    if principal.role is Role.village:
-        return sa.and_(condition, Banquet.village_id == principal.village_id)
-    return sa.false()
+    return principal.scope(Banquet)
 
 
 def file(*, session: Session, principal: Principal, data: BanquetCreate, clock: Clock) -> Banquet:

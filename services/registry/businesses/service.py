@@ -57,14 +57,7 @@ SYSTEM_ACTOR = "system:registry"
 
 
 def scope_condition(principal: Principal) -> sa.ColumnElement[bool]:
-    condition = Business.county_id == principal.county_id
-    if principal.role is Role.county:
-        return condition
-    if principal.role in (Role.township, Role.inspector):
-        return sa.and_(condition, Business.township_id == principal.township_id)
-    if principal.role is Role.village:
-        return sa.and_(condition, Business.village_id == principal.village_id)
-    return sa.false()
+    return principal.scope(Business)
 
 
 def get(*, session: Session, principal: Principal, business_id: uuid.UUID) -> Business | None:

@@ -19,14 +19,7 @@ SIGNERS = (Role.county, Role.township)
 
 
 def scope_condition(principal: Principal) -> sa.ColumnElement[bool]:
-    condition = ResponsibilityLetter.county_id == principal.county_id
-    if principal.role is Role.county:
-        return condition
-    if principal.role in (Role.township, Role.inspector):
-        return sa.and_(condition, ResponsibilityLetter.township_id == principal.township_id)
-    if principal.role is Role.village:
-        return sa.and_(condition, ResponsibilityLetter.village_id == principal.village_id)
-    return sa.false()
+    return principal.scope(ResponsibilityLetter)
 
 
 def sign(*, session: Session, principal: Principal, data: LetterCreate, clock: Clock) -> ResponsibilityLetter:
