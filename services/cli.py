@@ -5,6 +5,7 @@
     shian migrate                bring the databases up to date
     shian token --role township --place qingyun.dongshan
     shian deadletters list       dead letters on the bus; `replay ID...` or `replay --all`
+    shian status [--watch]       streams, consumer groups, lag, outbox backlogs, dead letters
     shian events                 the event catalogue
     shian demo                   load the demo county into a running registry
     shian registry ...           a service's own commands, when it has a services/<name>/cli.py
@@ -15,6 +16,7 @@ Process management lives in services/launcher.py; this module only parses and pr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import importlib.util
 import json
@@ -517,6 +519,44 @@ def deadletters_replay(
     missing = sorted(set(ids or ()) - set(replayed))
     if missing:
         _fail(f"not found (or not replayable): {', '.join(missing)}")
+
+
+# --- status ---------------------------------------------------------------------------------
+
+
+@app.command()
+def status(
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Refresh until Ctrl-C.")] = False,
+    interval: Annotated[float, typer.Option(min=0.2, help="Seconds between refreshes (--watch).")] = 2.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    urls: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--url",
+            help="NAME=URL where a service answers (default: the running `shian up`'s, else "
+            "127.0.0.1:SHIAN_<SERVICE>_PORT); repeat for each service.",
+            show_default=False,
+        ),
+    ] = None,
+    redis_url: RedisUrlOption = None,
+) -> None:
+    """Every stream and consumer group (length, lag, pending, consumers and their idle time), each
+    service's readiness and outbox backlog, and the dead letters."""
+    from services.launcher import read_state
+    from services.status import default_urls, parse_urls, show
+
+    settings = _bus_settings(redis_url)
+    try:
+        where = default_urls(settings, read_state(settings.var_dir)) | parse_urls(urls or [])
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="'--url'") from None
+    with contextlib.suppress(KeyboardInterrupt):  # the way out of --watch
+        _with_redis(
+            settings,
+            lambda redis: show(
+                redis, settings, where, console, watch=watch, interval=interval, as_json=as_json
+            ),
+        )
 
 
 # --- the catalogue and the demo -------------------------------------------------------------

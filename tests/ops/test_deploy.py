@@ -1,0 +1,284 @@
+"""The deployment files: Prometheus rules checked and unit-tested by promtool, Kubernetes manifests
+validated against the Kubernetes schemas, and the compose file, Dockerfile and Grafana provisioning
+checked for what a running deployment relies on (no Docker engine is needed).
+
+promtool comes with Debian's `prometheus` package (`apt-get install -y --no-install-recommends
+prometheus`); without it the promtool tests are skipped and say so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from shared.settings import DEFAULT_PORTS, SERVICE_NAMES
+from tests.ops.conftest import DEPLOY, REPO
+
+PROMETHEUS = DEPLOY / "prometheus"
+K8S = DEPLOY / "k8s"
+PROMTOOL = shutil.which("promtool")
+needs_promtool = pytest.mark.skipif(
+    PROMTOOL is None,
+    reason="promtool not found: apt-get install -y --no-install-recommends prometheus",
+)
+# The oldest Kubernetes the manifests promise to work on, and the newest schemas at hand.
+KUBERNETES_VERSIONS = ("1.28.0", "latest")
+
+
+def promtool(*args: str, cwd: Path = PROMETHEUS) -> str:
+    assert PROMTOOL is not None
+    done = subprocess.run([PROMTOOL, *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"promtool {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    groups = yaml.safe_load((PROMETHEUS / "rules.yml").read_text())["groups"]
+    return [rule for group in groups for rule in group["rules"] if "alert" in rule]
+
+
+# --- Prometheus ------------------------------------------------------------------------------
+
+
+@needs_promtool
+def test_promtool_accepts_the_rules() -> None:
+    assert "SUCCESS" in promtool("check", "rules", "rules.yml")
+
+
+@needs_promtool
+def test_promtool_unit_tests_of_the_rules_pass() -> None:
+    assert "SUCCESS" in promtool("test", "rules", "tests.yml")
+
+
+@needs_promtool
+def test_promtool_notices_a_broken_rule(tmp_path: Path) -> None:
+    """The unit tests can fail: with the error-rate threshold raised tenfold, one of them does."""
+    rules = (PROMETHEUS / "rules.yml").read_text()
+    threshold = "\n          ) > 0.05\n"  # the share of 5xx answers in ShianHighErrorRate
+    assert rules.count(threshold) == 1
+    (tmp_path / "rules.yml").write_text(rules.replace(threshold, threshold.replace("0.05", "0.5")))
+    shutil.copy(PROMETHEUS / "tests.yml", tmp_path / "tests.yml")
+    done = subprocess.run(
+        [str(PROMTOOL), "test", "rules", "tests.yml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode != 0 and "ShianHighErrorRate" in done.stdout + done.stderr
+
+
+@needs_promtool
+@pytest.mark.parametrize(
+    "config", ["prometheus.yml", "prometheus-compose.yml", "../k8s/prometheus/scrape-config.yml"]
+)
+def test_promtool_accepts_each_scrape_configuration(config: str, tmp_path: Path) -> None:
+    """Each config names the rules where its Prometheus finds them; here they lie beside it."""
+    text = (PROMETHEUS / config).read_text()
+    loaded = yaml.safe_load(text)
+    assert [job["job_name"] for job in loaded["scrape_configs"]] == ["shian"]  # ShianServiceDown's job
+    loaded["rule_files"] = ["rules.yml"]
+    shutil.copy(PROMETHEUS / "rules.yml", tmp_path / "rules.yml")
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(loaded))
+    assert PROMTOOL is not None
+    command = [PROMTOOL, "check", "config", "prometheus.yml"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    if "kubernetes_sd_configs not found" in done.stdout + done.stderr:
+        pytest.skip("this promtool was built without Kubernetes service discovery (Debian's is)")
+    assert done.returncode == 0, f"promtool check config {config}:\n{done.stdout}\n{done.stderr}"
+
+
+def test_every_alert_has_a_unit_test_that_makes_it_fire() -> None:
+    tests = yaml.safe_load((PROMETHEUS / "tests.yml").read_text())["tests"]
+    fired = {
+        case["alertname"]
+        for test in tests
+        for case in test.get("alert_rule_test", [])
+        if case.get("exp_alerts")
+    }
+    assert {rule["alert"] for rule in alert_rules()} - fired == set()
+
+
+def test_every_alert_links_to_its_section_of_the_runbook() -> None:
+    runbook = (DEPLOY / "RUNBOOK.md").read_text()
+    anchors = {
+        re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
+        for heading in re.findall(r"^#+ (.+)$", runbook, flags=re.M)
+    }
+    for rule in alert_rules():
+        annotations = rule["annotations"]
+        assert annotations["summary"], rule["alert"]
+        assert rule["labels"]["severity"] in ("critical", "warning"), rule["alert"]
+        target = annotations["runbook_url"]
+        assert target == f"deploy/RUNBOOK.md#{rule['alert'].lower()}", rule["alert"]
+        assert target.split("#")[1] in anchors, f"RUNBOOK.md has no section {rule['alert']}"
+
+
+# --- Kubernetes ------------------------------------------------------------------------------
+
+
+def manifests() -> Iterator[tuple[str, dict[str, Any]]]:
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    for name in [*kustomization["resources"], "migrate-job.yaml"]:
+        for document in yaml.safe_load_all((K8S / name).read_text()):
+            if document:
+                yield name, document
+
+
+def test_kustomization_names_every_manifest_in_the_folder() -> None:
+    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
+    on_disk = {path.name for path in K8S.glob("*.yaml")} - {"kustomization.yaml", "migrate-job.yaml"}
+    assert set(kustomization["resources"]) == on_disk
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_manifests_validate_against_the_kubernetes_schemas(version: str) -> None:
+    validator = pytest.importorskip("kubernetes_validate")
+    version = validator.latest_version() if version == "latest" else version
+    checked = 0
+    for name, document in manifests():
+        try:
+            validator.validate(document, version, strict=True)
+        except validator.ValidationError as error:
+            pytest.fail(f"{name}: {document['kind']}/{document['metadata']['name']}: {error.message}")
+        checked += 1
+    assert checked >= 4 * 3 + 4  # four Deployments, Services, PDBs; namespace, account, config, job
+
+
+def test_the_validator_rejects_a_broken_manifest() -> None:
+    validator = pytest.importorskip("kubernetes_validate")
+    deployment = next(doc for _, doc in manifests() if doc["kind"] == "Deployment")
+    broken = json.loads(json.dumps(deployment))
+    broken["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]["pathh"] = "/readyz"
+    with pytest.raises(validator.ValidationError):
+        validator.validate(broken, validator.latest_version(), strict=True)
+
+
+def test_each_service_deploys_with_probes_resources_a_disruption_budget_and_a_service() -> None:
+    found: dict[str, dict[str, dict[str, Any]]] = {}
+    for _, document in manifests():
+        component = document["metadata"].get("labels", {}).get("app.kubernetes.io/component")
+        found.setdefault(document["kind"], {})[component or document["metadata"]["name"]] = document
+    for service in SERVICE_NAMES:
+        port = DEFAULT_PORTS[service]
+        deployment = found["Deployment"][service]
+        pod = deployment["spec"]["template"]
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= pod["metadata"]["labels"].items()
+        (container,) = pod["spec"]["containers"]
+        assert container["args"] == ["run", service]
+        assert container["ports"] == [{"name": "http", "containerPort": port, "protocol": "TCP"}]
+        assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+        assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+        assert {"cpu", "memory"} <= container["resources"]["requests"].keys()
+        assert {"cpu", "memory"} <= container["resources"]["limits"].keys()
+        assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+        assert pod["metadata"]["annotations"]["prometheus.io/port"] == str(port)
+        sources = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
+        assert sources == {"shian-config", "shian-secrets"}
+        assert deployment["spec"]["replicas"] >= 2  # consumers scale out by replicas
+        budget = found["PodDisruptionBudget"][service]
+        assert budget["spec"]["selector"]["matchLabels"] == selector
+        assert budget["spec"]["minAvailable"] < deployment["spec"]["replicas"]  # a node can drain
+        exposed = found["Service"][service]
+        assert exposed["spec"]["selector"] == selector
+        assert exposed["spec"]["ports"][0]["port"] == port
+    secret = found["Secret"]["shian-secrets"]["stringData"]
+    assert {f"SHIAN_{name.upper()}_DATABASE_URL" for name in SERVICE_NAMES} | {"SHIAN_SECRET_KEY"} == set(
+        secret
+    )
+    assert "SHIAN_REDIS_URL" in found["ConfigMap"]["shian-config"]["data"]
+
+
+# --- compose, Dockerfile, Grafana ------------------------------------------------------------
+
+
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+
+
+def test_compose_runs_the_whole_system_with_health_checks() -> None:
+    services = compose()["services"]
+    infrastructure = {"redis", "postgres", "migrate", "prometheus", "grafana"}
+    assert set(services) == set(SERVICE_NAMES) | infrastructure
+    for name in ("redis", "postgres", "prometheus", "grafana", *SERVICE_NAMES):
+        assert services[name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+    assert services["migrate"]["command"] == ["migrate"]
+    for name in SERVICE_NAMES:
+        service = services[name]
+        port = DEFAULT_PORTS[name]
+        assert service["command"] == ["run", name]
+        assert f"127.0.0.1:{port}/readyz" in " ".join(service["healthcheck"]["test"])
+        assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
+        assert service["depends_on"]["redis"] == {"condition": "service_healthy"}
+        environment = service["environment"]
+        assert environment["SHIAN_REDIS_URL"] == "redis://redis:6379/0"
+        assert environment[f"SHIAN_{name.upper()}_DATABASE_URL"].endswith(f"@postgres:5432/shian_{name}")
+        assert environment["SHIAN_SECRET_KEY"].startswith("${SHIAN_SECRET_KEY:?")  # never a default
+        replicas = service.get("deploy", {}).get("replicas", 1)
+        for mapping in service.get("ports", []):
+            host = mapping.rsplit(":", 1)[0].split(":")[-1]
+            first, _, last = host.partition("-")
+            assert int(last or first) - int(first) + 1 >= replicas, f"{name}: a host port per replica"
+    consumers = [name for name in SERVICE_NAMES if services[name].get("deploy", {}).get("replicas", 1) >= 2]
+    assert set(consumers) >= {"inspection", "alerts", "reporting"}
+
+
+def test_compose_mounts_files_that_exist_and_creates_every_database() -> None:
+    services = compose()["services"]
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("."):
+                assert (DEPLOY / source).exists(), f"{name} mounts missing {source}"
+    init = (DEPLOY / "postgres" / "init-databases.sql").read_text()
+    for name in SERVICE_NAMES:
+        assert f"CREATE DATABASE shian_{name};" in init
+    scrape = yaml.safe_load((PROMETHEUS / "prometheus-compose.yml").read_text())["scrape_configs"][0]
+    targets = {(entry["names"][0], entry["port"]) for entry in scrape["dns_sd_configs"]}
+    assert targets == {(name, DEFAULT_PORTS[name]) for name in SERVICE_NAMES}
+
+
+def test_dockerfile_builds_one_non_root_image_in_stages() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
+    stages = re.findall(r"^FROM \S+ AS (\w+)", text, flags=re.M)
+    assert len(stages) >= 2
+    final = text.split(f"AS {stages[-1]}", 1)[1]
+    user = re.findall(r"^USER (\S+)", final, flags=re.M)
+    assert user and not user[-1].startswith(("root", "0")), "the runtime stage must not run as root"
+    assert re.search(r'^ENTRYPOINT \["shian"\]', final, flags=re.M)
+    for source in re.findall(r"^COPY (?!--from)(\S+)", text, flags=re.M):
+        assert (REPO / source).exists(), f"COPY {source}: not in the repository"
+    compose_build = compose()["x-shian"]["build"]
+    assert (
+        DEPLOY / compose_build["context"] / compose_build["dockerfile"]
+    ).resolve() == DEPLOY / "Dockerfile"
+
+
+def test_grafana_provisions_the_dashboard_on_the_provisioned_datasource() -> None:
+    dashboard = json.loads((DEPLOY / "grafana" / "dashboards" / "shian.json").read_text())
+    provisioned = yaml.safe_load(
+        (DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text()
+    )
+    uids = {source["uid"] for source in provisioned["datasources"]}
+    used = {
+        target["datasource"]["uid"] for panel in dashboard["panels"] for target in panel.get("targets", [])
+    }
+    assert used == uids
+    ids = [panel["id"] for panel in dashboard["panels"]]
+    assert len(ids) == len(set(ids))
+    titles = " ".join(panel["title"].lower() for panel in dashboard["panels"])
+    for wanted in ("throughput", "latency", "errors", "lag", "outbox backlog", "dead letters",
+                   "open incidents by level", "time to acknowledge", "overdue rectifications"):  # fmt: skip
+        assert wanted in titles, wanted
+    provider = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "dashboards" / "shian.yml").read_text())
+    mounts = compose()["services"]["grafana"]["volumes"]
+    assert f"./grafana/dashboards:{provider['providers'][0]['options']['path']}:ro" in mounts
