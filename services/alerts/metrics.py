@@ -47,6 +47,16 @@ class AlertsMetrics:
             registry=registry,
             buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
         )
+        self.last_tick = Gauge(
+            "shian_escalation_last_tick_timestamp_seconds",
+            "Unix time of the escalation scheduler's last completed tick (a stalled scheduler shows).",
+            registry=registry,
+        )
+        self.timers_overdue = Gauge(
+            "shian_escalation_timers_overdue",
+            "Escalation timers past their due time and still not fired after the last tick.",
+            registry=registry,
+        )
         self.notifications = Counter(
             "shian_notifications_total",
             "Notifications finished, by channel and outcome (delivered, failed).",

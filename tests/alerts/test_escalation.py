@@ -3,6 +3,7 @@ a raised level reaches the county at once, and the chain follows the policy in f
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from tests.alerts.conftest import START, Alerts
@@ -270,3 +271,25 @@ def test_a_village_incident_without_a_village_skips_the_village_step(alerts: Ale
     incident = alerts.report("dongshan", village_id=None)
     assert [e["tier"] for e in alerts.escalations(incident["id"])] == ["township"]
     assert SHANGCUN not in str(alerts.escalations(incident["id"]))
+
+
+def test_the_scheduler_reports_its_heartbeat_and_timers_it_has_not_fired(alerts: Alerts):
+    """What the EscalationOverdue alert reads: a stalled scheduler leaves due timers unfired."""
+    from services.alerts.escalation.scheduler import overdue_timers
+
+    alerts.report()
+    deadline = START + timedelta(hours=2)
+    alerts.clock.set(deadline + timedelta(minutes=5))
+    with alerts.runtime.db.read_session() as session:
+        assert overdue_timers(session, alerts.clock.now()) == 1  # due, and no tick has run yet
+
+    before = time.time()
+    alerts.tick()
+    metrics = alerts.client.get("/metrics").text
+    assert "shian_escalation_timers_overdue 0.0" in metrics
+    beat = next(
+        float(line.split()[-1])
+        for line in metrics.splitlines()
+        if line.startswith("shian_escalation_last_tick_timestamp_seconds ")
+    )
+    assert beat >= before

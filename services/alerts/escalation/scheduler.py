@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -72,9 +74,26 @@ def tick(db: Database, clock: Clock, escalator: escalation.Escalator, *, limit: 
             if escalator.metrics is not None:
                 escalator.metrics.timer_lateness.observe(max((now - timer.due_at).total_seconds(), 0.0))
     if escalator.metrics is not None:
-        with db.session() as session:
+        with db.read_session() as session:
             refresh_gauges(session, escalator.metrics)
+            escalator.metrics.timers_overdue.set(overdue_timers(session, now))
+        escalator.metrics.last_tick.set(time.time())
     return report
+
+
+def overdue_timers(session: Session, now: datetime) -> int:
+    """Live timers that should have fired by `now` (0 unless ticks fall behind or fail)."""
+    return int(
+        session.execute(
+            sa.select(sa.func.count())
+            .select_from(EscalationTimer)
+            .where(
+                EscalationTimer.fired_at.is_(None),  # type: ignore[union-attr]
+                EscalationTimer.cancelled_at.is_(None),  # type: ignore[union-attr]
+                EscalationTimer.due_at < now,
+            )
+        ).scalar_one()
+    )
 
 
 def refresh_gauges(session: Session, metrics: AlertsMetrics) -> None:
