@@ -101,7 +101,8 @@ def catalogue_rows() -> list[dict[str, Any]]:
 
 # Every payload type registers itself in CATALOGUE when its module is imported; import them all here
 # so that any process that can read an envelope can parse its payload.
-import shared.catalogue.inspection  # noqa: E402, F401
+import shared.catalogue.inspection  # noqa: E402
+import shared.catalogue.reporting  # noqa: E402, F401
 from shared.catalogue.alerts import IncidentLevel, IncidentReported  # noqa: E402
 from shared.catalogue.registry import BusinessRegistered, PlaceDefined, PlaceLevel  # noqa: E402
 

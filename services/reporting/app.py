@@ -6,24 +6,41 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.reporting.database import Base, infra
-from services.reporting.handlers import EVENT_HANDLERS
+from services.reporting.activities.api import router as activities_router
+from services.reporting.dashboard.api import router as dashboard_router
+from services.reporting.database import Base, infra, register_tables
+from services.reporting.documents.api import router as documents_router
+from services.reporting.export.api import router as export_router
+from services.reporting.handlers import CONSUMES, EVENT_HANDLERS
+from services.reporting.statistics.api import router as statistics_router
 from services.reporting.summaries.api import router as summaries_router
 from shared.clock import Clock
 from shared.service import ServiceSpec
 from shared.settings import Settings
 from shared.web import create_app
 
+register_tables()
+
 SPEC = ServiceSpec(
     name="reporting",
     title="reporting",
-    description="Read models built from every service's events: statistics and summaries.",
+    description="Read models built from every service's events (and an archive to rebuild them from): "
+    "statistics per village, township and county for any period, each figure linked to its records; "
+    "publicity, trainings and village assessments; the half-year work summary as HTML, DOCX and PDF; "
+    "open-data export in the LIVES shape; a read-only dashboard.",
     metadata=Base.metadata,
     infra=infra,
     migrations=Path(__file__).parent / "migrations",
     handlers=EVENT_HANDLERS,
-    consumes=("registry", "inspection", "alerts"),
-    routers=(summaries_router,),
+    consumes=CONSUMES,
+    routers=(
+        summaries_router,
+        statistics_router,
+        activities_router,
+        documents_router,
+        export_router,
+        dashboard_router,
+    ),
 )
 
 

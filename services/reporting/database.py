@@ -6,3 +6,13 @@ from shared.places import add_place_directory
 Base = service_base("reporting")
 infra = add_infrastructure_tables(Base.metadata)
 place_directory = add_place_directory(Base.metadata)
+
+
+def register_tables() -> None:
+    """Import every module that declares a table, so the metadata is complete (migrations, tests)."""
+    import services.reporting.activities.models
+    import services.reporting.documents.models
+    import services.reporting.readmodels.alerts
+    import services.reporting.readmodels.archive
+    import services.reporting.readmodels.inspection
+    import services.reporting.readmodels.registry  # noqa: F401

@@ -1,5 +1,5 @@
-import services.reporting.summaries.models  # noqa: F401  (register the tables)
-from services.reporting.database import Base
+from services.reporting.database import Base, register_tables
 from shared.migrations import run_env
 
+register_tables()
 run_env(Base.metadata)

@@ -1,41 +1,10 @@
-"""Read models of the summaries: one row per business and per incident, from events only."""
+"""The shape of a township's summary figures (computed from the read models)."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import date, datetime
+from datetime import date
 
 from pydantic import BaseModel, Field
-from sqlmodel import Column
-from sqlmodel import Field as SQLField
-
-from services.reporting.database import Base
-from shared.db import UTCDateTime
-
-
-class ReportBusiness(Base, table=True):
-    __tablename__ = "report_businesses"
-
-    id: uuid.UUID = SQLField(primary_key=True)
-    county_id: str = SQLField(max_length=40, index=True)
-    township_id: str = SQLField(max_length=40, index=True)
-    village_id: str | None = SQLField(default=None, max_length=40)
-    kind: str = SQLField(max_length=40)
-    status: str = SQLField(max_length=16)
-    registered_on: date = SQLField(index=True)
-
-
-class ReportIncident(Base, table=True):
-    __tablename__ = "report_incidents"
-
-    id: uuid.UUID = SQLField(primary_key=True)
-    county_id: str = SQLField(max_length=40, index=True)
-    township_id: str = SQLField(max_length=40, index=True)
-    village_id: str | None = SQLField(default=None, max_length=40)
-    level: str = SQLField(max_length=10)
-    ill_count: int
-    death_count: int
-    reported_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False, index=True))
 
 
 class BusinessFigures(BaseModel):

@@ -1,4 +1,4 @@
-"""Projecting events into the read models, and the township summary computed from them."""
+"""The township summary computed from the read models."""
 
 from __future__ import annotations
 
@@ -7,50 +7,12 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from services.reporting.summaries.models import (
-    BusinessFigures,
-    IncidentFigures,
-    ReportBusiness,
-    ReportIncident,
-    TownshipSummary,
-)
+from services.reporting.readmodels.alerts import ReportIncident
+from services.reporting.readmodels.registry import ReportBusiness
+from services.reporting.summaries.models import BusinessFigures, IncidentFigures, TownshipSummary
 from shared.clock import LOCAL_ZONE
-from shared.events import BusinessRegistered, Envelope, IncidentReported
 
 INCIDENT_LEVELS = ("I", "II", "III", "IV", "below_IV")
-
-
-def apply_business_registered(session: Session, envelope: Envelope, payload: BusinessRegistered) -> None:
-    row = session.get(ReportBusiness, payload.business_id) or ReportBusiness(
-        id=payload.business_id,
-        county_id=envelope.county_id,
-        township_id=envelope.township_id or "",
-        kind=payload.kind,
-        status=payload.status,
-        registered_on=payload.registered_on,
-    )
-    row.village_id = payload.village_id
-    row.kind = payload.kind
-    row.status = payload.status
-    row.registered_on = payload.registered_on
-    session.add(row)
-
-
-def apply_incident_reported(session: Session, envelope: Envelope, payload: IncidentReported) -> None:
-    row = session.get(ReportIncident, payload.incident_id) or ReportIncident(
-        id=payload.incident_id,
-        county_id=envelope.county_id,
-        township_id=envelope.township_id or "",
-        level=payload.level,
-        ill_count=payload.ill_count,
-        death_count=payload.death_count,
-        reported_at=payload.reported_at,
-    )
-    row.village_id = payload.village_id
-    row.level = payload.level
-    row.ill_count = payload.ill_count
-    row.death_count = payload.death_count
-    session.add(row)
 
 
 def local_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:

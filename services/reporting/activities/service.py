@@ -1,0 +1,271 @@
+"""Recording publicity events, trainings and village assessments: a row, its audit line and its
+event in one transaction, after every check (a refused request writes nothing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from fastapi import HTTPException, status
+from sqlmodel import Session
+
+from services.reporting.activities.models import (
+    AssessmentSet,
+    PlaceFields,
+    PublicityCreate,
+    PublicityEvent,
+    Training,
+    TrainingCreate,
+    VillageAssessment,
+)
+from services.reporting.database import place_directory
+from shared import audit
+from shared.auth import Principal, Role
+from shared.catalogue.reporting import PublicityRecorded, TrainingRecorded, VillageAssessed
+from shared.clock import Clock, local_today
+from shared.outbox import emit
+from shared.places import find_place
+from shared.web import DomainError
+
+WRITERS = (Role.county, Role.township)
+READERS = (Role.county, Role.township, Role.inspector)
+
+
+@dataclass(frozen=True)
+class Place:
+    county_id: str
+    township_id: str
+    village_id: str | None
+
+
+def _not_found() -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+
+
+def resolve_place(session: Session, principal: Principal, fields: PlaceFields) -> Place:
+    """The township (and village) an activity belongs to, checked against the caller's scope."""
+    township_id = fields.township_id
+    if township_id is None:
+        if principal.role is Role.county:
+            raise DomainError("township_id", "a county user names the township")
+        township_id = principal.township_id
+    township = find_place(session, place_directory, township_id)
+    if township is None or township.level != "township":
+        raise DomainError("township_id", "no such township")
+    if not principal.sees(county_id=township.county_id, township_id=township.place_id):
+        raise _not_found()
+    village_id = fields.village_id
+    if village_id is not None:
+        village = find_place(session, place_directory, village_id)
+        if village is None or village.level != "village" or village.parent_id != township.place_id:
+            raise DomainError("village_id", "no such village in the township")
+    return Place(county_id=township.county_id, township_id=township.place_id, village_id=village_id)
+
+
+def _not_in_future(field: str, day: date, clock: Clock) -> None:
+    if day > local_today(clock):
+        raise DomainError(field, "the day is in the future")
+
+
+def record_publicity(
+    *, session: Session, principal: Principal, data: PublicityCreate, clock: Clock
+) -> PublicityEvent:
+    principal.ensure_role(*WRITERS)
+    place = resolve_place(session, principal, data)
+    _not_in_future("held_on", data.held_on, clock)
+    row = PublicityEvent(
+        county_id=place.county_id,
+        township_id=place.township_id,
+        village_id=place.village_id,
+        kind=data.kind,
+        title=data.title,
+        held_on=data.held_on,
+        venue=data.venue,
+        banners=data.banners,
+        boards=data.boards,
+        leaflets=data.leaflets,
+        people_consulted=data.people_consulted,
+        recorded_by=principal.actor,
+    )
+    session.add(row)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="publicity.record",
+        entity="publicity_event",
+        entity_id=str(row.id),
+        county_id=place.county_id,
+        township_id=place.township_id,
+        detail={"title": data.title, "held_on": data.held_on.isoformat()},
+    )
+    emit(
+        session,
+        PublicityRecorded(
+            activity_id=row.id,
+            kind=data.kind,
+            title=data.title,
+            held_on=data.held_on,
+            village_id=place.village_id,
+            venue=data.venue,
+            banners=data.banners,
+            boards=data.boards,
+            leaflets=data.leaflets,
+            people_consulted=data.people_consulted,
+        ),
+        county_id=place.county_id,
+        township_id=place.township_id,
+        actor=principal.actor,
+    )
+    session.commit()
+    return row
+
+
+def record_training(
+    *, session: Session, principal: Principal, data: TrainingCreate, clock: Clock
+) -> Training:
+    principal.ensure_role(*WRITERS)
+    place = resolve_place(session, principal, data)
+    _not_in_future("held_on", data.held_on, clock)
+    row = Training(
+        county_id=place.county_id,
+        township_id=place.township_id,
+        village_id=place.village_id,
+        title=data.title,
+        audience=data.audience,
+        held_on=data.held_on,
+        attendees=data.attendees,
+        hours=data.hours,
+        recorded_by=principal.actor,
+    )
+    session.add(row)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="training.record",
+        entity="training",
+        entity_id=str(row.id),
+        county_id=place.county_id,
+        township_id=place.township_id,
+        detail={"title": data.title, "attendees": data.attendees},
+    )
+    emit(
+        session,
+        TrainingRecorded(
+            training_id=row.id,
+            title=data.title,
+            audience=data.audience,
+            held_on=data.held_on,
+            village_id=place.village_id,
+            attendees=data.attendees,
+            hours=data.hours,
+        ),
+        county_id=place.county_id,
+        township_id=place.township_id,
+        actor=principal.actor,
+    )
+    session.commit()
+    return row
+
+
+def set_assessment(
+    *,
+    session: Session,
+    principal: Principal,
+    village_id: str,
+    year: int,
+    data: AssessmentSet,
+    clock: Clock,
+) -> VillageAssessment:
+    """A village's score for a year; setting it again corrects it (one score per village and year)."""
+    principal.ensure_role(*WRITERS)
+    village = find_place(session, place_directory, village_id)
+    if village is None or village.level != "village":
+        raise _not_found()
+    principal.ensure_sees(county_id=village.county_id, township_id=village.parent_id)
+    today = local_today(clock)
+    if not 2000 <= year <= today.year:
+        raise DomainError("year", f"the year must be between 2000 and {today.year}")
+    _not_in_future("assessed_on", data.assessed_on, clock)
+    if data.assessed_on.year < year:
+        raise DomainError("assessed_on", "a year is assessed during or after it")
+    table = VillageAssessment.__table__
+    row = session.execute(
+        sa.select(VillageAssessment).where(table.c.village_id == village_id, table.c.year == year)
+    ).scalar_one_or_none()
+    if row is None:
+        row = VillageAssessment(
+            county_id=village.county_id,
+            township_id=village.parent_id,
+            village_id=village_id,
+            year=year,
+            score=data.score,
+            assessed_on=data.assessed_on,
+            note=data.note,
+            recorded_by=principal.actor,
+        )
+    else:
+        row.score, row.assessed_on, row.note, row.recorded_by = (
+            data.score,
+            data.assessed_on,
+            data.note,
+            principal.actor,
+        )
+    session.add(row)
+    audit.record(
+        session,
+        actor=principal.actor,
+        action="village.assess",
+        entity="village_assessment",
+        entity_id=str(row.id),
+        county_id=village.county_id,
+        township_id=village.parent_id,
+        detail={"village_id": village_id, "year": year, "score": data.score},
+    )
+    emit(
+        session,
+        VillageAssessed(
+            assessment_id=row.id,
+            village_id=village_id,
+            year=year,
+            score=data.score,
+            assessed_on=data.assessed_on,
+        ),
+        county_id=village.county_id,
+        township_id=village.parent_id,
+        actor=principal.actor,
+    )
+    session.commit()
+    return row
+
+
+def _scoped(query: sa.Select, table: sa.Table, principal: Principal) -> sa.Select:
+    principal.ensure_role(*READERS)
+    query = query.where(table.c.county_id == principal.county_id)
+    if principal.role is not Role.county:
+        query = query.where(table.c.township_id == principal.township_id)
+    return query
+
+
+def list_publicity(
+    *, session: Session, principal: Principal, limit: int, offset: int
+) -> list[PublicityEvent]:
+    table = PublicityEvent.__table__
+    query = _scoped(sa.select(PublicityEvent), table, principal)
+    query = query.order_by(table.c.held_on.desc()).limit(limit).offset(offset)
+    return list(session.execute(query).scalars())
+
+
+def list_trainings(*, session: Session, principal: Principal, limit: int, offset: int) -> list[Training]:
+    table = Training.__table__
+    query = _scoped(sa.select(Training), table, principal)
+    query = query.order_by(table.c.held_on.desc()).limit(limit).offset(offset)
+    return list(session.execute(query).scalars())
+
+
+def list_assessments(*, session: Session, principal: Principal, year: int | None) -> list[VillageAssessment]:
+    table = VillageAssessment.__table__
+    query = _scoped(sa.select(VillageAssessment), table, principal)
+    if year is not None:
+        query = query.where(table.c.year == year)
+    return list(session.execute(query.order_by(table.c.year.desc(), table.c.village_id)).scalars())

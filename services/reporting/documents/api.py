@@ -1,0 +1,119 @@
+"""HTTP: the work summary of a township or the county for a period (HTML, DOCX, PDF) and its
+editable free-text sections."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse
+
+from services.reporting.documents import render, service
+from services.reporting.documents.models import SECTION_TITLES, SectionRead, SectionsUpdate
+from services.reporting.statistics import periods
+from services.reporting.statistics.scope import Scope, resolve_scope
+from shared.clock import local_today
+from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.web import DomainError
+
+router = APIRouter(prefix="/documents", tags=["documents"])
+
+PeriodCode = Annotated[
+    str | None, Query(max_length=20, description="2026-H1, 2026-H2, 2026, 2026-Q2, 2026-05")
+]
+First = Annotated[date | None, Query(alias="from")]
+Last = Annotated[date | None, Query(alias="to")]
+Format = Literal["html", "docx", "pdf"]
+
+MEDIA_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "pdf": "application/pdf",
+}
+
+
+def summary_scope(scope: Scope) -> Scope:
+    if scope.level == "village":
+        raise DomainError("place_id", "a work summary is written for a township or the county")
+    return scope
+
+
+def rendered(document_format: Format, document) -> Response:  # type: ignore[no-untyped-def]
+    """The document in the format asked for, named for download (except HTML, shown inline)."""
+    if document_format == "html":
+        return HTMLResponse(render.html(document))
+    body = render.docx(document) if document_format == "docx" else render.pdf(document)
+    filename = quote(f"{document.title}.{document_format}")
+    return Response(
+        body,
+        media_type=MEDIA_TYPES[document_format],
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{filename}"},
+    )
+
+
+@router.get(
+    "/{place_id}/summary",
+    summary="The work summary (一、加强领导 … 下一步工作计划) with every figure filled in from the data",
+    response_class=Response,
+    responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}}},
+)
+def summary(
+    place_id: str,
+    session: SessionDep,
+    user: CurrentUser,
+    clock: ClockDep,
+    period: PeriodCode = None,
+    first: First = None,
+    last: Last = None,
+    format: Annotated[Format, Query(description="html, docx or pdf")] = "html",
+):
+    scope = summary_scope(resolve_scope(session, user, place_id))
+    wanted = periods.resolve(period, first, last).at(local_today(clock))
+    document = service.write(service.collect(session, scope, wanted))
+    return rendered(format, document)
+
+
+def _read(rows) -> list[SectionRead]:  # type: ignore[no-untyped-def]
+    return [
+        SectionRead(
+            section=row.section,
+            title=SECTION_TITLES[row.section],
+            text=row.text,
+            updated_by=row.updated_by,
+            updated_at=row.updated_at,
+        )
+        for row in sorted(rows, key=lambda row: list(SECTION_TITLES).index(row.section))
+    ]
+
+
+@router.get("/{place_id}/sections", response_model=list[SectionRead], summary="The free-text sections")
+def get_sections(
+    place_id: str,
+    session: SessionDep,
+    user: CurrentUser,
+    period: PeriodCode = None,
+    first: First = None,
+    last: Last = None,
+):
+    scope = summary_scope(resolve_scope(session, user, place_id))
+    wanted = periods.resolve(period, first, last)
+    return _read(service.section_rows(session, scope.place_id, wanted.code))
+
+
+@router.put("/{place_id}/sections", response_model=list[SectionRead], summary="Write free-text sections")
+def put_sections(
+    place_id: str,
+    data: SectionsUpdate,
+    session: SessionDep,
+    user: CurrentUser,
+    period: PeriodCode = None,
+    first: First = None,
+    last: Last = None,
+):
+    scope = summary_scope(resolve_scope(session, user, place_id))
+    wanted = periods.resolve(period, first, last)
+    return _read(
+        service.save_sections(session=session, principal=user, scope=scope, period=wanted, data=data)
+    )

@@ -1,0 +1,211 @@
+"""Publicity, trainings and assessments recorded through reporting's own API (with audit and
+events, refusals writing nothing), and the open-data export in the LIVES shape."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from shared.clock import local_today
+from tests.reporting.conftest import Known
+from tests.services.conftest import COUNTY, DONGSHAN, HECUN, SHANGCUN, XISHUI, County, count_rows
+
+WRITES = ("publicity_events", "trainings", "village_assessments", "outbox", "audit_log")
+
+
+def written(county: County) -> dict[str, int]:
+    return {table: count_rows(county, "reporting", table) for table in WRITES}
+
+
+def publicity(**changes: object) -> dict:
+    return {
+        "kind": "publicity_point",
+        "title": "农贸市场宣传点",
+        "held_on": local_today().isoformat(),
+        "banners": 2,
+        "leaflets": 300,
+        "people_consulted": 60,
+        **changes,
+    }
+
+
+def test_recording_activities_is_checked_audited_and_published(county: County):
+    client = county.reporting
+    before = written(county)
+    refused = [
+        (client.post("/activities/publicity", json=publicity()), 401),
+        (client.post("/activities/publicity", json=publicity(), headers=county.headers("inspector")), 403),
+        (client.post("/activities/publicity", json=publicity(), headers=county.headers("shangcun")), 403),
+        (client.post("/activities/publicity", json=publicity(), headers=county.headers("ops")), 403),
+        (
+            client.post(
+                "/activities/publicity",
+                json=publicity(township_id=XISHUI),
+                headers=county.headers("dongshan"),
+            ),
+            404,
+        ),
+        (client.post("/activities/publicity", json=publicity(), headers=county.headers("county")), 422),
+        (
+            client.post(
+                "/activities/publicity", json=publicity(village_id=HECUN), headers=county.headers("dongshan")
+            ),
+            422,
+        ),
+        (
+            client.post(
+                "/activities/publicity", json=publicity(leaflets=-1), headers=county.headers("dongshan")
+            ),
+            422,
+        ),
+        (
+            client.post(
+                "/activities/publicity",
+                json=publicity(held_on=(local_today() + timedelta(days=1)).isoformat()),
+                headers=county.headers("dongshan"),
+            ),
+            422,
+        ),
+        (
+            client.post(
+                "/activities/trainings",
+                json={
+                    "title": "培训",
+                    "audience": "operators",
+                    "held_on": local_today().isoformat(),
+                    "attendees": 0,
+                    "hours": 2,
+                },
+                headers=county.headers("dongshan"),
+            ),
+            422,
+        ),
+        (
+            client.put(
+                f"/activities/assessments/{HECUN}/{local_today().year}",
+                json={"score": 90, "assessed_on": local_today().isoformat()},
+                headers=county.headers("dongshan"),
+            ),
+            404,
+        ),
+        (
+            client.put(
+                f"/activities/assessments/{SHANGCUN}/{local_today().year}",
+                json={"score": 101, "assessed_on": local_today().isoformat()},
+                headers=county.headers("dongshan"),
+            ),
+            422,
+        ),
+        (
+            client.put(
+                f"/activities/assessments/{SHANGCUN}/{local_today().year + 1}",
+                json={"score": 90, "assessed_on": local_today().isoformat()},
+                headers=county.headers("dongshan"),
+            ),
+            422,
+        ),
+    ]
+    for response, expected in refused:
+        assert response.status_code == expected, (expected, response.text)
+    fields = {
+        client.post("/activities/publicity", json=publicity(), headers=county.headers("county")).json()[
+            "detail"
+        ][0]["loc"][-1]
+    }
+    assert fields == {"township_id"}
+    assert written(county) == before
+
+    created = client.post(
+        "/activities/publicity", json=publicity(village_id=SHANGCUN), headers=county.headers("dongshan")
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["township_id"] == DONGSHAN
+    by_county = client.post(
+        "/activities/publicity", json=publicity(township_id=XISHUI), headers=county.headers("county")
+    )
+    assert by_county.status_code == 201
+    year = local_today().year
+    body = {"score": 85, "assessed_on": local_today().isoformat()}
+    assert (
+        client.put(
+            f"/activities/assessments/{SHANGCUN}/{year}", json=body, headers=county.headers("dongshan")
+        ).status_code
+        == 200
+    )
+    again = client.put(
+        f"/activities/assessments/{SHANGCUN}/{year}",
+        json={**body, "score": 88},
+        headers=county.headers("dongshan"),
+    )
+    assert again.json()["score"] == 88
+    after = written(county)
+    assert after["publicity_events"] == before["publicity_events"] + 2
+    assert after["village_assessments"] == before["village_assessments"] + 1
+    assert after["outbox"] == before["outbox"] + 4
+    assert after["audit_log"] == before["audit_log"] + 4
+
+    runtime = county.reporting.app.state.runtime
+    with runtime.db.read_session() as session:
+        types = session.execute(sa.text("SELECT event_type FROM outbox ORDER BY id")).scalars().all()
+    assert types[-4:] == ["publicity.recorded", "publicity.recorded", "village.assessed", "village.assessed"]
+    assert [
+        p["title"] for p in client.get("/activities/publicity", headers=county.headers("xishui")).json()
+    ] == ["农贸市场宣传点"]
+    assert len(client.get("/activities/publicity", headers=county.headers("county")).json()) == 2
+
+
+def test_open_data_in_the_lives_shape(known: Known):
+    client, headers = known.county.reporting, known.county.headers("dongshan")
+    businesses = client.get(f"/export/{DONGSHAN}/lives/businesses.csv", headers=headers)
+    assert businesses.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(businesses.text)))
+    assert list(rows[0]) == [
+        "business_id", "name", "address", "city", "state", "postal_code", "latitude", "longitude",
+        "phone_number", "business_certificate", "application_date", "owner_name",
+    ]  # fmt: skip
+    assert {row["name"] for row in rows} == {"东山饭店", "上村面馆", "下村豆腐坊"}
+    assert {row["city"] for row in rows} == {"东山镇"} and {row["state"] for row in rows} == {"青云县"}
+    restaurant = next(row for row in rows if row["name"] == "东山饭店")
+    assert restaurant["business_certificate"] == "JY001"
+    assert restaurant["application_date"] == known.today.strftime("%Y%m%d")
+
+    inspections = list(
+        csv.DictReader(
+            io.StringIO(client.get(f"/export/{DONGSHAN}/lives/inspections.csv", headers=headers).text)
+        )
+    )
+    assert len(inspections) == 3
+    assert set(inspections[0]) == {"business_id", "score", "date", "description", "type"}
+    assert {row["type"] for row in inspections} == {"routine"}
+    assert {row["business_id"] for row in inspections} <= {row["business_id"] for row in rows}
+
+    violations = client.get(f"/export/{DONGSHAN}/lives/violations.json", headers=headers).json()
+    assert violations == [
+        {
+            "business_id": known.businesses["noodles"]["id"],
+            "date": known.today.strftime("%Y%m%d"),
+            "code": "2.1",
+            "description": "检查项2.1不符合要求",
+        }
+    ]
+    archive = zipfile.ZipFile(
+        io.BytesIO(client.get(f"/export/{COUNTY}/lives.zip", headers=known.county.headers("county")).content)
+    )
+    assert sorted(archive.namelist()) == ["businesses.csv", "inspections.csv", "violations.csv"]
+    assert len(list(csv.DictReader(io.StringIO(archive.read("businesses.csv").decode())))) == 4
+    assert client.get(f"/export/{COUNTY}/lives.zip", headers=headers).status_code == 404
+    assert client.get(f"/export/{XISHUI}/lives/businesses.json", headers=headers).status_code == 404
+    assert client.get(f"/export/{DONGSHAN}/lives/secrets.csv", headers=headers).status_code == 422
+    assert (
+        json.loads(
+            client.get(
+                f"/export/{XISHUI}/lives/inspections.json", headers=known.county.headers("xishui")
+            ).text
+        )
+        == []
+    )

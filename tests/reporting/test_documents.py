@@ -1,0 +1,200 @@
+"""The work summary: in the seed's structure, every figure from the data, the free-text sections
+kept per period; the DOCX opens with python-docx and the PDF renders to pages of Chinese text."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.reporting.conftest import Known
+from tests.services.conftest import COUNTY, DONGSHAN, SHANGCUN, XISHUI, count_rows
+
+HEADINGS = (
+    "一、加强领导，明确职责",
+    "二、广泛宣传，营造氛围",
+    "三、明确目标，加大整治",
+    "存在的问题",
+    "下一步工作计划",
+)
+
+
+def summary(known: Known, place: str, fmt: str, who: str = "dongshan"):
+    params = {**known.period.query(), "format": fmt}
+    return known.county.reporting.get(
+        f"/documents/{place}/summary", params=params, headers=known.county.headers(who)
+    )
+
+
+def expected_phrases(known: Known, place: str) -> list[str]:
+    """Sentences of the summary whose numbers must be the statistics' figures."""
+    figures = {key: figure["value"] for key, figure in known.stats(place)["figures"].items()}
+
+    def n(key: str) -> int:
+        return int(figures[key])
+
+    return [
+        f"开展监督检查{n('inspections.total')}次",
+        f"检查经营单位{n('inspections.businesses')}家",
+        f"发现问题{n('problems.found')}项",
+        f"下达限期整改{n('problems.ordered')}项",
+        f"发放宣传材料{n('publicity.leaflets')}份",
+        f"宣传、咨询、服务群众{n('publicity.people_consulted')}人次",
+        f"悬挂宣传横幅{n('publicity.banners')}条",
+        f"举办食品安全培训{n('trainings.held')}期",
+        f"登记在册食品生产经营单位{n('businesses.registered')}家",
+        f"受理投诉举报{n('complaints.received')}件",
+        f"发生食品安全事故{n('incidents.reported')}起",
+        f"备案群体性宴席{n('banquets.filed')}场",
+        f"签订食品安全目标责任书{n('letters.signed')}份",
+    ]
+
+
+def test_the_html_summary_follows_the_seed_and_fills_every_figure(known: Known):
+    response = summary(known, DONGSHAN, "html")
+    assert response.status_code == 200, response.text
+    html = response.text
+    positions = [html.index(heading) for heading in HEADINGS]
+    assert positions == sorted(positions)
+    for phrase in expected_phrases(known, DONGSHAN):
+        assert phrase in html.replace('<a class="figure" href="', "").replace("</a>", "") or phrase in _text(
+            html
+        ), phrase
+    assert "发放宣传材料" in html and "800份" in html
+    assert "2026" in html or str(known.today.year) in html
+    for chart in ("inspections_per_month", "incidents_by_level", "coverage_by_village"):
+        assert f'data-chart="{chart}"' in html
+    assert "/statistics/qingyun.dongshan/records/inspections.total" in html  # figures link to records
+
+    county = summary(known, COUNTY, "html", who="county").text
+    county_figures = known.stats(COUNTY)["figures"]
+    assert f"发生食品安全事故{int(county_figures['incidents.reported']['value'])}起" in _text(county)
+    assert "表1 主要工作数据" in county
+
+
+def _text(html: str) -> str:
+    import re
+
+    return re.sub(r"<[^>]+>", "", html)
+
+
+def test_the_comparison_table_holds_this_and_the_previous_period(known: Known):
+    from services.reporting.documents import service
+    from services.reporting.statistics.scope import Scope
+
+    runtime = known.county.reporting.app.state.runtime
+    scope = Scope(place_id=DONGSHAN, level="township", name="东山镇", county_id=COUNTY, township_id=DONGSHAN)
+    with runtime.db.read_session() as session:
+        data = service.collect(session, scope, known.period.at(known.today))
+    document = service.write(data)
+    [table] = [block for block in document.blocks if getattr(block, "caption", "").startswith("表1")]
+    rows = {row[0]: row[1:] for row in table.rows}
+    assert rows["监督检查（次）"] == ("3", "0", "增加3")
+    assert rows["发放宣传材料（份）"] == ("800", "0", "增加800")
+    assert sum(count for _, count, _ in data.monthly_inspections) == 3
+
+
+def test_free_text_sections_are_kept_per_period_and_used(known: Known):
+    client, headers = known.county.reporting, known.county.headers("dongshan")
+    url = f"/documents/{DONGSHAN}/sections"
+    params = known.period.query()
+    before = (
+        count_rows(known.county, "reporting", "summary_sections"),
+        count_rows(known.county, "reporting", "outbox"),
+    )
+
+    bad = client.put(url, params=params, json={"sections": {"gossip": "x"}}, headers=headers)
+    assert bad.status_code == 422
+    too_long = client.put(url, params=params, json={"sections": {"plan": "长" * 20_001}}, headers=headers)
+    assert too_long.status_code == 422 and too_long.json()["detail"][0]["loc"][-1] == "sections.plan"
+    assert (
+        client.put(
+            url, params=params, json={"sections": {"plan": "x"}}, headers=known.county.headers("inspector")
+        ).status_code
+        == 403
+    )
+    assert (
+        client.put(
+            url, params=params, json={"sections": {"plan": "x"}}, headers=known.county.headers("xishui")
+        ).status_code
+        == 404
+    )
+    assert client.put(url, params=params, json={"sections": {"plan": "x"}}).status_code == 401
+    village = client.put(
+        f"/documents/{SHANGCUN}/sections", params=params, json={"sections": {"plan": "x"}}, headers=headers
+    )
+    assert village.status_code == 422
+    assert (
+        count_rows(known.county, "reporting", "summary_sections"),
+        count_rows(known.county, "reporting", "outbox"),
+    ) == before
+
+    own = "1.学校周边小卖部及流动摊贩较多，部分无营业执照。"
+    saved = client.put(
+        url,
+        params=params,
+        json={"sections": {"problems": own, "leadership": "成立领导小组。"}},
+        headers=headers,
+    )
+    assert saved.status_code == 200, saved.text
+    assert [item["section"] for item in saved.json()] == ["leadership", "problems"]
+    html = summary(known, DONGSHAN, "html").text
+    assert own in html and "成立领导小组。" in html
+    previous = {**known.period.previous().query(), "format": "html"}
+    other = client.get(f"/documents/{DONGSHAN}/summary", params=previous, headers=headers).text
+    assert own not in other
+    assert client.get(url, params=params, headers=known.county.headers("xishui")).status_code == 404
+    assert count_rows(known.county, "reporting", "audit_log") >= 2
+
+    cleared = client.put(url, params=params, json={"sections": {"problems": ""}}, headers=headers)
+    assert [item["section"] for item in cleared.json()] == ["leadership"]
+
+
+def test_the_docx_opens_with_python_docx(known: Known):
+    from docx import Document
+
+    response = summary(known, DONGSHAN, "docx")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
+    document = Document(io.BytesIO(response.content))
+    text = "\n".join(paragraph.text for paragraph in document.paragraphs)
+    for heading in HEADINGS:
+        assert heading in text
+    for phrase in expected_phrases(known, DONGSHAN):
+        assert phrase in text, phrase
+    assert len(document.inline_shapes) == 3  # the three charts
+    assert len(document.tables) == 2
+    assert document.tables[0].cell(0, 0).text == "项目"
+
+
+@pytest.mark.skipif(
+    shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
+    reason="needs poppler-utils (apt-get install -y poppler-utils)",
+)
+def test_the_pdf_renders_to_pages_of_chinese_text(known: Known, tmp_path: Path):
+    response = summary(known, XISHUI, "pdf", who="xishui")
+    assert response.status_code == 200
+    assert response.content.startswith(b"%PDF")
+    path = tmp_path / "summary.pdf"
+    path.write_bytes(response.content)
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-png", str(path), str(tmp_path / "page")], check=True, timeout=60
+    )
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert len(pages) >= 2
+    from PIL import Image
+
+    with Image.open(pages[0]) as image:
+        assert image.convert("L").getextrema()[0] < 128  # something is drawn on the first page
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True, timeout=60
+    ).stdout.decode()
+    compact = "".join(text.split())
+    assert "西水乡" in compact and "食品安全工作总结" in compact
+    for heading in HEADINGS:
+        assert heading in compact
+    for phrase in expected_phrases(known, XISHUI):
+        assert phrase in compact, phrase
