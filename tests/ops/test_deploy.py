@@ -108,7 +108,7 @@ def test_every_alert_has_a_unit_test_that_makes_it_fire() -> None:
 
 
 def test_every_alert_links_to_its_section_of_the_runbook() -> None:
-    runbook = (DEPLOY / "RUNBOOK.md").read_text()
+    runbook = (DEPLOY.parent / "README.md").read_text()
     anchors = {
         re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
         for heading in re.findall(r"^#+ (.+)$", runbook, flags=re.M)
@@ -118,8 +118,8 @@ def test_every_alert_links_to_its_section_of_the_runbook() -> None:
         assert annotations["summary"], rule["alert"]
         assert rule["labels"]["severity"] in ("critical", "warning"), rule["alert"]
         target = annotations["runbook_url"]
-        assert target == f"deploy/RUNBOOK.md#{rule['alert'].lower()}", rule["alert"]
-        assert target.split("#")[1] in anchors, f"RUNBOOK.md has no section {rule['alert']}"
+        assert target == f"README.md#{rule['alert'].lower()}", rule["alert"]
+        assert target.split("#")[1] in anchors, f"the README's runbook has no section {rule['alert']}"
 
 
 # --- Kubernetes ------------------------------------------------------------------------------

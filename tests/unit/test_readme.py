@@ -1,0 +1,49 @@
+"""The README documents every endpoint, every event, every command and every alert."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from services.docs import endpoints
+from shared.events import CATALOGUE
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_every_endpoint_is_in_the_readme():
+    missing = [
+        f"{method} {path}"
+        for _service, method, path, _ in endpoints()
+        if f"| {method} | `{path}` |" not in README
+    ]
+    assert missing == []
+
+
+def test_every_event_is_in_the_readme():
+    missing = [event_type for event_type, _version in CATALOGUE if f"| `{event_type}` |" not in README]
+    assert missing == []
+
+
+def test_every_command_is_in_the_readme():
+    from typer.main import get_command
+
+    from services.cli import app
+
+    command = get_command(app)
+    for name in command.commands:  # type: ignore[attr-defined]
+        assert f"`shian {name}" in README, name
+
+
+def test_every_alert_has_a_runbook_section_in_the_readme():
+    rules = yaml.safe_load((ROOT / "deploy/prometheus/rules.yml").read_text())
+    headings = set(re.findall(r"^### (\w+)$", README, flags=re.M))
+    alerts = {rule["alert"] for group in rules["groups"] for rule in group["rules"] if "alert" in rule}
+    assert alerts - headings == set()
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "alert" in rule:
+                assert rule["annotations"]["runbook_url"] == f"README.md#{rule['alert'].lower()}"
