@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -13,9 +14,10 @@ from services.inspection.database import Base, infra
 from services.inspection.directory.api import router as directory_router
 from services.inspection.handlers import EVENT_HANDLERS
 from services.inspection.inspections.api import router as inspections_router
+from services.inspection.metrics import InspectionMetrics
 from services.inspection.plans.api import router as plans_router
 from services.inspection.rectification.api import router as rectification_router
-from services.inspection.scheduler import deadline_loop
+from services.inspection.scheduler import Scheduler, deadline_loop
 from shared.clock import Clock
 from shared.service import ServiceSpec
 from shared.settings import Settings
@@ -47,4 +49,9 @@ SPEC = ServiceSpec(
 
 
 def create(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    return create_app(SPEC, settings, clock)
+    """The app, its scheduler reporting the supervision gauges on the runtime's registry."""
+    scheduler = Scheduler()
+    loops = (*(loop for loop in SPEC.loops if loop is not deadline_loop), scheduler)
+    app = create_app(dataclasses.replace(SPEC, loops=loops), settings, clock)
+    scheduler.metrics = InspectionMetrics(app.state.runtime.registry)
+    return app

@@ -288,6 +288,18 @@ def get(*, session: Session, principal: Principal, order_id: uuid.UUID) -> Recti
     return order
 
 
+def overdue_by_township(session: Session, *, today: date) -> dict[tuple[str, str], int]:
+    """Open orders past their deadline, counted per (county, township), for the supervision gauges.
+    Read from the deadline, not from `overdue_at`, so the figure is right even before a tick has
+    announced the order."""
+    rows = session.execute(
+        sa.select(RectificationOrder.county_id, RectificationOrder.township_id, sa.func.count())
+        .where(RectificationOrder.status == "open", RectificationOrder.deadline < today)  # type: ignore[arg-type]
+        .group_by(RectificationOrder.county_id, RectificationOrder.township_id)
+    ).all()
+    return {(county, township): int(count) for county, township, count in rows}
+
+
 # ---- referral to the police ------------------------------------------------------------------
 
 
