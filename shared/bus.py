@@ -359,12 +359,8 @@ class StreamConsumer:
             try:
                 return await asyncio.to_thread(self.processor.process, envelopes)
             except TransientError as error:
-                self.healthy = False
-                self.metrics.bus_errors.labels(self.service, "database_unavailable").inc()
-                log.warning("database unavailable (%s); retrying the batch in %.1fs", error, backoff)
                 stop = self._stop or asyncio.Event()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=backoff)
+                await self._pause_after_error(error, "database_unavailable", stop, backoff)
                 if stop.is_set():
                     return None
                 backoff = min(backoff * 2, 5.0)

@@ -187,6 +187,7 @@ class OutboxRelay:
                 return 0
             await asyncio.wait_for(self.bus.publish_many(self._outgoing(rows)), PUBLISH_TIMEOUT)
             await asyncio.to_thread(self._mark_published, session, [row.id for row in rows])
+            await asyncio.to_thread(session.commit)
             self.metrics.outbox_published.labels(self.bus.service).inc(len(rows))
             return len(rows)
         except BaseException:
@@ -225,7 +226,6 @@ class OutboxRelay:
 
     def _mark_published(self, session: Session, ids: list[int]) -> None:
         session.execute(self.table.update().where(self.table.c.id.in_(ids)).values(published_at=utcnow()))
-        session.commit()
 
     def observe_backlog(self) -> tuple[int, float]:
         with self.db.read_session() as session:
