@@ -4,6 +4,12 @@ Every service owns its own database and its own SQLAlchemy metadata (a separate 
 so two services may both have a `businesses` table without clashing when imported together.
 SQLite (the embedded default) runs in WAL mode and takes the write lock at BEGIN, so concurrent
 writers queue on `busy_timeout` instead of failing half-way through a transaction.
+
+Who commits: whoever opened the session owns its transaction. An HTTP command's session is
+committed by its route once the answer is ready (`shared.routing`), a batch of events by the inbox,
+a scheduler's work by its `Database.session()` block. Service functions may call `commit()` to say
+their work is done; inside an HTTP command that only flushes (`UnitOfWorkSession`), so the change,
+its events, its audit line and the stored answer of an `Idempotency-Key` commit together.
 """
 
 from __future__ import annotations
@@ -20,6 +26,34 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import registry, sessionmaker
 from sqlmodel import Session, SQLModel
+
+DEFER_COMMIT = "shian.defer_commit"
+
+# Errors of the database itself (gone, locked too long, out of connections), as opposed to an error
+# of the work at hand: an HTTP request answers them 503, a consumer or relay waits and retries.
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.DisconnectionError,
+    sa.exc.TimeoutError,
+)
+
+
+class UnitOfWorkSession(Session):
+    """A session whose `commit()` only flushes while its owner defers the commit (an HTTP command:
+    see `shared.routing`); the owner commits once with `commit_unit_of_work`."""
+
+    def commit(self) -> None:
+        if self.info.get(DEFER_COMMIT):
+            self.flush()
+            return
+        super().commit()
+
+
+def commit_unit_of_work(session: Session) -> None:
+    """The real commit of a session whose commits were deferred."""
+    session.info.pop(DEFER_COMMIT, None)
+    session.commit()
 
 
 def utcnow() -> datetime:
@@ -53,11 +87,12 @@ def service_base(name: str) -> type[SQLModel]:
 
 @dataclass(frozen=True)
 class InfraTables:
-    """Outbox, inbox and audit log: the same three tables in every service's database."""
+    """Outbox, inbox, audit log and remembered answers: the same tables in every service's database."""
 
     outbox: sa.Table
     inbox: sa.Table
     audit_log: sa.Table
+    idempotency: sa.Table
 
 
 def add_infrastructure_tables(metadata: sa.MetaData) -> InfraTables:
@@ -95,15 +130,34 @@ def add_infrastructure_tables(metadata: sa.MetaData) -> InfraTables:
         sa.Column("detail", sa.JSON, nullable=True),
         sa.Index("ix_audit_entity", "entity", "entity_id"),
     )
-    return InfraTables(outbox=outbox, inbox=inbox, audit_log=audit_log)
+    idempotency = sa.Table(
+        "idempotency_keys",
+        metadata,
+        sa.Column("actor", sa.String(120), primary_key=True),
+        sa.Column("key", sa.String(255), primary_key=True),
+        sa.Column("method", sa.String(10), nullable=False),
+        sa.Column("path", sa.String(300), nullable=False),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("status_code", sa.Integer, nullable=True),
+        sa.Column("headers", sa.JSON, nullable=True),
+        sa.Column("body", sa.LargeBinary, nullable=True),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Index("ix_idempotency_created", "created_at"),
+    )
+    return InfraTables(outbox=outbox, inbox=inbox, audit_log=audit_log, idempotency=idempotency)
 
 
-def create_db_engine(url: str, *, read_only: bool = False) -> Engine:
+def create_db_engine(url: str, *, read_only: bool = False, pool_size: int = 10) -> Engine:
     """An engine for the URL; SQLite gets WAL, a busy timeout and BEGIN IMMEDIATE (or, for a
-    read-only engine, a plain deferred BEGIN: WAL readers never wait for the writer)."""
+    read-only engine, a plain deferred BEGIN: WAL readers never wait for the writer).
+
+    On a server database the pool holds `pool_size` connections (sized by the service to its
+    HTTP concurrency plus its background work) and a caller waits at most 10 s for one."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+        return sa.create_engine(
+            url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size // 2, pool_timeout=10
+        )
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -137,19 +191,21 @@ class Database:
     After a commit that emitted events, the `on_events_committed` callbacks run (the relay's wake-up).
     """
 
-    def __init__(self, url: str, *, infra: InfraTables, stream: str, service: str) -> None:
+    def __init__(
+        self, url: str, *, infra: InfraTables, stream: str, service: str, pool_size: int = 10
+    ) -> None:
         self.url = url
         self.infra = infra
         self.stream = stream
         self.service = service
-        self.engine = create_db_engine(url)
+        self.engine = create_db_engine(url, pool_size=pool_size)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         # SQLite: a second engine whose transactions do not take the write lock, for reads.
         self.read_engine = create_db_engine(url, read_only=True) if self.is_sqlite else self.engine
         self._read_sessions = sessionmaker(self.read_engine, class_=Session, expire_on_commit=False)
         self._sessions = sessionmaker(
             self.engine,
-            class_=Session,
+            class_=UnitOfWorkSession,
             expire_on_commit=False,
             info={"shian.infra": infra, "shian.stream": stream},
         )
@@ -177,6 +233,10 @@ class Database:
     def new_session(self) -> Session:
         """A bare session; the caller owns commit, rollback and close."""
         return self._sessions()
+
+    def new_read_session(self) -> Session:
+        """A bare session for reading only (on SQLite it never takes the write lock)."""
+        return self._read_sessions()
 
     @property
     def is_postgres(self) -> bool:

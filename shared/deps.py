@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from shared.auth import CurrentUser, Principal
 from shared.clock import Clock
+from shared.db import DEFER_COMMIT
 from shared.service import ServiceRuntime
 
 
@@ -17,14 +18,21 @@ def get_runtime(request: Request) -> ServiceRuntime:
     return request.app.state.runtime
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A session per request; commands commit explicitly, anything uncommitted rolls back.
-
-    GET and HEAD requests read through a session that never takes SQLite's write lock."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A session per request. GET and HEAD read through a session that never takes SQLite's
+    write lock. A command's session defers its commits: its route (`shared.routing`) commits once,
+    with the answer, in the endpoint's own thread, and closes the session there; what it did not
+    commit is rolled back. Opening and closing here do no I/O, so they need no worker thread."""
     db = get_runtime(request).db
-    opened = db.read_session() if request.method in ("GET", "HEAD") else db.session()
-    with opened as session:
+    if request.method in ("GET", "HEAD"):
+        session = db.new_read_session()
+    else:
+        session = db.new_session()
+        session.info[DEFER_COMMIT] = True
+    try:
         yield session
+    finally:
+        session.close()
 
 
 def get_clock(request: Request) -> Clock:

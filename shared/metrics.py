@@ -110,3 +110,17 @@ class HttpMetrics:
             registry=registry,
             buckets=HTTP_BUCKETS,
         )
+        self.shed = Counter(
+            "shian_http_shed_total",
+            "Requests refused without being served: 503 when the line was full or the wait too long "
+            "(reason queue_full, queue_timeout) or the database unavailable (database); 429 when the "
+            "caller sent too many (rate_limited).",
+            ["service", "reason"],
+            registry=registry,
+        )
+        self.in_flight = Gauge(
+            "shian_http_requests_in_flight",
+            "Requests being served or waiting for a slot.",
+            ["service"],
+            registry=registry,
+        )

@@ -61,3 +61,32 @@ def _run(context, connection: sa.Connection, metadata: sa.MetaData) -> None:  # 
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+def create_idempotency_keys() -> None:
+    """Migration step shared by every service: the `idempotency_keys` table (shared.db)."""
+    from alembic import op
+
+    import shared.db
+
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("method", sa.String(length=10), nullable=False),
+        sa.Column("path", sa.String(length=300), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("headers", sa.JSON(), nullable=True),
+        sa.Column("body", sa.LargeBinary(), nullable=True),
+        sa.Column("created_at", shared.db.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("actor", "key"),
+    )
+    op.create_index("ix_idempotency_created", "idempotency_keys", ["created_at"])
+
+
+def drop_idempotency_keys() -> None:
+    from alembic import op
+
+    op.drop_index("ix_idempotency_created", table_name="idempotency_keys")
+    op.drop_table("idempotency_keys")

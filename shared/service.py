@@ -12,12 +12,14 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 from fastapi import APIRouter
 from prometheus_client import CollectorRegistry
 
+from shared import idempotency
 from shared.bus import REDIS_DOWN, Bus, StreamConsumer
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.db import Database, InfraTables
@@ -27,6 +29,7 @@ from shared.outbox import OutboxRelay
 from shared.settings import Settings
 
 log = logging.getLogger("shian.service")
+IDEMPOTENCY_SWEEP_SECONDS = 3600.0
 
 BackgroundLoop = Callable[["ServiceRuntime", asyncio.Event], Awaitable[None]]
 
@@ -43,6 +46,7 @@ class ServiceSpec:
     consumes: Sequence[str] = ()  # producing services whose streams this service reads
     routers: Sequence[APIRouter] = ()
     loops: Sequence[BackgroundLoop] = ()
+    public_paths: tuple[str, ...] = ()  # path prefixes whose bodies need no bearer token
 
 
 class ServiceRuntime:
@@ -59,6 +63,7 @@ class ServiceRuntime:
             infra=spec.infra,
             stream=settings.stream(spec.name),
             service=spec.name,
+            pool_size=settings.http_concurrency + 8,  # HTTP slots, the relay, consumers, schedulers
         )
         self.bus = Bus(settings, spec.name, self.registry)
         self.processor = InboxProcessor(self.db, spec.name, spec.handlers)
@@ -70,7 +75,10 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         self._stop = asyncio.Event()
-        self._tasks = [asyncio.create_task(self._run_bus(), name=f"{self.spec.name}-bus")]
+        self._tasks = [
+            asyncio.create_task(self._run_bus(), name=f"{self.spec.name}-bus"),
+            asyncio.create_task(self._forget_old_answers(), name=f"{self.spec.name}-idempotency"),
+        ]
         for loop in self.spec.loops:
             self._tasks.append(asyncio.create_task(loop(self, self._stop)))
 
@@ -104,6 +112,23 @@ class ServiceRuntime:
         ]
         workers = [self.relay.run(self._stop)] + [c.run(self._stop) for c in self.consumers]
         await asyncio.gather(*workers)
+
+    async def _forget_old_answers(self) -> None:
+        """Hourly: drop the answers kept for Idempotency-Keys past their retention."""
+        while not self._stop.is_set():
+            try:
+                cutoff = idempotency.retention_cutoff(self.clock.now(), self.settings.idempotency_hours)
+                removed = await asyncio.to_thread(self._forget_before, cutoff)
+                if removed:
+                    log.info("%s forgot %d idempotency keys older than %s", self.spec.name, removed, cutoff)
+            except Exception as error:  # the database may be away: the next hour tries again
+                log.warning("%s could not forget old idempotency keys: %s", self.spec.name, error)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), timeout=IDEMPOTENCY_SWEEP_SECONDS)
+
+    def _forget_before(self, cutoff: datetime) -> int:
+        with self.db.session() as session:
+            return idempotency.forget_older_than(session, cutoff)
 
     async def stop(self) -> None:
         self._stop.set()

@@ -34,6 +34,20 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = False
 
+    # HTTP: admission, bodies, idempotency, exposure
+    http_concurrency: int = Field(default=16, ge=1, le=256)  # requests served at once per process
+    http_queue: int = Field(default=1000, ge=0)  # requests waiting for a slot before 503
+    http_queue_seconds: float = Field(default=10.0, gt=0)  # longest wait for a slot before 503
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)  # uploads declare their own limit
+    idempotency_hours: int = Field(default=24, ge=1)  # how long an Idempotency-Key is remembered
+    access_log: bool = True
+    rate_limit_per_minute: int = Field(default=1200, ge=0)  # per caller and service; 0: no limit
+    metrics_token: str | None = None  # production: /metrics needs `Authorization: Bearer <it>`
+    public_docs: bool = False  # production: serve /docs and /openapi.json anyway
+    # test aid: the process kills itself right after committing a command sent with this
+    # Idempotency-Key, before answering it (the crash a retry must survive); refused in production
+    crash_after_commit_key: str | None = None
+
     # bus tuning
     batch_size: int = Field(default=256, ge=1, le=10_000)
     block_ms: int = Field(default=1000, ge=1, le=4000)  # redis-py's socket_timeout is 5 s
@@ -44,6 +58,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:
+        if self.env == "production" and self.crash_after_commit_key:
+            raise ValueError("SHIAN_CRASH_AFTER_COMMIT_KEY is a test aid and is refused in production")
         if self.env == "production" and not self.secret_key:
             raise ValueError("SHIAN_SECRET_KEY must be set when SHIAN_ENV=production")
         if self.secret_key is not None and self.env == "production" and len(self.secret_key) < 32:

@@ -1,42 +1,53 @@
-"""The HTTP shell every service shares: lifespan, health, readiness, metrics, error answers."""
+"""The HTTP shell every service shares: lifespan, health, readiness, metrics, error answers,
+admission and body limits (shared.admission), the access log."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, status
+import anyio.to_thread
+from fastapi import FastAPI, Request, Response, status
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.admission import AdmissionControl, CallerFirst, RateLimit
 from shared.clock import SYSTEM_CLOCK, Clock
+from shared.db import UNAVAILABLE_ERRORS
 from shared.metrics import HttpMetrics
 from shared.service import ServiceRuntime, ServiceSpec
 from shared.settings import Settings, get_settings
 
 log = logging.getLogger("shian.web")
+access_log = logging.getLogger("shian.access")
 
 
 class DomainError(Exception):
     """A request that is well-formed but breaks a rule: answered 422 with the field and reason."""
 
-    def __init__(self, field: str, reason: str, *, status_code: int = 422) -> None:
+    def __init__(self, field: str, reason: str, *, status_code: int = 422, location: str = "body") -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
         self.status_code = status_code
+        self.location = location
 
 
 def create_app(spec: ServiceSpec, settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
     settings = settings or get_settings()
     runtime = ServiceRuntime(spec, settings, clock or SYSTEM_CLOCK)
+    hidden = settings.env == "production" and not settings.public_docs
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # every request in service may need one worker thread: never fewer threads than slots
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, settings.http_concurrency + 8)
         await runtime.start()
         try:
             yield
@@ -48,16 +59,37 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None, clock: Clock
         description=spec.description,
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None if hidden else "/docs",
+        redoc_url=None if hidden else "/redoc",
+        openapi_url=None if hidden else "/openapi.json",
+        max_body_size=settings.max_body_bytes,  # upload routes declare their own
     )
     app.state.settings = settings
     app.state.runtime = runtime
+    http_metrics = HttpMetrics(runtime.registry)
+    unavailable = _OutageLog(spec.name)
 
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, error: DomainError) -> JSONResponse:
         return JSONResponse(
             status_code=error.status_code,
-            content={"detail": [{"loc": ["body", error.field], "msg": error.reason, "type": "domain"}]},
+            content={
+                "detail": [{"loc": [error.location, error.field], "msg": error.reason, "type": "domain"}]
+            },
         )
+
+    async def _database_unavailable(_request: Request, error: Exception) -> JSONResponse:
+        """The database is away, locked too long or out of connections: 503, not a traceback."""
+        http_metrics.shed.labels(spec.name, "database").inc()
+        unavailable.note(error)
+        return JSONResponse(
+            status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+            content={"detail": "the database is unavailable; retry later"},
+            headers={"Retry-After": str(DATABASE_RETRY_SECONDS)},
+        )
+
+    for error_type in UNAVAILABLE_ERRORS:
+        app.add_exception_handler(error_type, _database_unavailable)
 
     @app.get("/healthz", tags=["operations"], summary="Liveness: the process answers")
     async def healthz() -> dict[str, str]:
@@ -72,22 +104,85 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None, clock: Clock
         return JSONResponse(status_code=code, content=body)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
-    async def metrics() -> PlainTextResponse:
+    async def metrics(request: Request) -> Response:
+        """Open in development; in production only with `Authorization: Bearer $SHIAN_METRICS_TOKEN`
+        (the figures name townships and their open incidents)."""
+        if settings.env == "production" and not _bearer_matches(request, settings.metrics_token):
+            return JSONResponse(
+                status_code=status.HTTP_401_UNAUTHORIZED,
+                content={"detail": "metrics need the metrics token"},
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         return PlainTextResponse(generate_latest(runtime.registry), media_type=CONTENT_TYPE_LATEST)
 
     for router in spec.routers:
         app.include_router(router)
-    app.add_middleware(RequestMetrics, metrics=HttpMetrics(runtime.registry), service=spec.name)
+    app.add_middleware(
+        AdmissionControl,
+        concurrency=settings.http_concurrency,
+        queue=settings.http_queue,
+        queue_seconds=settings.http_queue_seconds,
+        on_shed=lambda reason: http_metrics.shed.labels(spec.name, reason).inc(),
+    )
+    app.add_middleware(
+        RateLimit,
+        settings=settings,
+        service=spec.name,
+        redis=lambda: runtime.bus.redis if runtime.redis_ready else None,
+        on_limited=lambda: http_metrics.shed.labels(spec.name, "rate_limited").inc(),
+    )
+    app.add_middleware(CallerFirst, settings=settings, public_prefixes=spec.public_paths)
+    app.add_middleware(
+        RequestMetrics, metrics=http_metrics, service=spec.name, access_log=settings.access_log
+    )
     return app
 
 
-class RequestMetrics:
-    """Counts and times every HTTP request (pure ASGI: no buffering of bodies, no extra task)."""
+DATABASE_RETRY_SECONDS = 5
 
-    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics, service: str) -> None:
+
+class _OutageLog:
+    """One warning per interval for a database outage, not a traceback per request."""
+
+    def __init__(self, service: str, interval: float = 10.0) -> None:
+        self.service = service
+        self.interval = interval
+        self.count = 0
+        self.next_at = 0.0
+
+    def note(self, error: Exception) -> None:
+        self.count += 1
+        now = time.monotonic()
+        if now >= self.next_at:
+            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+            log.warning(
+                "%s: database unavailable, %d request(s) answered 503 (%s)",
+                self.service,
+                self.count,
+                first_line[:300],
+            )
+            self.count = 0
+            self.next_at = now + self.interval
+
+
+def _bearer_matches(request: Request, expected: str | None) -> bool:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return (
+        bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(token.strip(), expected or "")
+    )
+
+
+class RequestMetrics:
+    """Counts, times and logs every HTTP request (pure ASGI: no buffering of bodies, no extra task).
+
+    The access log is one line per request: method, route template, status, milliseconds and the
+    client's address (never the query string or a body: they may carry names and phone numbers)."""
+
+    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics, service: str, access_log: bool = True) -> None:
         self.app = app
         self.metrics = metrics
         self.service = service
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -102,10 +197,17 @@ class RequestMetrics:
                 status_code = message["status"]
             await send(message)
 
+        in_flight = self.metrics.in_flight.labels(self.service)
+        in_flight.inc()
         try:
             await self.app(scope, receive, send_and_note)
         finally:
+            in_flight.dec()
+            elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
             method = scope.get("method", "GET")
             self.metrics.requests.labels(self.service, method, route, str(status_code)).inc()
-            self.metrics.duration.labels(self.service, method, route).observe(time.perf_counter() - started)
+            self.metrics.duration.labels(self.service, method, route).observe(elapsed)
+            if self.access_log:
+                client = scope.get("client") or ("-", 0)
+                access_log.info("%s %s %s %.1fms %s", method, route, status_code, elapsed * 1000, client[0])

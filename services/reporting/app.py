@@ -41,6 +41,7 @@ SPEC = ServiceSpec(
         export_router,
         dashboard_router,
     ),
+    public_paths=("/dashboard",),  # the dashboard signs in with a cookie, checked by its own routes
 )
 
 

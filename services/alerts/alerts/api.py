@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from services.alerts.alerts import service
 from services.alerts.alerts.models import AlertGroup, AlertRead, Resolve
 from shared.catalogue.alerts import AlertKind
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 
-router = APIRouter(prefix="/alerts", tags=["alerts"])
+router = ServiceRouter(prefix="/alerts", tags=["alerts"])
 
 
 @router.get("", response_model=list[AlertRead], summary="Alerts, latest first")

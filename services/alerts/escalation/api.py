@@ -5,7 +5,7 @@ township's chain in force."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import HTTPException, status
 
 from services.alerts.database import place_directory
 from services.alerts.escalation import service
@@ -13,8 +13,9 @@ from services.alerts.escalation.models import PolicyBody, PolicyRead
 from shared.auth import Role
 from shared.deps import ClockDep, CurrentUser, SessionDep
 from shared.places import find_place
+from shared.routing import ServiceRouter
 
-router = APIRouter(prefix="/escalation/policies", tags=["escalation"])
+router = ServiceRouter(prefix="/escalation/policies", tags=["escalation"])
 
 
 @router.get("/{scope_id}", response_model=PolicyRead, summary="The chain in force for a county or township")

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import HTTPException, Query, Response, status
 
 from services.alerts.context import EscalatorDep
 from services.alerts.incidents import service
@@ -29,8 +29,9 @@ from services.alerts.notifications import service as notifications
 from services.alerts.notifications.models import AttemptRead, NotificationRead
 from shared.clock import Clock
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 
-router = APIRouter(prefix="/incidents", tags=["incidents"])
+router = ServiceRouter(prefix="/incidents", tags=["incidents"])
 
 
 def _read(incident: Incident, clock: Clock) -> IncidentRead:

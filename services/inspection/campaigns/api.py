@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from services.inspection.campaigns import service
 from services.inspection.campaigns.models import CampaignCreate, CampaignProgress, CampaignRead
 from shared.clock import local_today
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 
-router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+router = ServiceRouter(prefix="/campaigns", tags=["campaigns"])
 
 
 @router.post(

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import HTTPException, status
 from pydantic import BaseModel
 
 from services.inspection.checklists import templates
 from shared.auth import Role
 from shared.deps import CurrentUser
+from shared.routing import ServiceRouter
 
-router = APIRouter(prefix="/checklists", tags=["checklists"])
+router = ServiceRouter(prefix="/checklists", tags=["checklists"])
 
 READERS = (Role.county, Role.township, Role.inspector, Role.village)
 

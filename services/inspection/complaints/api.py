@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from services.inspection.complaints import service
 from services.inspection.complaints.models import (
@@ -18,8 +18,9 @@ from services.inspection.complaints.models import (
     Decision,
 )
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 
-router = APIRouter(prefix="/complaints", tags=["complaints"])
+router = ServiceRouter(prefix="/complaints", tags=["complaints"])
 
 
 @router.post(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import HTTPException, Query, status
 
 from services.inspection.directory import service
 from services.inspection.directory.models import DirectoryBusinessRead, DirectoryPage
 from shared.deps import CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 
-router = APIRouter(prefix="/directory", tags=["directory"])
+router = ServiceRouter(prefix="/directory", tags=["directory"])
 
 
 @router.get("/businesses", response_model=DirectoryPage, summary="Businesses known to inspection")

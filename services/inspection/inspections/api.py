@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import Depends, Header, Query, Request, Response, status
 
 from services.inspection.inspections import service
 from services.inspection.inspections.attachments import store_for
@@ -19,8 +19,9 @@ from services.inspection.inspections.models import (
 from services.inspection.rectification import service as rectification
 from services.inspection.rectification.models import ReferralCreate, ReferralRead
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 
-router = APIRouter(prefix="/inspections", tags=["inspections"])
+router = ServiceRouter(prefix="/inspections", tags=["inspections"])
 
 
 async def request_body(request: Request) -> bytes:
@@ -69,6 +70,7 @@ def get_inspection(inspection_id: uuid.UUID, session: SessionDep, user: CurrentU
 
 @router.post(
     "/{inspection_id}/photos",
+    max_body_size=service.MAX_ATTACHMENT_BYTES,
     response_model=AttachmentRead,
     status_code=status.HTTP_201_CREATED,
     summary="Attach a photo (the request body is the file)",

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import APIRouter
-
 from services.inspection.plans import service
 from services.inspection.plans.models import Coverage, TownshipPlan, Worklist
 from shared.clock import local_today
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 
-router = APIRouter(tags=["plans"])
+router = ServiceRouter(tags=["plans"])
 
 
 @router.get("/plans", response_model=TownshipPlan, summary="This year's inspections due per business")

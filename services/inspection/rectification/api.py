@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from services.inspection.rectification import service
 from services.inspection.rectification.models import OrderPage, OrderRead, OrderStatus
 from shared.deps import CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 
-router = APIRouter(prefix="/rectifications", tags=["rectification"])
+router = ServiceRouter(prefix="/rectifications", tags=["rectification"])
 
 
 @router.get("", response_model=OrderPage, summary="Rectification orders, nearest deadline first")

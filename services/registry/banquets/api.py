@@ -6,14 +6,15 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from services.registry.banquets import service
 from services.registry.banquets.models import BanquetCreate, BanquetPage, BanquetRead
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 from shared.web import DomainError
 
-router = APIRouter(prefix="/banquets", tags=["banquets"])
+router = ServiceRouter(prefix="/banquets", tags=["banquets"])
 
 
 @router.post("", response_model=BanquetRead, status_code=status.HTTP_201_CREATED, summary="File a banquet")

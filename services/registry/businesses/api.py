@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from services.registry.businesses import service
 from services.registry.businesses.models import (
@@ -28,8 +28,9 @@ from services.registry.businesses.models import (
 from services.registry.businesses.risk_level import RiskLevel
 from shared.clock import local_today
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 
-router = APIRouter(prefix="/businesses", tags=["businesses"])
+router = ServiceRouter(prefix="/businesses", tags=["businesses"])
 
 
 def _read(session: SessionDep, business: service.Business) -> BusinessRead:

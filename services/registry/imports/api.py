@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 
 from services.registry.businesses.models import BusinessFilter, BusinessKind, BusinessStatus
 from services.registry.imports import ledger, service
 from services.registry.imports.models import ImportReport
 from shared.clock import local_today
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 from shared.web import DomainError
 
-router = APIRouter(tags=["ledger"])
+router = ServiceRouter(tags=["ledger"])
 
 MAX_BYTES = 32 * 1024 * 1024
 MEDIA_TYPES = {
@@ -33,13 +34,14 @@ async def _body(request: Request) -> bytes:
     "/imports/businesses",
     response_model=ImportReport,
     summary="Import a ledger of businesses (the file is the request body)",
+    max_body_size=MAX_BYTES,
     openapi_extra={
         "requestBody": {
             "required": True,
             "content": {
                 media: {"schema": {"type": "string", "format": "binary"}} for media in MEDIA_TYPES.values()
             },
-        }
+        },
     },
 )
 def import_businesses(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import Query, status
 
 from services.registry.letters import service
 from services.registry.letters.models import LetterCreate, LetterRead, PartyKind
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 
-router = APIRouter(prefix="/letters", tags=["letters"])
+router = ServiceRouter(prefix="/letters", tags=["letters"])
 
 
 @router.post(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from services.registry.places import service
 from services.registry.places.models import CountyDefinition, PlaceRead, VillageUpdate
 from shared.auth import Role
 from shared.deps import CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 from shared.web import DomainError
 
-router = APIRouter(prefix="/places", tags=["places"])
+router = ServiceRouter(prefix="/places", tags=["places"])
 
 
 @router.get("", response_model=list[PlaceRead], summary="Places in the caller's scope")

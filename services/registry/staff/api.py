@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, status
+from fastapi import status
 
 from services.registry.staff import service
 from services.registry.staff.models import CertificateIn, CertificateRead, StaffCreate, StaffRead, StaffUpdate
 from shared.clock import local_today
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 
-router = APIRouter(tags=["staff"])
+router = ServiceRouter(tags=["staff"])
 
 
 @router.post(

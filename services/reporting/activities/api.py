@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import Path, Query, status
 
 from services.reporting.activities import service
 from services.reporting.activities.models import (
@@ -16,8 +16,9 @@ from services.reporting.activities.models import (
     TrainingRead,
 )
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 
-router = APIRouter(prefix="/activities", tags=["activities"])
+router = ServiceRouter(prefix="/activities", tags=["activities"])
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]

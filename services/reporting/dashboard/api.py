@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from urllib.parse import parse_qs, urlencode
 
 import jwt
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import Depends, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.reporting.dashboard import service as dashboard
@@ -26,8 +26,9 @@ from services.reporting.statistics.scope import READERS, home_place, resolve_sco
 from shared.auth import Principal, decode_token
 from shared.clock import local_today
 from shared.deps import ClockDep, SessionDep
+from shared.routing import ServiceRouter
 
-router = APIRouter(prefix="/dashboard", tags=["dashboard"], include_in_schema=False)
+router = ServiceRouter(prefix="/dashboard", tags=["dashboard"], include_in_schema=False)
 
 COOKIE = "shian_dashboard"
 TEMPLATES = Path(__file__).parent / "templates"

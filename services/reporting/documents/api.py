@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 from fastapi.responses import HTMLResponse
 
 from services.reporting.documents import render, service
@@ -16,9 +16,10 @@ from services.reporting.statistics import periods
 from services.reporting.statistics.scope import Scope, resolve_scope
 from shared.clock import local_today
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 from shared.web import DomainError
 
-router = APIRouter(prefix="/documents", tags=["documents"])
+router = ServiceRouter(prefix="/documents", tags=["documents"])
 
 PeriodCode = Annotated[
     str | None, Query(max_length=20, description="2026-H1, 2026-H2, 2026, 2026-Q2, 2026-05")

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import Query, Response
 
 from services.reporting.export import lives
 from services.reporting.statistics import periods
 from services.reporting.statistics.periods import Period
 from services.reporting.statistics.scope import resolve_scope
 from shared.deps import CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 
-router = APIRouter(prefix="/export", tags=["open data"])
+router = ServiceRouter(prefix="/export", tags=["open data"])
 
 FileName = Literal["businesses", "inspections", "violations"]
 

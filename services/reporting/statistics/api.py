@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from services.reporting.statistics import periods, service
 from services.reporting.statistics.models import RecordPage, Statistics
 from services.reporting.statistics.scope import resolve_scope
 from shared.clock import local_today
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.routing import ServiceRouter
 
-router = APIRouter(prefix="/statistics", tags=["statistics"])
+router = ServiceRouter(prefix="/statistics", tags=["statistics"])
 
 PeriodCode = Annotated[
     str | None, Query(max_length=20, description="2026, 2026-H1, 2026-H2, 2026-Q2 or 2026-05")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import HTTPException, Query, status
 
 from services.reporting.database import place_directory
 from services.reporting.summaries import service
@@ -13,9 +13,10 @@ from services.reporting.summaries.models import TownshipSummary
 from shared.auth import Role
 from shared.deps import CurrentUser, SessionDep
 from shared.places import find_place
+from shared.routing import ServiceRouter
 from shared.web import DomainError
 
-router = APIRouter(prefix="/summaries", tags=["summaries"])
+router = ServiceRouter(prefix="/summaries", tags=["summaries"])
 
 
 @router.get(

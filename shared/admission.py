@@ -1,0 +1,194 @@
+"""What an HTTP request must pass before a service works on it: a caller, a rate, a slot.
+
+* **Admission** (a bulkhead): at most `SHIAN_HTTP_CONCURRENCY` requests are served at once; the
+  rest wait in line, in order of arrival, for at most `SHIAN_HTTP_QUEUE_SECONDS`, and at most
+  `SHIAN_HTTP_QUEUE` of them. Past either bound the answer is 503 with `Retry-After`: a burst is
+  shed, not piled onto the database, and the worker threads, the connection pool and SQLite's write
+  lock are never all taken at once, so the consumers and schedulers keep their share.
+* **Rate**: each caller (the token's subject, else the client's address) may send
+  `SHIAN_RATE_LIMIT_PER_MINUTE` requests a minute to a service, counted in Redis so that every
+  replica shares the count; past it the answer is 429 with `Retry-After`. If Redis is away the
+  request goes through: the limit protects the service, it must not take it down.
+* **Caller before body**: a request that carries a body must carry a valid bearer token, checked
+  before a byte of the body is read (no token, no parsing of 50 MB of JSON).
+
+Body sizes are bounded by FastAPI's own limit (`max_body_size`): `SHIAN_MAX_BODY_BYTES` for the app,
+larger on the upload routes that declare it; a body past it is answered 413 as soon as it shows.
+
+Health, readiness and metrics skip the line: probes must answer while the service is saturated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jwt
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from shared.auth import decode_token
+from shared.settings import Settings
+
+log = logging.getLogger("shian.admission")
+
+OPERATIONS_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+async def answer(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+    """A small JSON answer sent straight from the middleware."""
+    body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(name.encode(), value.encode()) for name, value in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class AdmissionControl:
+    """The bulkhead: a fixed number of requests in service, a bounded line, 503 beyond it."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        concurrency: int,
+        queue: int,
+        queue_seconds: float,
+        on_shed: Callable[[str], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.slots = asyncio.Semaphore(concurrency)
+        self.queue = queue
+        self.queue_seconds = queue_seconds
+        self.waiting = 0
+        self.on_shed = on_shed or (lambda _reason: None)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in OPERATIONS_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self.slots.locked() and self.waiting >= self.queue:
+            self.on_shed("queue_full")
+            await self._busy(send)
+            return
+        self.waiting += 1
+        try:
+            await asyncio.wait_for(self.slots.acquire(), timeout=self.queue_seconds)
+        except TimeoutError:
+            self.on_shed("queue_timeout")
+            await self._busy(send)
+            return
+        finally:
+            self.waiting -= 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.slots.release()
+
+    async def _busy(self, send: Send) -> None:
+        retry = max(1, round(self.queue_seconds / 2))
+        await answer(send, 503, "the service is busy; retry later", {"Retry-After": str(retry)})
+
+
+class CallerFirst:
+    """Authenticate a request that carries a body before a byte of it is read."""
+
+    def __init__(self, app: ASGIApp, *, settings: Settings, public_prefixes: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.settings = settings
+        self.public_prefixes = public_prefixes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
+        has_body = b"chunked" in headers.get(b"transfer-encoding", b"") or declared not in (None, b"0")
+        if (
+            has_body
+            and not scope["path"].startswith(self.public_prefixes)
+            and not self._authenticated(headers)
+        ):
+            await answer(send, 401, "missing or invalid bearer token", {"WWW-Authenticate": "Bearer"})
+            return
+        await self.app(scope, receive, send)
+
+    def _authenticated(self, headers: dict[bytes, bytes]) -> bool:
+        value = headers.get(b"authorization", b"").decode("latin-1")
+        scheme, _, token = value.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return False
+        try:
+            decode_token(self.settings, token.strip())
+        except jwt.InvalidTokenError:
+            return False
+        return True
+
+
+class RateLimit:
+    """A fixed one-minute window per caller and service, counted in Redis (INCR + EXPIRE)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: Settings,
+        service: str,
+        redis: Callable[[], Any],
+        on_limited: Callable[[], None] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.app = app
+        self.settings = settings
+        self.service = service
+        self.redis = redis
+        self.on_limited = on_limited or (lambda: None)
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self.settings.rate_limit_per_minute
+        if scope["type"] != "http" or not limit or scope["path"] in OPERATIONS_PATHS:
+            await self.app(scope, receive, send)
+            return
+        now = self.clock()
+        window = int(now // 60)
+        caller = caller_of(scope, self.settings)
+        key = f"{self.settings.stream_prefix}:ratelimit:{self.service}:{caller}:{window}"
+        try:
+            count = await self._count(key)
+        except Exception as error:  # Redis away or not connected yet: let the request through
+            log.debug("rate limit not counted: %s", error)
+            count = 0
+        if count > limit:
+            self.on_limited()
+            retry = max(1, int((window + 1) * 60 - now))
+            await answer(send, 429, "too many requests; slow down", {"Retry-After": str(retry)})
+            return
+        await self.app(scope, receive, send)
+
+    async def _count(self, key: str) -> int:
+        redis = self.redis()
+        if redis is None:
+            return 0
+        pipe = redis.pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, 120)
+        count, _ = await asyncio.wait_for(pipe.execute(), timeout=1.0)
+        return int(count)
+
+
+def caller_of(scope: Scope, settings: Settings) -> str:
+    """Who sends the request: the verified token's role and subject, else the client's address."""
+    headers = dict(scope["headers"])
+    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    if scheme.lower() == "bearer" and token:
+        try:
+            return decode_token(settings, token.strip()).actor
+        except jwt.InvalidTokenError:
+            pass
+    client = scope.get("client") or ("unknown", 0)
+    return f"address:{client[0]}"
