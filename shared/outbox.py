@@ -9,16 +9,19 @@ duplicates. On PostgreSQL several relays (replicas) share the work with FOR UPDA
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from shared.bus import REDIS_DOWN, Bus, OutgoingEvent
-from shared.db import Database, InfraTables, utcnow
+from shared.db import UNAVAILABLE_ERRORS, Database, InfraTables, utcnow
 from shared.events import Envelope, EventPayload
 
 if TYPE_CHECKING:
@@ -92,6 +95,53 @@ def discard_pending_rows(session: Session) -> None:
     session.info.pop(PENDING_ROWS, None)
 
 
+LEASE_RETRY_SECONDS = 2.0
+
+
+class RelayLease:
+    """On SQLite, one relay per database file: two processes on one file (two replicas, or a
+    service and a second copy started by mistake) must not both publish the same rows. The lease
+    is an exclusive lock on a file beside the database, taken without waiting and let go by the
+    kernel when its process dies, so a standby takes over within LEASE_RETRY_SECONDS.
+    PostgreSQL needs none: its relays share the outbox with FOR UPDATE SKIP LOCKED."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._handle: IO[bytes] | None = None
+        self._standing_by = False
+
+    @classmethod
+    def for_database(cls, db: Database) -> RelayLease:
+        database = make_url(db.url).database if db.is_sqlite else None
+        if not database or database == ":memory:":
+            return cls(None)
+        return cls(Path(database).with_name(Path(database).name + ".relay.lock"))
+
+    def held(self) -> bool:
+        """Whether this process holds the lease (taking it if it is free)."""
+        if self.path is None or self._handle is not None:
+            return True
+        handle = open(self.path, "ab")  # noqa: SIM115 (kept open while the lease is held)
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            if not self._standing_by:
+                log.info("another process publishes the outbox of %s; standing by", self.path.stem)
+                self._standing_by = True
+            return False
+        if self._standing_by:
+            log.info("took over publishing the outbox of %s", self.path.stem)
+        self._handle = handle
+        return True
+
+    def release(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
 class OutboxRelay:
     """Publishes the outbox; woken at once after a commit that emitted, polling as a fallback."""
 
@@ -104,6 +154,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.healthy = False
+        self.lease = RelayLease.for_database(db)
 
     def wake(self) -> None:
         """Thread-safe: called from the commit hook, which may run in a worker thread."""
@@ -117,6 +168,9 @@ class OutboxRelay:
         next_gauge = 0.0
         try:
             while not stop.is_set():
+                if not self.lease.held():  # another process on this SQLite file publishes it
+                    await self._sleep(stop, LEASE_RETRY_SECONDS, wakeable=False)
+                    continue
                 try:
                     published = await self.publish_batch()
                     self.healthy = True
@@ -134,14 +188,24 @@ class OutboxRelay:
                     if self._loop.time() >= next_gauge:  # the backlog grows while Redis is away: show it
                         next_gauge = self._loop.time() + 5.0
                         await self._observe_backlog_quietly()
-                    await self._sleep(stop, backoff)
+                    await self._sleep(stop, backoff, wakeable=False)
+                    backoff = min(backoff * 2, 5.0)
+                except UNAVAILABLE_ERRORS as error:
+                    self.healthy = False
+                    self.metrics.bus_errors.labels(self.bus.service, "database_unavailable").inc()
+                    first_line = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
+                    log.warning(
+                        "outbox relay cannot read its database (%s); retrying in %.1fs", first_line, backoff
+                    )
+                    await self._sleep(stop, backoff, wakeable=False)
                     backoff = min(backoff * 2, 5.0)
                 except Exception:
                     self.healthy = False
                     log.exception("outbox relay failed; retrying in %.1fs", backoff)
-                    await self._sleep(stop, backoff)
+                    await self._sleep(stop, backoff, wakeable=False)
                     backoff = min(backoff * 2, 5.0)
         finally:
+            self.lease.release()
             if self.wake in self.db.on_events_committed:
                 self.db.on_events_committed.remove(self.wake)
 
@@ -151,8 +215,12 @@ class OutboxRelay:
         except Exception as error:  # the database may be away too; the next pass tries again
             log.warning("outbox backlog not measured: %s", error)
 
-    async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
-        waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+    async def _sleep(self, stop: asyncio.Event, seconds: float, *, wakeable: bool = True) -> None:
+        """Wait, or less if stopped; a commit cuts short only the idle poll, never a backoff (a
+        busy service would otherwise retry a Redis that is down at every commit)."""
+        waiters = [asyncio.ensure_future(stop.wait())]
+        if wakeable:
+            waiters.append(asyncio.ensure_future(self._wake.wait()))
         try:
             await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         finally:
