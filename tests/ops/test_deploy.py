@@ -192,10 +192,15 @@ def test_each_service_deploys_with_probes_resources_a_disruption_budget_and_a_se
         assert exposed["spec"]["selector"] == selector
         assert exposed["spec"]["ports"][0]["port"] == port
     secret = found["Secret"]["shian-secrets"]["stringData"]
-    assert {f"SHIAN_{name.upper()}_DATABASE_URL" for name in SERVICE_NAMES} | {"SHIAN_SECRET_KEY"} == set(
-        secret
+    assert {f"SHIAN_{name.upper()}_DATABASE_URL" for name in SERVICE_NAMES} | {
+        "SHIAN_SECRET_KEY",
+        "SHIAN_METRICS_TOKEN",
+        "SHIAN_REDIS_URL",
+    } == set(secret)
+    # Credentials live in the Secret only, never in the ConfigMap that anyone may read.
+    assert not {"SHIAN_SECRET_KEY", "SHIAN_METRICS_TOKEN", "SHIAN_REDIS_URL"} & set(
+        found["ConfigMap"]["shian-config"]["data"]
     )
-    assert "SHIAN_REDIS_URL" in found["ConfigMap"]["shian-config"]["data"]
 
 
 # --- compose, Dockerfile, Grafana ------------------------------------------------------------
