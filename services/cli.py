@@ -318,8 +318,12 @@ def _print_welcome(system: Any, tokens: list[Any], definition: Any) -> None:
 
     tokens_file = system.var_dir / "tokens.env"
     lines = [f"export {t.variable}='{t.token}'" for t in tokens]
-    tokens_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.chmod(tokens_file, 0o600)
+    descriptor = os.open(
+        tokens_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+    )  # never readable by others
+    os.fchmod(descriptor, 0o600)  # also when an older run left the file open to others
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
     print(
         f"Bearer tokens (valid {system.settings.token_ttl_hours} h; also in {tokens_file}, "
         f"`source` it). More with `shian token --role ROLE --place PLACE`:",
