@@ -230,7 +230,8 @@ class System:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_child_setup(die_with_parent=_can_die_with_parent()),
+                umask=0o077,  # what the service writes (databases, photos) is its owner's only
+                preexec_fn=_die_with_parent() if _can_die_with_parent() else None,
             )
         finally:
             log.close()
@@ -442,14 +443,10 @@ def _can_die_with_parent() -> bool:
     return sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread()
 
 
-def _child_setup(*, die_with_parent: bool) -> Callable[[], None]:
-    """Runs in the child before exec: umask 077 (what it writes is private) and, where safe, the
-    parent-death signal."""
-    libc = ctypes.CDLL(None, use_errno=True) if die_with_parent else None
+def _die_with_parent() -> Callable[[], None]:
+    libc = ctypes.CDLL(None, use_errno=True)
 
     def preexec() -> None:
-        os.umask(0o077)
-        if libc is not None:
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
     return preexec

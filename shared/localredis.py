@@ -123,6 +123,7 @@ class RedisHandle:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            umask=0o077,  # the append-only file holds every event: its owner's only
             preexec_fn=_die_with_parent,
         )
         log.close()
@@ -155,9 +156,7 @@ def open_private_log(path: Path) -> IO[bytes]:
 
 
 def _die_with_parent() -> None:
-    """In the child before exec: umask 077, so the server's files are private; and ask Linux to
-    SIGTERM it when its parent dies."""
-    os.umask(0o077)
+    """In the child before exec: ask Linux to SIGTERM it when its parent dies."""
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL("libc.so.6", use_errno=True)
