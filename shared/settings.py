@@ -29,14 +29,15 @@ MIN_SECRET_LENGTH = 32
 MIN_SECRET_BITS = 128  # estimated; a token_urlsafe(48) key estimates about 320
 # Values that shipped in deploy/ as placeholders: refused whatever the rules below say.
 KNOWN_PLACEHOLDERS = frozenset({"REPLACE-with-48-random-characters-shared-by-all-four-services"})
-# Words that mark a value someone meant to replace. Five letters or more are refused anywhere in the
-# value: a random key contains one by chance about once in a million. Shorter ones only as a whole
-# word between punctuation, where chance plays no part.
+# Words that mark a value someone meant to replace. Six letters or more are refused anywhere in the
+# value. Shorter ones only as a whole word in one case ("xxx", "TODO"), since as substrings they
+# would be common by chance ("xxx" would refuse one random key in 500). Even so a key from
+# GENERATE_KEY_COMMAND is refused by chance a few times in a million (run it again).
 PLACEHOLDER_WORDS = (
     "change", "placeholder", "example", "secret", "replace", "password", "passwd", "default",
-    "dummy", "sample", "insert", "generate", "fixme",
+    "sample", "insert", "generate",
 )  # fmt: skip
-PLACEHOLDER_SHORT_WORDS = frozenset({"xxx", "xxxx", "todo", "tbd", "test", "key", "your", "none", "null"})
+PLACEHOLDER_SHORT_WORDS = frozenset({"xxx", "xxxx", "todo", "test", "your", "dummy", "fixme"})
 
 
 def estimated_entropy_bits(value: str) -> float:
@@ -49,9 +50,9 @@ def estimated_entropy_bits(value: str) -> float:
     return per_character * len(value) + 0.0  # + 0.0: never -0.0
 
 
-def _has_run(value: str, *, repeated: int = 5, consecutive: int = 6) -> bool:
-    """One character `repeated` times in a row ("zzzzz"), or `consecutive` code points in order
-    ("abcdef", "654321"); a random key has either about once in a hundred thousand."""
+def _has_run(value: str, *, repeated: int = 6, consecutive: int = 6) -> bool:
+    """One character `repeated` times in a row ("zzzzzz"), or `consecutive` code points in order
+    ("abcdef", "654321")."""
     same = ascending = descending = 1
     for previous, current in pairwise(value):
         step = ord(current) - ord(previous)
@@ -70,7 +71,12 @@ def weak_secret_reason(value: str) -> str | None:
         return "is the placeholder shipped in deploy/"
     found = next((word for word in PLACEHOLDER_WORDS if word in lowered), None)
     found = found or next(
-        (word for word in re.split(r"[^a-z0-9]+", lowered) if word in PLACEHOLDER_SHORT_WORDS), None
+        (
+            word.lower()
+            for word in re.split(r"[^A-Za-z0-9]+", value)
+            if (word.islower() or word.isupper()) and word.lower() in PLACEHOLDER_SHORT_WORDS
+        ),
+        None,
     )
     if found:
         return f"looks like a placeholder (it contains {found!r})"
