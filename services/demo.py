@@ -125,6 +125,17 @@ def resolve_place(definition: CountyDefinition, place_id: str, role: Role) -> Pl
     return place
 
 
+class RefusedInProduction(RuntimeError):
+    """A test aid was asked for with SHIAN_ENV=production."""
+
+
+def refuse_in_production(settings: Settings, what: str) -> None:
+    """Demo data and freely issued tokens are for trying Shian; with the production key they
+    would be real credentials for any role and place, and invented businesses in the register."""
+    if settings.env == "production":
+        raise RefusedInProduction(f"{what} is refused when SHIAN_ENV=production")
+
+
 def token_for(
     settings: Settings,
     place: PlaceRef,
@@ -133,6 +144,7 @@ def token_for(
     subject: str | None = None,
     ttl: timedelta | None = None,
 ) -> str:
+    refuse_in_production(settings, "issuing a token from the command line")
     return issue_token(
         settings,
         subject=subject or default_subject(place, role),
@@ -163,6 +175,7 @@ class DemoToken:
 def demo_tokens(settings: Settings, definition: CountyDefinition) -> list[DemoToken]:
     """Tokens for trying the system: the county, each township, an inspector, a village
     coordinator and the operations team."""
+    refuse_in_production(settings, "issuing the demo tokens")
     known = places(definition)
     county = known[definition.id]
     wanted: list[tuple[str, str, Role, PlaceRef]] = [("county office", "TOKEN_COUNTY", Role.county, county)]
@@ -287,6 +300,7 @@ def load_demo(
     timeout: float = 15.0,
 ) -> DemoResult:
     """Load the county's places, then (only into an empty register) the demo businesses."""
+    refuse_in_production(settings, "loading the demo county")
     definition = definition or read_county()
     token = issue_token(settings, subject="demo-loader", role=Role.county, county_id=definition.id)
     headers = {"Authorization": f"Bearer {token}"}

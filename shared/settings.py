@@ -1,14 +1,18 @@
 """One settings class for every service, read from SHIAN_* environment variables.
 
-Validated at start: outside development, a missing secret key stops the service instead of
-silently signing tokens with a guessable one.
+Validated at start: in production, a missing, placeholder or guessable secret key (or metrics
+token) stops the service instead of silently signing tokens that anyone could forge.
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import secrets
+from collections import Counter
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -18,23 +22,96 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SERVICE_NAMES = ("registry", "inspection", "alerts", "reporting")
 DEFAULT_PORTS = {"registry": 8001, "inspection": 8002, "alerts": 8003, "reporting": 8004}
 
+# --- what a production secret must be ---------------------------------------------------------
+
+GENERATE_KEY_COMMAND = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_BITS = 128  # estimated; a token_urlsafe(48) key estimates about 320
+# Values that shipped in deploy/ as placeholders: refused whatever the rules below say.
+KNOWN_PLACEHOLDERS = frozenset({"REPLACE-with-48-random-characters-shared-by-all-four-services"})
+# Words that mark a value someone meant to replace. Six letters or more are refused anywhere in the
+# value. Shorter ones only as a whole word in one case ("xxx", "TODO"), since as substrings they
+# would be common by chance ("xxx" would refuse one random key in 500). Even so a key from
+# GENERATE_KEY_COMMAND is refused by chance a few times in a million (run it again).
+PLACEHOLDER_WORDS = (
+    "change", "placeholder", "example", "secret", "replace", "password", "passwd", "default",
+    "sample", "insert", "generate",
+)  # fmt: skip
+PLACEHOLDER_SHORT_WORDS = frozenset({"xxx", "xxxx", "todo", "test", "your", "dummy", "fixme"})
+
+
+def estimated_entropy_bits(value: str) -> float:
+    """Shannon entropy of the value's characters times its length: an upper bound on what a
+    guesser must try, low for words, repetitions and small alphabets."""
+    if not value:
+        return 0.0
+    counts = Counter(value).values()
+    per_character = -sum(n / len(value) * math.log2(n / len(value)) for n in counts)
+    return per_character * len(value) + 0.0  # + 0.0: never -0.0
+
+
+def _has_run(value: str, *, repeated: int = 6, consecutive: int = 6) -> bool:
+    """One character `repeated` times in a row ("zzzzzz"), or `consecutive` code points in order
+    ("abcdef", "654321")."""
+    same = ascending = descending = 1
+    for previous, current in pairwise(value):
+        step = ord(current) - ord(previous)
+        same = same + 1 if step == 0 else 1
+        ascending = ascending + 1 if step == 1 else 1
+        descending = descending + 1 if step == -1 else 1
+        if same >= repeated or max(ascending, descending) >= consecutive:
+            return True
+    return False
+
+
+def weak_secret_reason(value: str) -> str | None:
+    """Why `value` is not fit to be a production secret, or None if it is."""
+    lowered = value.lower()
+    if value in KNOWN_PLACEHOLDERS:
+        return "is the placeholder shipped in deploy/"
+    found = next((word for word in PLACEHOLDER_WORDS if word in lowered), None)
+    found = found or next(
+        (
+            word.lower()
+            for word in re.split(r"[^A-Za-z0-9]+", value)
+            if (word.islower() or word.isupper()) and word.lower() in PLACEHOLDER_SHORT_WORDS
+        ),
+        None,
+    )
+    if found:
+        return f"looks like a placeholder (it contains {found!r})"
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"must be at least {MIN_SECRET_LENGTH} characters (it has {len(value)})"
+    if value in (value + value)[1:-1]:
+        return "is a short piece repeated"
+    if _has_run(value):
+        return "contains a run of repeated or consecutive characters"
+    bits = estimated_entropy_bits(value)
+    if bits < MIN_SECRET_BITS:
+        return f"has too little entropy (about {bits:.0f} bits estimated, {MIN_SECRET_BITS} needed)"
+    return None
+
 
 class Settings(BaseSettings):
     """Process-wide settings; per-service values are looked up by service name."""
 
-    model_config = SettingsConfigDict(env_prefix="SHIAN_", extra="ignore")
+    # hide_input_in_errors: a refused key must not be printed back in the error that refuses it
+    model_config = SettingsConfigDict(env_prefix="SHIAN_", extra="ignore", hide_input_in_errors=True)
 
+    # where and how the process runs
     env: Literal["development", "production", "test"] = "development"
     var_dir: Path = Path("var")
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    stream_prefix: str = "shian"
-    secret_key: str | None = None
-    token_ttl_hours: int = 24 * 30
     host: str = "127.0.0.1"
     log_level: str = "INFO"
     log_json: bool = False
 
-    # HTTP: admission, bodies, idempotency, exposure
+    # secrets and what is public (checked by _production_secrets)
+    secret_key: str | None = None  # signs bearer tokens
+    token_ttl_hours: int = 24 * 30
+    metrics_token: str | None = None  # production: /metrics wants `Authorization: Bearer <it>`
+    public_docs: bool = False  # production: /docs and /openapi.json served only if true
+
+    # HTTP: admission, bodies, idempotency, logs
     http_concurrency: int = Field(default=16, ge=1, le=256)  # requests served at once per process
     http_queue: int = Field(default=1000, ge=0)  # requests waiting for a slot before 503
     http_queue_seconds: float = Field(default=10.0, gt=0)  # longest wait for a slot before 503
@@ -42,13 +119,13 @@ class Settings(BaseSettings):
     idempotency_hours: int = Field(default=24, ge=1)  # how long an Idempotency-Key is remembered
     access_log: bool = True
     rate_limit_per_minute: int = Field(default=1200, ge=0)  # per caller and service; 0: no limit
-    metrics_token: str | None = None  # production: /metrics needs `Authorization: Bearer <it>`
-    public_docs: bool = False  # production: serve /docs and /openapi.json anyway
     # test aid: the process kills itself right after committing a command sent with this
     # Idempotency-Key, before answering it (the crash a retry must survive); refused in production
     crash_after_commit_key: str | None = None
 
-    # bus tuning
+    # the bus
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    stream_prefix: str = "shian"
     batch_size: int = Field(default=256, ge=1, le=10_000)
     block_ms: int = Field(default=1000, ge=1, le=4000)  # redis-py's socket_timeout is 5 s
     claim_idle_ms: int = Field(default=30_000, ge=100)
@@ -57,13 +134,33 @@ class Settings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.5, gt=0)
 
     @model_validator(mode="after")
-    def _production_needs_a_secret(self) -> Settings:
-        if self.env == "production" and self.crash_after_commit_key:
+    def _production_secrets(self) -> Settings:
+        """In production the signing key and the metrics token must be set and unguessable: the
+        shipped placeholders were once accepted, and anyone who reads them can forge tokens."""
+        if self.env != "production":
+            return self
+        if self.crash_after_commit_key:
             raise ValueError("SHIAN_CRASH_AFTER_COMMIT_KEY is a test aid and is refused in production")
-        if self.env == "production" and not self.secret_key:
-            raise ValueError("SHIAN_SECRET_KEY must be set when SHIAN_ENV=production")
-        if self.secret_key is not None and self.env == "production" and len(self.secret_key) < 32:
-            raise ValueError("SHIAN_SECRET_KEY must be at least 32 characters in production")
+        for variable, value in (
+            ("SHIAN_SECRET_KEY", self.secret_key),
+            ("SHIAN_METRICS_TOKEN", self.metrics_token),
+        ):
+            if not value:
+                raise ValueError(
+                    f"{variable} must be set when SHIAN_ENV=production; "
+                    f"generate one with: {GENERATE_KEY_COMMAND}"
+                )
+            reason = weak_secret_reason(value)
+            if reason:
+                raise ValueError(
+                    f"{variable} {reason}, so it is refused in production; "
+                    f"generate one with: {GENERATE_KEY_COMMAND}"
+                )
+        if self.metrics_token == self.secret_key:
+            raise ValueError(
+                "SHIAN_METRICS_TOKEN must differ from SHIAN_SECRET_KEY (Prometheus holds the token, "
+                f"and the key must stay with the services); generate one with: {GENERATE_KEY_COMMAND}"
+            )
         return self
 
     def database_url(self, service: str) -> str:
@@ -86,14 +183,15 @@ class Settings(BaseSettings):
             raise RuntimeError("no secret key in production")
         path = self.var_dir / "dev-secret.key"
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             candidate = secrets.token_urlsafe(48)
-            try:
-                with open(path, "x", encoding="utf-8") as handle:
-                    handle.write(candidate)
-                os.chmod(path, 0o600)
+            try:  # created 0600 at once: never readable by others, not even for a moment
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             except FileExistsError:
                 pass
+            else:
+                with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                    handle.write(candidate)
         return path.read_text(encoding="utf-8").strip()
 
     def stream(self, service: str) -> str:

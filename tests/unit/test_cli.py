@@ -7,11 +7,13 @@ import importlib.util
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 import redis
@@ -21,8 +23,10 @@ from services.cli import app
 from services.demo import (
     DEMO_COUNTY_FILE,
     PlaceError,
+    RefusedInProduction,
     demo_businesses,
     demo_tokens,
+    load_demo,
     read_county,
     resolve_place,
 )
@@ -279,6 +283,134 @@ def test_demo_tokens_cover_every_kind_of_user(environment: Settings) -> None:
     assert tokens["TOKEN_VILLAGE"].village_id == "qingyun.dongshan.shangcun"
     assert tokens["TOKEN_VILLAGE"].subject == "李明"
     assert tokens["TOKEN_OPS"].role is Role.ops
+
+
+# --- production: no test aids, no tokens on the screen ---------------------------------------
+
+PRODUCTION_KEY = "Hq3vZ8mR1xK7pW2nT5yB9cL4dF6gJ0sA-uE_iO3aQ8wS2rD7tY"
+PRODUCTION_METRICS_TOKEN = "m8Rz2Kq5Wx1Nv7Pt4Ly9Hc3Bf6Dg0Js_Ae-Ui2Oa7Qw5Sr8Ty"
+
+
+@pytest.fixture
+def production(monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("SHIAN_ENV", "production")
+    monkeypatch.setenv("SHIAN_SECRET_KEY", PRODUCTION_KEY)
+    monkeypatch.setenv("SHIAN_METRICS_TOKEN", PRODUCTION_METRICS_TOKEN)
+    get_settings.cache_clear()
+    settings = get_settings()
+    assert settings.env == "production"
+    return settings
+
+
+class FakeSystem:
+    """What `shian up` drives, without processes: ready at once, then Ctrl-C."""
+
+    instances: ClassVar[list[FakeSystem]] = []
+
+    def __init__(self, *, var_dir: Path, redis_url: str | None) -> None:
+        self.var_dir = Path(var_dir)
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        self.urls = {name: f"http://127.0.0.1:{9100 + i}" for i, name in enumerate(SERVICE_NAMES)}
+        self.redis_url = "redis://127.0.0.1:6399/0"
+        self.started_redis = True
+        self.stopped = False
+        FakeSystem.instances.append(self)
+
+    @property
+    def settings(self) -> Settings:
+        return get_settings()
+
+    @property
+    def pids(self) -> dict[str, int]:
+        return {}
+
+    def start(self, on_step: Any = None) -> None:
+        pass
+
+    def wait_ready(self, timeout: float, on_ready: Any = None) -> None:
+        pass
+
+    def watch(self) -> list[Any]:
+        from services.cli import _Shutdown
+
+        raise _Shutdown(signal.SIGINT)
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+@pytest.fixture
+def fake_system(monkeypatch: pytest.MonkeyPatch) -> type[FakeSystem]:
+    import services.demo
+    import services.launcher
+
+    FakeSystem.instances.clear()
+    monkeypatch.setattr(services.launcher, "System", FakeSystem)
+    monkeypatch.setattr(services.demo, "load_demo", lambda *_args, **_kwargs: pytest.fail("demo loaded"))
+    return FakeSystem
+
+
+def test_token_is_refused_in_production(production: Settings) -> None:
+    result = runner.invoke(app, ["token", "--role", "county", "--place", "qingyun"])
+    assert result.exit_code == 1
+    assert result.stdout == ""  # no token
+    assert "`shian token` is refused when SHIAN_ENV=production" in flat(result.stderr)
+
+
+def test_demo_is_refused_in_production_before_reaching_the_registry(
+    production: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import services.demo
+
+    monkeypatch.setattr(services.demo.httpx, "Client", lambda *_a, **_k: pytest.fail("registry called"))
+    result = runner.invoke(app, ["demo", "--registry-url", "http://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert "`shian demo` is refused when SHIAN_ENV=production" in flat(result.stderr)
+
+
+def test_up_with_demo_is_refused_in_production_before_starting_anything(
+    production: Settings, fake_system: type[FakeSystem]
+) -> None:
+    result = runner.invoke(app, ["up", "--demo"])
+    assert result.exit_code == 1
+    assert "`shian up --demo` is refused when SHIAN_ENV=production" in flat(result.stderr)
+    assert fake_system.instances == []
+
+
+def test_up_in_production_prints_no_token_and_writes_none(
+    production: Settings, fake_system: type[FakeSystem]
+) -> None:
+    result = runner.invoke(app, ["up"])
+    assert result.exit_code == 0, result.output
+    (system,) = fake_system.instances
+    assert system.stopped
+    assert "Shian is running (production)" in result.stdout
+    assert "http://127.0.0.1:9100" in result.stdout
+    assert "No tokens are printed in production." in result.stdout
+    assert "Bearer" not in result.stdout and "TOKEN_" not in result.stdout
+    assert not re.search(r"eyJ[\w-]+\.[\w-]+\.[\w-]+", result.output)  # no JWT anywhere
+    assert not (system.var_dir / "tokens.env").exists()
+
+
+def test_token_and_up_still_print_tokens_in_development(
+    environment: Settings, fake_system: type[FakeSystem], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SHIAN_ENV", "development")
+    get_settings.cache_clear()
+    assert runner.invoke(app, ["token", "--role", "ops", "--place", "qingyun"]).exit_code == 0
+    result = runner.invoke(app, ["up", "--no-demo"])
+    assert result.exit_code == 0, result.output
+    (system,) = fake_system.instances
+    assert "export TOKEN_COUNTY='eyJ" in result.stdout
+    assert (system.var_dir / "tokens.env").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_demo_helpers_refuse_production_settings(production: Settings) -> None:
+    county = read_county(DEMO_COUNTY_FILE)
+    with pytest.raises(RefusedInProduction, match="demo tokens"):
+        demo_tokens(production, county)
+    with pytest.raises(RefusedInProduction, match="loading the demo county"):
+        load_demo("http://127.0.0.1:9", production, definition=county)
 
 
 # --- a machine without redis-server ----------------------------------------------------------

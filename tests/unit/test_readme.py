@@ -47,3 +47,13 @@ def test_every_alert_has_a_runbook_section_in_the_readme():
         for rule in group["rules"]:
             if "alert" in rule:
                 assert rule["annotations"]["runbook_url"] == f"README.md#{rule['alert'].lower()}"
+
+
+def test_every_setting_is_in_the_configuration_table():
+    from shared.settings import Settings
+
+    section = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `SHIAN_")]
+    documented = " ".join(rows)
+    missing = [name for name in Settings.model_fields if f"`SHIAN_{name.upper()}`" not in documented]
+    assert missing == []
