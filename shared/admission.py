@@ -25,9 +25,9 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
 import jwt
+from redis.asyncio import Redis
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.auth import decode_token
@@ -129,8 +129,50 @@ class CallerFirst:
         return True
 
 
+class RateCounter:
+    """Requests per caller and minute, counted in Redis on a connection of its own (never the bus's:
+    a request must not wait behind a batch). While Redis does not answer, nothing is counted for a
+    few seconds rather than making every request wait for a connection timeout."""
+
+    PAUSE_SECONDS = 5.0
+
+    def __init__(self, redis_url: str) -> None:
+        self.redis_url = redis_url
+        self._redis: Redis | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._paused_until = 0.0
+
+    async def count(self, key: str) -> int:
+        """The count after this request, or 0 when it could not be counted."""
+        now = time.monotonic()
+        if now < self._paused_until:
+            return 0
+        try:
+            pipe = self._client().pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, 120)
+            count, _ = await asyncio.wait_for(pipe.execute(), timeout=1.0)
+            return int(count)
+        except Exception as error:  # Redis away: the limit protects the service, it must not stop it
+            log.warning("rate limit not counted for %.0fs: %s", self.PAUSE_SECONDS, error)
+            self._paused_until = now + self.PAUSE_SECONDS
+            return 0
+
+    def _client(self) -> Redis:
+        loop = asyncio.get_running_loop()
+        if self._redis is None or self._loop is not loop:  # one client per event loop
+            self._redis = Redis.from_url(self.redis_url, socket_timeout=1.0, socket_connect_timeout=0.5)
+            self._loop = loop
+        return self._redis
+
+    async def close(self) -> None:
+        if self._redis is not None and self._loop is asyncio.get_running_loop():
+            await self._redis.aclose()
+        self._redis = None
+
+
 class RateLimit:
-    """A fixed one-minute window per caller and service, counted in Redis (INCR + EXPIRE)."""
+    """A fixed one-minute window per caller and service."""
 
     def __init__(
         self,
@@ -138,14 +180,14 @@ class RateLimit:
         *,
         settings: Settings,
         service: str,
-        redis: Callable[[], Any],
+        counter: RateCounter,
         on_limited: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.app = app
         self.settings = settings
         self.service = service
-        self.redis = redis
+        self.counter = counter
         self.on_limited = on_limited or (lambda: None)
         self.clock = clock
 
@@ -158,27 +200,12 @@ class RateLimit:
         window = int(now // 60)
         caller = caller_of(scope, self.settings)
         key = f"{self.settings.stream_prefix}:ratelimit:{self.service}:{caller}:{window}"
-        try:
-            count = await self._count(key)
-        except Exception as error:  # Redis away or not connected yet: let the request through
-            log.debug("rate limit not counted: %s", error)
-            count = 0
-        if count > limit:
+        if await self.counter.count(key) > limit:
             self.on_limited()
             retry = max(1, int((window + 1) * 60 - now))
             await answer(send, 429, "too many requests; slow down", {"Retry-After": str(retry)})
             return
         await self.app(scope, receive, send)
-
-    async def _count(self, key: str) -> int:
-        redis = self.redis()
-        if redis is None:
-            return 0
-        pipe = redis.pipeline(transaction=False)
-        pipe.incr(key)
-        pipe.expire(key, 120)
-        count, _ = await asyncio.wait_for(pipe.execute(), timeout=1.0)
-        return int(count)
 
 
 def caller_of(scope: Scope, settings: Settings) -> str:

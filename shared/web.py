@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.admission import AdmissionControl, CallerFirst, RateLimit
+from shared.admission import AdmissionControl, CallerFirst, RateCounter, RateLimit
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.db import UNAVAILABLE_ERRORS
 from shared.metrics import HttpMetrics
@@ -53,6 +53,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None, clock: Clock
             yield
         finally:
             await runtime.stop()
+            await rate_counter.close()
 
     app = FastAPI(
         title=f"Shian {spec.title}",
@@ -67,6 +68,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None, clock: Clock
     app.state.settings = settings
     app.state.runtime = runtime
     http_metrics = HttpMetrics(runtime.registry)
+    rate_counter = RateCounter(settings.redis_url)
     unavailable = _OutageLog(spec.name)
 
     @app.exception_handler(DomainError)
@@ -128,7 +130,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None, clock: Clock
         RateLimit,
         settings=settings,
         service=spec.name,
-        redis=lambda: runtime.bus.redis if runtime.redis_ready else None,
+        counter=rate_counter,
         on_limited=lambda: http_metrics.shed.labels(spec.name, "rate_limited").inc(),
     )
     app.add_middleware(CallerFirst, settings=settings, public_prefixes=spec.public_paths)
