@@ -4,12 +4,15 @@ kept per period; the DOCX opens with python-docx and the PDF renders to pages of
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from services.reporting.documents import charts, fonts, render
+from services.reporting.documents.content import Chart, Document, Heading, Number, Paragraph, Table
 from tests.reporting.conftest import Known
 from tests.services.conftest import COUNTY, DONGSHAN, SHANGCUN, XISHUI, count_rows
 
@@ -19,6 +22,11 @@ HEADINGS = (
     "三、明确目标，加大整治",
     "存在的问题",
     "下一步工作计划",
+)
+
+NEEDS_POPPLER = pytest.mark.skipif(
+    not all(shutil.which(tool) for tool in ("pdffonts", "pdftoppm", "pdftotext")),
+    reason="needs poppler-utils (apt-get install -y poppler-utils)",
 )
 
 
@@ -170,10 +178,7 @@ def test_the_docx_opens_with_python_docx(known: Known):
     assert document.tables[0].cell(0, 0).text == "项目"
 
 
-@pytest.mark.skipif(
-    shutil.which("pdftoppm") is None or shutil.which("pdftotext") is None,
-    reason="needs poppler-utils (apt-get install -y poppler-utils)",
-)
+@NEEDS_POPPLER
 def test_the_pdf_renders_to_pages_of_chinese_text(known: Known, tmp_path: Path):
     response = summary(known, XISHUI, "pdf", who="xishui")
     assert response.status_code == 200
@@ -198,3 +203,118 @@ def test_the_pdf_renders_to_pages_of_chinese_text(known: Known, tmp_path: Path):
         assert heading in compact
     for phrase in expected_phrases(known, XISHUI):
         assert phrase in compact, phrase
+    assert all(_embedded_subset(font) for font in _pdf_fonts(path)), _pdf_fonts(path)
+
+
+# The PDF's font, on documents made here (no services needed).
+
+WQY_MICROHEI_SHA256 = "2420e8078af796b19a3f6ef13de527a1a91c1e7171eea115926c614ced1009b3"
+NO_FONTS_CONF = """<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig><cachedir>{cache}</cachedir></fontconfig>
+"""
+
+
+def sample_document() -> Document:
+    """One block of every kind, so every PDF style (and the table and chart) is used, with Latin
+    letters, digits and punctuation beside the Chinese."""
+    return Document(
+        title="东山镇2026年上半年食品安全工作总结",
+        subtitle="统计期间：2026-01-01 至 2026-06-30；对比期间：2025年下半年",
+        blocks=[
+            Heading("一、加强领导，明确职责"),
+            Paragraph(
+                (
+                    "本期开展监督检查",
+                    Number(12, "次"),
+                    "，发现问题3项（其中HACCP体系2项）。",
+                )
+            ),
+            Heading("（一）宣传培训", level=2),
+            Table(
+                caption="表1 主要工作数据",
+                headers=("项目", "本期", "增减"),
+                rows=(("监督检查（次）", "12", "增加3"),),
+            ),
+            Chart(
+                key="inspections_per_month",
+                caption="图1 各月监督检查次数",
+                labels=("1月", "2月"),
+                values=(3, 9),
+            ),
+        ],
+    )
+
+
+def _pdf_fonts(path: Path) -> list[list[str]]:
+    """pdffonts' rows as [name, ..., emb, sub, uni, object, generation]."""
+    output = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True, timeout=60).stdout
+    return [line.split() for line in output.decode().splitlines()[2:]]
+
+
+def _embedded_subset(row: list[str]) -> bool:
+    import re
+
+    name, (emb, sub) = row[0], row[-5:-3]
+    return bool(re.fullmatch(r"[A-Z]{6}\+WenQuanYiMicroHei-\d+", name)) and emb == sub == "yes"
+
+
+def test_the_font_is_the_packaged_wenquanyi_micro_hei():
+    """The PDF and the charts use the file installed with the project, the one Debian ships as
+    fonts-wqy-microhei, whatever fonts the host has."""
+    import hashlib
+    from importlib.resources import files
+
+    path = fonts.path()
+    assert path.is_relative_to(Path(str(files(fonts.PACKAGE))))
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == WQY_MICROHEI_SHA256
+
+
+@NEEDS_POPPLER
+def test_every_font_of_the_pdf_is_embedded_as_a_subset(tmp_path: Path):
+    path = tmp_path / "sample.pdf"
+    path.write_bytes(render.pdf(sample_document()))
+    rows = _pdf_fonts(path)
+    assert rows, "the PDF uses no font"
+    assert [row for row in rows if not _embedded_subset(row)] == []  # none unembedded: no Helvetica
+
+
+@NEEDS_POPPLER
+def test_the_pdf_draws_its_chinese_on_a_machine_without_fonts(tmp_path: Path):
+    """A fontconfig that knows no font stands for a viewer without Chinese fonts: a font the PDF
+    only names (STSong-Light) then draws nothing, an embedded one still draws."""
+    from PIL import Image
+
+    path = tmp_path / "sample.pdf"
+    path.write_bytes(render.pdf(sample_document()))
+    conf = tmp_path / "fonts.conf"
+    conf.write_text(NO_FONTS_CONF.format(cache=tmp_path / "fontconfig-cache"))
+    env = {**os.environ, "FONTCONFIG_FILE": str(conf), "XDG_DATA_DIRS": str(tmp_path)}
+    result = subprocess.run(
+        ["pdftoppm", "-r", "72", "-f", "1", "-l", "1", "-png", str(path), str(tmp_path / "page")],
+        env=env,
+        capture_output=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and b"find a font" not in result.stderr, result.stderr
+    [page] = tmp_path.glob("page*.png")
+    with Image.open(page) as image:
+        title = image.convert("L").crop((0, 50, image.width, 90))  # 18 pt title below a 2 cm margin
+        dark = sum(1 for value in title.tobytes() if value < 128)
+    assert dark > 400, dark  # 18 characters of 18 pt; nothing drawn is 0
+
+
+def test_chart_labels_are_drawn_in_the_packaged_font():
+    import warnings
+
+    from matplotlib import font_manager
+
+    family = fonts.chart_family()
+    found = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+    assert Path(found) == fonts.path()
+    chart = Chart(
+        key="incidents_by_level", caption="图2", labels=("Ⅰ级（特别重大）", "Ⅳ级以下"), values=(0, 4)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)"
+        assert charts.png(chart).startswith(b"\x89PNG")
