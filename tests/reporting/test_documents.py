@@ -13,6 +13,7 @@ import pytest
 
 from services.reporting.documents import charts, fonts, render
 from services.reporting.documents.content import Chart, Document, Heading, Number, Paragraph, Table
+from services.reporting.documents.linebreak import NO_LINE_END, NO_LINE_START, ChineseParagraph, break_lines
 from tests.reporting.conftest import Known
 from tests.services.conftest import COUNTY, DONGSHAN, SHANGCUN, XISHUI, count_rows
 
@@ -204,9 +205,13 @@ def test_the_pdf_renders_to_pages_of_chinese_text(known: Known, tmp_path: Path):
     for phrase in expected_phrases(known, XISHUI):
         assert phrase in compact, phrase
     assert all(_embedded_subset(font) for font in _pdf_fonts(path)), _pdf_fonts(path)
+    lines = subprocess.run(
+        ["pdftotext", "-layout", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True, timeout=60
+    ).stdout.decode()
+    assert not [line for line in lines.splitlines() if line.strip()[:1] in NO_LINE_START]
 
 
-# The PDF's font, on documents made here (no services needed).
+# The PDF's font and Chinese line breaking, on documents made here (no services needed).
 
 WQY_MICROHEI_SHA256 = "2420e8078af796b19a3f6ef13de527a1a91c1e7171eea115926c614ced1009b3"
 NO_FONTS_CONF = """<?xml version="1.0"?>
@@ -302,6 +307,63 @@ def test_the_pdf_draws_its_chinese_on_a_machine_without_fonts(tmp_path: Path):
         title = image.convert("L").crop((0, 50, image.width, 90))  # 18 pt title below a 2 cm margin
         dark = sum(1 for value in title.tobytes() if value < 128)
     assert dark > 400, dark  # 18 characters of 18 pt; nothing drawn is 0
+
+
+def test_chinese_lines_never_start_with_closing_or_end_with_opening_punctuation():
+    """避头尾: reportlab's own CJK wrapping puts "，" at the start of the second line here; the
+    summary's paragraphs move the character before it down with it instead."""
+    from reportlab.platypus import Paragraph as ReportlabParagraph
+
+    style = render._pdf_styles()["cell"]  # no first-line indent: 10 characters of 8.5 pt a line
+    text = (
+        "食品安全监督检查工作，" + "乡镇村组全面开展排查。" + "按期整改到位（逾期处理" + "）四五六七八九十。"
+    )
+    width = 10 * style.fontSize
+
+    def lines(paragraph) -> list[str]:  # type: ignore[no-untyped-def]
+        paragraph.wrap(width, 1000)
+        return ["".join(words) for _, words in paragraph.blPara.lines]
+
+    assert lines(ReportlabParagraph(text, style))[1].startswith("，")  # what the test guards against
+    broken = lines(ChineseParagraph(text, style))
+    # "作" goes down with "，"; "（" goes down with "逾", the character it opens on
+    assert broken == [
+        "食品安全监督检查工",
+        "作，乡镇村组全面开展",
+        "排查。按期整改到位",
+        "（逾期处理）四五六七",
+        "八九十。",
+    ]
+    assert "".join(broken) == text
+
+
+@NEEDS_POPPLER
+def test_no_line_of_the_pdf_starts_with_closing_or_ends_with_opening_punctuation(tmp_path: Path):
+    """Through render.pdf, over a paragraph long enough to go on to a second page (reportlab breaks
+    the part it moves there again, by its own rules unless told otherwise)."""
+    body = "".join(f"第{n}项，检查（复查）了“食品”——共{n * 37}家；" for n in range(120))
+    path = tmp_path / "long.pdf"
+    path.write_bytes(render.pdf(Document(title="长段落", subtitle="分页", blocks=[Paragraph((body,))])))
+    text = subprocess.run(
+        ["pdftotext", "-layout", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True, timeout=60
+    ).stdout.decode()
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    assert text.count("\f") >= 2 and len(lines) > 60
+    assert [line for line in lines if line[0] in NO_LINE_START or line[-1] in NO_LINE_END] == []
+    assert body in "".join(lines)
+
+
+def test_line_breaking_keeps_dashes_numbers_and_brackets_together():
+    def lines(text: str, width: int) -> list[str]:
+        return [line for _, line in break_lines(text, lambda char: 1.0, [width])]
+
+    assert lines("一二三，四五六", 3) == ["一二", "三，四", "五六"]
+    assert lines("他说——好", 3) == ["他说", "——好"]
+    assert lines("共2026家", 4) == ["共", "2026", "家"]
+    assert lines("见《通知》", 2) == ["见", "《通", "知》"]
+    assert lines("abcdefgh", 3) == ["abc", "def", "gh"]  # no place to break: cut where full
+    assert lines("甲乙 丙丁", 2) == ["甲乙", "丙丁"]  # a space at a line's edge is dropped
+    assert [space for space, _ in break_lines("一二三，四", lambda char: 1.0, [3, 5])] == [1.0, 2.0]
 
 
 def test_chart_labels_are_drawn_in_the_packaged_font():

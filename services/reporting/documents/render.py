@@ -64,7 +64,8 @@ def docx(document: Document) -> bytes:
 
 @cache
 def _pdf_styles():  # type: ignore[no-untyped-def]
-    """Every style in the one embedded font (digits and Latin too: its own glyphs)."""
+    """Every style in the one embedded font (digits and Latin too: its own glyphs), with Chinese
+    line breaking (wordWrap CJK, which ChineseParagraph breaks by 避头尾)."""
     from reportlab.lib.enums import TA_CENTER
     from reportlab.lib.styles import ParagraphStyle
 
@@ -91,8 +92,9 @@ def pdf(document: Document) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import cm
     from reportlab.platypus import Image, SimpleDocTemplate, Spacer, TableStyle
-    from reportlab.platypus import Paragraph as PdfParagraph
     from reportlab.platypus import Table as PdfTable
+
+    from services.reporting.documents.linebreak import ChineseParagraph as PdfParagraph
 
     styles = _pdf_styles()
     story: list = [
