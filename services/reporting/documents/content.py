@@ -55,7 +55,6 @@ class Chart:
     labels: tuple[str, ...]
     values: tuple[float, ...]
     unit: str = ""
-    fallback_labels: tuple[str, ...] = ()  # ASCII labels, for a chart image without a CJK font
     kind: Literal["bar", "percent"] = "bar"
 
 

@@ -1,5 +1,5 @@
-"""The summary document as HTML (jinja2), DOCX (python-docx) and PDF (reportlab, with its built-in
-CID font STSong-Light, so Chinese renders without any font file on the machine)."""
+"""The summary document as HTML (jinja2), DOCX (python-docx) and PDF (reportlab, in the CJK font the
+project installs, embedded as a subset, so the PDF shows its text on any viewer; see fonts.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import io
 from functools import cache
 from pathlib import Path
 
-from services.reporting.documents import charts
+from services.reporting.documents import charts, fonts
 from services.reporting.documents.content import Chart, Document, Heading, Paragraph, Table
 
 TEMPLATES = Path(__file__).parent / "templates"
-PDF_FONT = "STSong-Light"
 
 
 @cache
@@ -65,13 +64,12 @@ def docx(document: Document) -> bytes:
 
 @cache
 def _pdf_styles():  # type: ignore[no-untyped-def]
+    """Every style in the one embedded font (digits and Latin too: its own glyphs), with Chinese
+    line breaking (wordWrap CJK, which ChineseParagraph breaks by 避头尾)."""
     from reportlab.lib.enums import TA_CENTER
     from reportlab.lib.styles import ParagraphStyle
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 
-    pdfmetrics.registerFont(UnicodeCIDFont(PDF_FONT))
-    base = {"fontName": PDF_FONT, "wordWrap": "CJK"}
+    base = {"fontName": fonts.pdf_font(), "wordWrap": "CJK"}
     return {
         "title": ParagraphStyle("title", fontSize=18, leading=26, alignment=TA_CENTER, spaceAfter=6, **base),
         "subtitle": ParagraphStyle(
@@ -94,8 +92,9 @@ def pdf(document: Document) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import cm
     from reportlab.platypus import Image, SimpleDocTemplate, Spacer, TableStyle
-    from reportlab.platypus import Paragraph as PdfParagraph
     from reportlab.platypus import Table as PdfTable
+
+    from services.reporting.documents.linebreak import ChineseParagraph as PdfParagraph
 
     styles = _pdf_styles()
     story: list = [
@@ -117,6 +116,7 @@ def pdf(document: Document) -> bytes:
             table.setStyle(
                 TableStyle(
                     [
+                        ("FONTNAME", (0, 0), (-1, -1), styles["cell"].fontName),  # else Helvetica per cell
                         ("GRID", (0, 0), (-1, -1), 0.5, colors.grey),
                         ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8eef4")),
                         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
@@ -136,5 +136,6 @@ def pdf(document: Document) -> bytes:
         rightMargin=2.2 * cm,
         topMargin=2 * cm,
         bottomMargin=2 * cm,
+        initialFontName=styles["body"].fontName,  # else each page declares Helvetica, not embedded
     ).build(story)
     return buffer.getvalue()

@@ -279,7 +279,6 @@ def write(data: SummaryData) -> Document:
             labels=tuple(label for label, _, _ in data.monthly_inspections),
             values=tuple(count for _, count, _ in data.monthly_inspections),
             unit="次",
-            fallback_labels=tuple(str(index + 1) for index, _ in enumerate(data.monthly_inspections)),
         )
     )
     levels = now["incidents.reported"].groups
@@ -290,7 +289,6 @@ def write(data: SummaryData) -> Document:
             labels=tuple(item.label for item in levels),
             values=tuple(item.value for item in levels),
             unit="起",
-            fallback_labels=tuple(item.group.replace("below_IV", "<IV") for item in levels),
         )
     )
     coverage = data.current.coverage
@@ -311,7 +309,6 @@ def write(data: SummaryData) -> Document:
             labels=tuple(name for name, *_ in places),
             values=tuple(round((ratio or 0) * 100, 1) for *_, ratio in places),
             unit="%",
-            fallback_labels=tuple(place_id.rsplit(".", 1)[-1] for _, place_id, *_ in places),
             kind="percent",
         )
     )
