@@ -151,6 +151,26 @@ def decode_token(settings: Settings, token: str) -> Principal:
         raise jwt.InvalidTokenError(f"token claims incomplete: {error}") from error
 
 
+def incident_reaches(
+    *,
+    actor: str | None,
+    incident_county_id: str,
+    incident_township_id: str | None,
+    incident_village_id: str | None,
+    county_id: str,
+    township_id: str | None,
+    village_id: str | None,
+) -> bool:
+    """Whether an incident may act on a record at (county, township, village): one inside the
+    incident's township, and for a village coordinator's report inside their village. Alerts
+    refuses a report naming anything else; the services reacting to `incident.reported` check it
+    again, so an event saying otherwise suspends or flags nothing the reporter could not read."""
+    if county_id != incident_county_id or township_id != incident_township_id:
+        return False
+    reporter_role = (actor or "").partition(":")[0]
+    return reporter_role != Role.village.value or village_id == incident_village_id
+
+
 # --- the places a token may name -------------------------------------------------------------------
 
 

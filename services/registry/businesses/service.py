@@ -30,7 +30,7 @@ from services.registry.expiry import notice_rules
 from services.registry.places.models import Place
 from services.registry.places.service import get_village
 from shared import audit
-from shared.auth import Principal, Role, not_found
+from shared.auth import Principal, Role, incident_reaches, not_found
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.inspection import InspectionCompleted
 from shared.catalogue.registry import (
@@ -511,10 +511,15 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
     business = _business_of_event(session, envelope, payload.business_id)
     if business is None or business.status == "closed":
         return
-    if business.township_id != envelope.township_id:
-        return
-    reporter_role = (envelope.actor or "").partition(":")[0]
-    if reporter_role == Role.village.value and business.village_id != payload.village_id:
+    if not incident_reaches(
+        actor=envelope.actor,
+        incident_county_id=envelope.county_id,
+        incident_township_id=envelope.township_id,
+        incident_village_id=payload.village_id,
+        county_id=business.county_id,
+        township_id=business.township_id,
+        village_id=business.village_id,
+    ):
         return
     actor = envelope.actor or SYSTEM_ACTOR
     rule = investigation_rules.rule_for(business.county_id, payload.reported_at.date())
