@@ -255,6 +255,10 @@ class KnownPlaces:
                 self._places[row[0]] = PlaceFacts(row[1], row[2], row[3])
             return self._places
 
+    def empty(self) -> bool:
+        """Whether no place is defined yet (the county definition may be bootstrapped)."""
+        return not self._fresh()
+
     def knows(self, principal: Principal) -> bool:
         """Whether the principal's county, township and village exist here, each inside the
         other, and the role names the places it needs (and no others)."""

@@ -121,3 +121,14 @@ def test_checking_the_place_reads_the_places_once_not_per_request(registry: Regi
     for who in ("county", "dongshan", "inspector", "shangcun", "hecun", "ops") * 5:
         registry.as_(who, "GET", "/places")
     assert (known.reloads, known.lookups) == (reloads, lookups)
+
+
+def test_only_the_first_definition_is_bootstrapped(registry: Registry):
+    """Once a county is defined, a token for a county not defined is refused, even the county a
+    changed configuration names: the bootstrap is for an empty registry only."""
+    app = registry.client.app
+    app.state.settings = registry.settings.model_copy(update={"county_id": "other"})  # type: ignore[attr-defined]
+    before = registry.counts(*TABLES)
+    other = bearer(registry.settings, role=Role.county, county_id="other")
+    assert registry.client.put("/places", json=OTHER, headers=other).status_code == 401
+    assert registry.counts(*TABLES) == before

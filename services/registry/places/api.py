@@ -23,11 +23,12 @@ def load_county(
     definition: CountyDefinition, request: Request, session: SessionDep, user: SignedUser
 ) -> dict[str, int]:
     """County users only; places are created or updated, never deleted, and each change is
-    announced as `place.defined`. Before the county is defined, only a county token for the county
-    this deployment serves (SHIAN_COUNTY_ID, else the county file's id) may load it: a token for
-    any other place is refused with 401, as on every other route."""
+    announced as `place.defined`. While no place is defined, only a county token for the county
+    this deployment serves (SHIAN_COUNTY_ID, else the county file's id) may load it; afterwards
+    the token's place must be defined, as on every other route (401 otherwise)."""
     if not knows_place(request, user) and not (
-        user.role is Role.county
+        request.app.state.known_places.empty()
+        and user.role is Role.county
         and user.county_id == service.deployment_county_id(request.app.state.settings)
         and user.township_id is None
         and user.village_id is None
