@@ -852,7 +852,8 @@ def test_every_route_answers_every_role_and_place_as_the_policy_says(fixtures: F
 
 def test_a_record_elsewhere_and_one_that_does_not_exist_read_the_same(fixtures: Fixtures):
     """For every route naming a record: the township's answer for Xishui's record and for a record
-    that was never created is the same 404, body and all (hardening issue, item 11)."""
+    that was never created is the same 404, body and all (hardening issue, item 11); for every
+    request body naming one, the same 422."""
     compared = 0
     different: list[str] = []
     for key in every_route(fixtures.county):
@@ -882,5 +883,26 @@ def test_a_record_elsewhere_and_one_that_does_not_exist_read_the_same(fixtures: 
         compared += 1
         if answers[0] != answers[1] or answers[0] != (404, '{"detail":"not found"}'):
             different.append(f"{method} {service}{path}: elsewhere {answers[0]}, never created {answers[1]}")
+    # a body naming another place's record, or one never created: the same 422 (but for the id)
+    made_up = {
+        "business_id": str(uuid.uuid4()),
+        "village_id": "qingyun.xishui.nowhere",
+        "township_id": "qingyun.nowhere",
+    }
+    for key in every_route(fixtures.county):
+        service, method, path = key
+        if POLICY[key].other != "422":
+            continue
+        body = POLICY[key].body(fixtures, "other", fixtures.records["other"])["json"]
+        named = {name: value for name, value in made_up.items() if name in body}
+        client, headers = fixtures.county.clients[service], fixtures.county.tokens["township"]
+        real = client.request(method, path, json=body, headers=headers)
+        fake = client.request(method, path, json={**body, **named}, headers=headers)
+        real_text, fake_text = real.text, fake.text
+        for name, value in named.items():
+            real_text, fake_text = real_text.replace(body[name], "<id>"), fake_text.replace(value, "<id>")
+        compared += 1
+        if (real.status_code, real_text) != (fake.status_code, fake_text) or real.status_code != 422:
+            different.append(f"{method} {service}{path}: elsewhere {real.text}, never created {fake.text}")
     assert not different, "\n".join(different)
-    assert compared >= 30
+    assert compared >= 36
