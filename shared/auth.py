@@ -3,14 +3,21 @@
 A token is an HS256 JWT carrying a role and a place (with the place's parents), issued by
 `shian token`. Every query and command is scoped to the caller's place: outside it the answer is
 404, the same as for a record that does not exist, so a township never learns what another has.
+
+A token is only a credential for places the service knows (`KnownPlaces`): a well-signed token for
+a county, township or village that is not in the county definition is refused with 401, so a token
+minted for a made-up place can neither read nor create anything.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import jwt
 import sqlalchemy as sa
@@ -19,8 +26,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.settings import Settings
 
+if TYPE_CHECKING:
+    from shared.db import Database
+
 ALGORITHM = "HS256"
 ISSUER = "shian"
+NOT_FOUND = "not found"
+"""The one 404 message of every service: a record outside the caller's scope and one that does not
+exist must read the same."""
 
 
 class Role(StrEnum):
@@ -29,6 +42,12 @@ class Role(StrEnum):
     inspector = "inspector"  # an inspector of a township: its township
     village = "village"  # village coordinator / information officer: its village
     ops = "ops"  # operations team: metrics and dead letters, no domain data
+
+
+def not_found() -> HTTPException:
+    """The 404 of every service, the same words whether the record does not exist or is outside
+    the caller's scope (a different message would tell them apart)."""
+    return HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
 
 
 @dataclass(frozen=True)
@@ -73,7 +92,7 @@ class Principal:
     ) -> None:
         """404 outside the caller's scope: no existence leak."""
         if not self.sees(county_id=county_id, township_id=township_id, village_id=village_id):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+            raise not_found()
 
     def ensure_role(self, *roles: Role) -> None:
         if self.role not in roles:
@@ -132,23 +151,193 @@ def decode_token(settings: Settings, token: str) -> Principal:
         raise jwt.InvalidTokenError(f"token claims incomplete: {error}") from error
 
 
+def incident_reaches(
+    *,
+    actor: str | None,
+    incident_county_id: str,
+    incident_township_id: str | None,
+    incident_village_id: str | None,
+    county_id: str,
+    township_id: str | None,
+    village_id: str | None,
+) -> bool:
+    """Whether an incident may act on a record at (county, township, village): one inside the
+    incident's township, and for a village coordinator's report inside their village. Alerts
+    refuses a report naming anything else; the services reacting to `incident.reported` check it
+    again, so an event saying otherwise suspends or flags nothing the reporter could not read."""
+    if county_id != incident_county_id or township_id != incident_township_id:
+        return False
+    reporter_role = (actor or "").partition(":")[0]
+    return reporter_role != Role.village.value or village_id == incident_village_id
+
+
+# --- the places a token may name -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlaceFacts:
+    level: str
+    county_id: str
+    parent_id: str | None
+
+
+_generation = 0
+_generation_lock = threading.Lock()
+
+
+def places_changed() -> None:
+    """Tell every place cache of this process that the places changed (called after a commit that
+    wrote places), so a moved or new village is seen at the next request, not after the TTL."""
+    global _generation
+    with _generation_lock:
+        _generation += 1
+
+
+class KnownPlaces:
+    """The places a service knows (the registry's `places`, the others' `place_directory`), read
+    once into memory and reread when they change: checking a token costs a few dict lookups.
+
+    The snapshot is reread when `places_changed()` was called in this process or after `ttl`
+    seconds (a change applied by another replica); a place missing from a fresh snapshot is looked
+    up by primary key, so a place defined a moment ago is never refused."""
+
+    def __init__(
+        self,
+        db: Database,
+        table: sa.Table,
+        *,
+        id_column: str = "place_id",
+        ttl: float = 30.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._db = db
+        self._table = table
+        self._id = table.c[id_column]
+        self._ttl = ttl
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._places: dict[str, PlaceFacts] = {}
+        self._loaded_at = float("-inf")
+        self._generation = -1
+        self.reloads = 0  # how often the snapshot was read (for tests and measurements)
+        self.lookups = 0  # primary-key lookups of places missing from a fresh snapshot
+
+    def _query(self) -> sa.Select:
+        columns = self._table.c
+        return sa.select(self._id, columns.level, columns.county_id, columns.parent_id)
+
+    def _fresh(self) -> dict[str, PlaceFacts]:
+        if self._generation == _generation and self._monotonic() - self._loaded_at < self._ttl:
+            return self._places
+        with self._lock:
+            generation = _generation
+            if self._generation == generation and self._monotonic() - self._loaded_at < self._ttl:
+                return self._places
+            with self._db.read_session() as session:
+                rows = session.execute(self._query()).all()
+            self._places = {row[0]: PlaceFacts(row[1], row[2], row[3]) for row in rows}
+            self._loaded_at = self._monotonic()
+            self._generation = generation
+            self.reloads += 1
+            return self._places
+
+    def _find(self, places: dict[str, PlaceFacts], place_ids: Iterable[str]) -> dict[str, PlaceFacts]:
+        missing = [place_id for place_id in place_ids if place_id not in places]
+        if not missing:
+            return places
+        with self._db.read_session() as session:
+            rows = session.execute(self._query().where(self._id.in_(missing))).all()
+        self.lookups += 1
+        if not rows:
+            return places
+        with self._lock:
+            for row in rows:
+                self._places[row[0]] = PlaceFacts(row[1], row[2], row[3])
+            return self._places
+
+    def empty(self) -> bool:
+        """Whether no place is defined yet (the county definition may be bootstrapped)."""
+        return not self._fresh()
+
+    def knows(self, principal: Principal) -> bool:
+        """Whether the principal's county, township and village exist here, each inside the
+        other, and the role names the places it needs (and no others)."""
+        wanted = [principal.county_id, principal.township_id, principal.village_id]
+        if principal.role in (Role.county, Role.ops):
+            shape_ok = principal.township_id is None and principal.village_id is None
+        elif principal.role in (Role.township, Role.inspector):
+            shape_ok = principal.township_id is not None and principal.village_id is None
+        else:
+            shape_ok = principal.township_id is not None and principal.village_id is not None
+        if not shape_ok:
+            return False
+        places = self._find(self._fresh(), [place_id for place_id in wanted if place_id])
+        county = places.get(principal.county_id)
+        if county is None or county.level != "county" or county.county_id != principal.county_id:
+            return False
+        if principal.township_id is not None:
+            township = places.get(principal.township_id)
+            if (
+                township is None
+                or township.level != "township"
+                or township.county_id != principal.county_id
+                or township.parent_id != principal.county_id
+            ):
+                return False
+        if principal.village_id is not None:
+            village = places.get(principal.village_id)
+            if (
+                village is None
+                or village.level != "village"
+                or village.county_id != principal.county_id
+                or village.parent_id != principal.township_id
+            ):
+                return False
+        return True
+
+
+def knows_place(request: Request, principal: Principal) -> bool:
+    """Whether the app serving the request knows the principal's places. An app that did not say
+    which places it knows accepts no token at all (fail closed)."""
+    known: KnownPlaces | None = getattr(request.app.state, "known_places", None)
+    return known is not None and known.knows(principal)
+
+
 _bearer = HTTPBearer(auto_error=False)
+_UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
-def current_principal(
+def signed_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    unauthorized = {"WWW-Authenticate": "Bearer"}
+    """The principal of a well-signed, unexpired token, whatever place it names: only for the
+    bootstrap of the county definition; every other route takes `current_principal`."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers=unauthorized)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers=_UNAUTHORIZED)
     settings: Settings = request.app.state.settings
     try:
         return decode_token(settings, credentials.credentials)
     except jwt.ExpiredSignatureError:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "token expired", headers=unauthorized) from None
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "token expired", headers=_UNAUTHORIZED) from None
     except jwt.InvalidTokenError:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token", headers=unauthorized) from None
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid token", headers=_UNAUTHORIZED) from None
+
+
+def unknown_place() -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, "the token's place is not in this county", headers=_UNAUTHORIZED
+    )
+
+
+def current_principal(
+    request: Request, principal: Annotated[Principal, Depends(signed_principal)]
+) -> Principal:
+    """The caller: a valid token for a place this service knows (401 otherwise)."""
+    if not knows_place(request, principal):
+        raise unknown_place()
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]
+SignedUser = Annotated[Principal, Depends(signed_principal)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from shared.auth import places_changed
 from shared.db import UTCDateTime, utcnow
 from shared.events import Envelope, PlaceDefined
 from shared.inbox import Handler
@@ -38,8 +39,15 @@ def place_directory_handler(table: sa.Table) -> Handler:
         ).rowcount
         if not updated:
             session.execute(table.insert().values(place_id=payload.place_id, **values))
+        # the token check's place cache rereads once this is committed (not before: it would
+        # reread the old places and keep them)
+        sa.event.listen(session, "after_commit", _changed, once=True)
 
     return on_place_defined
+
+
+def _changed(_session: Session) -> None:
+    places_changed()
 
 
 def find_place(session: Session, table: sa.Table, place_id: str) -> sa.Row | None:

@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     log_level: str = "INFO"
     log_json: bool = False
+    # the county this deployment serves: the only county whose definition a county token may load
+    # before the registry knows any place (else the id in SHIAN_COUNTY_FILE, else the demo county)
+    county_id: str | None = None
 
     # secrets and what is public (checked by _production_secrets)
     secret_key: str | None = None  # signs bearer tokens

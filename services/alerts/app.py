@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from services.alerts.alerts.api import router as alerts_router
 from services.alerts.config import AlertsConfig
 from services.alerts.context import AlertsContext
-from services.alerts.database import Base, infra
+from services.alerts.database import Base, infra, place_directory
 from services.alerts.escalation.api import router as escalation_router
 from services.alerts.escalation.scheduler import run_every, tick
 from services.alerts.handlers import EVENT_HANDLERS
@@ -19,6 +19,7 @@ from services.alerts.incidents.api import router as incidents_router
 from services.alerts.metrics import AlertsMetrics
 from services.alerts.notifications.channels import build_channels
 from services.alerts.notifications.service import deliver_pending
+from shared.auth import KnownPlaces
 from shared.clock import Clock
 from shared.service import BackgroundLoop, ServiceRuntime, ServiceSpec
 from shared.settings import Settings
@@ -79,4 +80,5 @@ def create(
     app = create_app(spec, settings, clock or config.clock())
     context.metrics = AlertsMetrics(app.state.runtime.registry)
     app.state.alerts = context
+    app.state.known_places = KnownPlaces(app.state.runtime.db, place_directory)
     return app

@@ -5,6 +5,7 @@ from services.alerts.database import place_directory
 from services.alerts.directory import service as directory
 from shared.catalogue.inspection import ComplaintDeadlineMissed, InspectionCompleted, RectificationOverdue
 from shared.catalogue.registry import (
+    BanquetFiled,
     BanquetGuidanceDue,
     BanquetLate,
     BusinessRegistered,
@@ -20,6 +21,7 @@ EVENT_HANDLERS: HandlerMap = {
     PlaceDefined: [place_directory_handler(place_directory)],
     BusinessRegistered: [directory.on_business],
     BusinessUpdated: [directory.on_business],
+    BanquetFiled: [directory.on_banquet_filed],
     # alerts short of an incident
     InspectionCompleted: [alerts.on_inspection_completed],
     RectificationOverdue: [alerts.on_rectification_overdue],

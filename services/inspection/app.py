@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from services.inspection.campaigns.api import router as campaigns_router
 from services.inspection.checklists.api import router as checklists_router
 from services.inspection.complaints.api import router as complaints_router
-from services.inspection.database import Base, infra
+from services.inspection.database import Base, infra, place_directory
 from services.inspection.directory.api import router as directory_router
 from services.inspection.handlers import EVENT_HANDLERS
 from services.inspection.inspections.api import router as inspections_router
@@ -18,6 +18,7 @@ from services.inspection.metrics import InspectionMetrics
 from services.inspection.plans.api import router as plans_router
 from services.inspection.rectification.api import router as rectification_router
 from services.inspection.scheduler import Scheduler, deadline_loop
+from shared.auth import KnownPlaces
 from shared.clock import Clock
 from shared.service import ServiceSpec
 from shared.settings import Settings
@@ -54,4 +55,5 @@ def create(settings: Settings | None = None, clock: Clock | None = None) -> Fast
     loops = (*(loop for loop in SPEC.loops if loop is not deadline_loop), scheduler)
     app = create_app(dataclasses.replace(SPEC, loops=loops), settings, clock)
     scheduler.metrics = InspectionMetrics(app.state.runtime.registry)
+    app.state.known_places = KnownPlaces(app.state.runtime.db, place_directory)
     return app

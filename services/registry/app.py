@@ -14,7 +14,9 @@ from services.registry.handlers import EVENT_HANDLERS
 from services.registry.imports.api import router as imports_router
 from services.registry.letters.api import router as letters_router
 from services.registry.places.api import router as places_router
+from services.registry.places.models import Place
 from services.registry.staff.api import router as staff_router
+from shared.auth import KnownPlaces
 from shared.clock import Clock
 from shared.service import ServiceSpec
 from shared.settings import Settings
@@ -37,4 +39,7 @@ SPEC = ServiceSpec(
 
 
 def create(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    return create_app(SPEC, settings, clock)
+    """The app; tokens are checked against the registry's own places."""
+    app = create_app(SPEC, settings, clock)
+    app.state.known_places = KnownPlaces(app.state.runtime.db, Place.__table__, id_column="id")  # type: ignore[attr-defined]
+    return app

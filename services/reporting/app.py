@@ -8,12 +8,13 @@ from fastapi import FastAPI
 
 from services.reporting.activities.api import router as activities_router
 from services.reporting.dashboard.api import router as dashboard_router
-from services.reporting.database import Base, infra, register_tables
+from services.reporting.database import Base, infra, place_directory, register_tables
 from services.reporting.documents.api import router as documents_router
 from services.reporting.export.api import router as export_router
 from services.reporting.handlers import CONSUMES, EVENT_HANDLERS
 from services.reporting.statistics.api import router as statistics_router
 from services.reporting.summaries.api import router as summaries_router
+from shared.auth import KnownPlaces
 from shared.clock import Clock
 from shared.service import ServiceSpec
 from shared.settings import Settings
@@ -46,4 +47,7 @@ SPEC = ServiceSpec(
 
 
 def create(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    return create_app(SPEC, settings, clock)
+    """The app; tokens are checked against the places projected from `place.defined`."""
+    app = create_app(SPEC, settings, clock)
+    app.state.known_places = KnownPlaces(app.state.runtime.db, place_directory)
+    return app

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from fastapi import HTTPException, status
 from sqlmodel import Session, select
 
 from services.alerts.alerts.models import Alert
@@ -21,7 +20,7 @@ from services.alerts.escalation import service as escalation
 from services.alerts.incidents.models import OPEN_STATUSES, Incident
 from services.alerts.notifications import service as notifications
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, not_found
 from shared.catalogue.alerts import AlertKind, AlertRaised, AlertResolved
 from shared.catalogue.inspection import ComplaintDeadlineMissed, InspectionCompleted, RectificationOverdue
 from shared.catalogue.registry import (
@@ -395,7 +394,7 @@ def resolve(
     principal.ensure_role(Role.county, Role.township)
     alert = session.exec(select(Alert).where(Alert.id == alert_id, scope_condition(principal))).first()
     if alert is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "alert not found")
+        raise not_found()
     if alert.status == "resolved":
         raise DomainError("status", "the alert is already resolved", status_code=409)
     alert.status = "resolved"

@@ -1,4 +1,5 @@
-"""Keeping the business directory from `business.registered` and `business.updated`."""
+"""Keeping the business directory from `business.registered` and `business.updated`, and the
+banquet directory from `banquet.filed`."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import uuid
 
 from sqlmodel import Session
 
-from services.alerts.directory.models import KnownBusiness
-from shared.catalogue.registry import BusinessRegistered, BusinessUpdated
+from services.alerts.directory.models import KnownBanquet, KnownBusiness
+from shared.catalogue.registry import BanquetFiled, BusinessRegistered, BusinessUpdated
 from shared.events import Envelope
 
 
@@ -33,3 +34,21 @@ def on_business(session: Session, envelope: Envelope, payload: BusinessRegistere
 
 def get(session: Session, business_id: uuid.UUID) -> KnownBusiness | None:
     return session.get(KnownBusiness, business_id)
+
+
+def on_banquet_filed(session: Session, envelope: Envelope, payload: BanquetFiled) -> None:
+    banquet = session.get(KnownBanquet, payload.banquet_id) or KnownBanquet(
+        banquet_id=payload.banquet_id,
+        county_id=envelope.county_id,
+        village_id=payload.village_id,
+        updated_at=envelope.occurred_at,
+    )
+    banquet.county_id = envelope.county_id
+    banquet.township_id = envelope.township_id
+    banquet.village_id = payload.village_id
+    banquet.updated_at = envelope.occurred_at
+    session.add(banquet)
+
+
+def get_banquet(session: Session, banquet_id: uuid.UUID) -> KnownBanquet | None:
+    return session.get(KnownBanquet, banquet_id)

@@ -5,12 +5,10 @@ township's chain in force."""
 
 from __future__ import annotations
 
-from fastapi import HTTPException, status
-
 from services.alerts.database import place_directory
 from services.alerts.escalation import service
 from services.alerts.escalation.models import PolicyBody, PolicyRead
-from shared.auth import Role
+from shared.auth import Role, not_found
 from shared.deps import ClockDep, CurrentUser, SessionDep
 from shared.places import find_place
 from shared.routing import ServiceRouter
@@ -25,11 +23,11 @@ def get_policy(scope_id: str, session: SessionDep, user: CurrentUser, clock: Clo
     if scope_id != user.county_id:
         place = find_place(session, place_directory, scope_id)
         if place is None or place.level != "township":
-            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such township")
+            raise not_found()
         user.ensure_sees(county_id=place.county_id, township_id=place.place_id)
         township_id = scope_id
     elif user.role is not Role.county:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such township")
+        raise not_found()
     steps, source, policy = service.policy_for(
         session, county_id=user.county_id, township_id=township_id, now=clock.now()
     )

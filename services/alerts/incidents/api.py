@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import HTTPException, Query, Response, status
+from fastapi import Query, Response, status
 
 from services.alerts.context import EscalatorDep
 from services.alerts.incidents import service
@@ -27,6 +27,7 @@ from services.alerts.incidents.models import (
 from services.alerts.incidents.rules import Level
 from services.alerts.notifications import service as notifications
 from services.alerts.notifications.models import AttemptRead, NotificationRead
+from shared.auth import not_found
 from shared.clock import Clock
 from shared.deps import ClockDep, CurrentUser, SessionDep
 from shared.routing import ServiceRouter
@@ -100,7 +101,7 @@ def response_stats(
 def get_incident(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser, clock: ClockDep):
     incident = service.get(session=session, principal=user, incident_id=incident_id)
     if incident is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "incident not found")
+        raise not_found()
     return _read(incident, clock)
 
 
@@ -122,7 +123,7 @@ def get_reports(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
 def get_notifications(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
     incident = service.get(session=session, principal=user, incident_id=incident_id)
     if incident is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "incident not found")
+        raise not_found()
     return [
         NotificationRead.model_validate(row).model_copy(
             update={"attempt_log": [AttemptRead.model_validate(attempt) for attempt in attempts]}

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from fastapi import HTTPException, status
 from sqlmodel import Session, select
 
 from services.alerts.alerts import service as alerts
@@ -34,7 +33,7 @@ from services.alerts.incidents.models import (
 )
 from services.alerts.incidents.rules import LEVEL_ORDER, Level, classify, rule_for
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, not_found
 from shared.catalogue.alerts import (
     AlertAcknowledged,
     IncidentClosed,
@@ -80,33 +79,13 @@ def report(
 ) -> Reported:
     principal.ensure_role(*REPORTERS)
     escalator = escalator or escalation.Escalator()
-    township = find_place(session, place_directory, data.township_id)
-    if (
-        township is None
-        or township.level != "township"
-        or not principal.sees(
-            county_id=township.county_id, township_id=township.place_id, village_id=data.village_id
-        )
-    ):
-        raise DomainError("township_id", f"unknown township {data.township_id!r} in your area")
-    if principal.role is Role.village and data.village_id != principal.village_id:
-        raise DomainError("village_id", "a village coordinator reports for their own village")
-    if data.village_id is not None:
-        village = find_place(session, place_directory, data.village_id)
-        if village is None or village.level != "village" or village.parent_id != township.place_id:
-            raise DomainError("village_id", f"unknown village {data.village_id!r} in {data.township_id}")
-    if data.business_id is not None:
-        business = directory.get(session, data.business_id)
-        if business is None or business.township_id != township.place_id:
-            raise DomainError(
-                "business_id", f"no business {data.business_id} is registered in {data.township_id}"
-            )
+    township = _check_places(session, principal, data)
     now = clock.now()
     if data.onset_at is not None and data.onset_at > now:
         raise DomainError("onset_at", "cannot be in the future")
 
     reporter_kind = data.reporter_kind or DEFAULT_REPORTER_KIND.get(principal.role)
-    existing = _same_outbreak(session, data, county_id=township.county_id, now=now)
+    existing = _same_outbreak(session, principal, data, county_id=township.county_id, now=now)
     if existing is not None:
         _add_report(
             session, escalator, existing, data, principal=principal, reporter_kind=reporter_kind, now=now
@@ -198,6 +177,48 @@ def report(
     return Reported(incident, created=True)
 
 
+def _check_places(session: Session, principal: Principal, data: IncidentCreate) -> sa.Row:
+    """The township of the report, once every place the report names is one the reporter may
+    name: their township (a village coordinator: their village, and only a business or banquet of
+    it). A record elsewhere is refused exactly as one that does not exist, so a report cannot probe
+    other places, and nothing it causes (grouping, suspension) reaches beyond the reporter."""
+    township = find_place(session, place_directory, data.township_id)
+    if (
+        township is None
+        or township.level != "township"
+        or township.county_id != principal.county_id
+        or (principal.role is not Role.county and township.place_id != principal.township_id)
+    ):
+        raise DomainError("township_id", f"unknown township {data.township_id!r} in your area")
+    village_only = principal.role is Role.village
+    if village_only and data.village_id != principal.village_id:
+        raise DomainError("village_id", "a village coordinator reports for their own village")
+    if data.village_id is not None:
+        village = find_place(session, place_directory, data.village_id)
+        if village is None or village.level != "village" or village.parent_id != township.place_id:
+            raise DomainError("village_id", f"unknown village {data.village_id!r} in {data.township_id}")
+    area = "your village" if village_only else data.township_id
+    if data.business_id is not None:
+        business = directory.get(session, data.business_id)
+        if (
+            business is None
+            or business.county_id != township.county_id
+            or business.township_id != township.place_id
+            or (village_only and business.village_id != principal.village_id)
+        ):
+            raise DomainError("business_id", f"no business {data.business_id} is registered in {area}")
+    if data.banquet_id is not None:
+        banquet = directory.get_banquet(session, data.banquet_id)
+        if (
+            banquet is None
+            or banquet.county_id != township.county_id
+            or banquet.township_id != township.place_id
+            or (village_only and banquet.village_id != principal.village_id)
+        ):
+            raise DomainError("banquet_id", f"no banquet {data.banquet_id} is filed in {area}")
+    return township
+
+
 def _report_row(
     incident_id: uuid.UUID,
     data: IncidentCreate,
@@ -222,9 +243,11 @@ def _report_row(
 
 
 def _same_outbreak(
-    session: Session, data: IncidentCreate, *, county_id: str, now: datetime
+    session: Session, principal: Principal, data: IncidentCreate, *, county_id: str, now: datetime
 ) -> Incident | None:
-    """An open incident this report is another report of, by the grouping rule table."""
+    """An open incident this report is another report of, by the grouping rule table: only among
+    the incidents the reporter may read, since the answer is the incident grouped into (its
+    description, its reporters) and the report raises its counts and level."""
     rule = grouping.rule_for(county_id, to_local(now).date())
     keys = []
     if rule.by_business and data.business_id is not None:
@@ -243,6 +266,7 @@ def _same_outbreak(
     return session.exec(
         select(Incident)
         .where(
+            scope_condition(principal),
             Incident.township_id == data.township_id,
             Incident.status.in_(OPEN_STATUSES),  # type: ignore[attr-defined]
             Incident.reported_at >= now - timedelta(hours=rule.window_hours),
@@ -306,7 +330,7 @@ def _add_report(
 def _load(session: Session, principal: Principal, incident_id: uuid.UUID) -> Incident:
     incident = get(session=session, principal=principal, incident_id=incident_id)
     if incident is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "incident not found")
+        raise not_found()
     return incident
 
 

@@ -6,7 +6,6 @@ import uuid
 from datetime import date
 
 import sqlalchemy as sa
-from fastapi import HTTPException, status
 from sqlmodel import Session, select
 
 from services.inspection.campaigns.models import (
@@ -19,7 +18,7 @@ from services.inspection.checklists.templates import kind_map
 from services.inspection.database import place_directory
 from services.inspection.inspections.models import Inspection
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, not_found
 from shared.catalogue.inspection import CampaignLaunched
 from shared.outbox import emit
 from shared.web import DomainError
@@ -101,7 +100,7 @@ def get(*, session: Session, principal: Principal, campaign_id: uuid.UUID) -> Ca
         select(Campaign).where(Campaign.id == campaign_id, Campaign.county_id == principal.county_id)
     ).first()
     if campaign is None or not _concerns(campaign, principal):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "campaign not found")
+        raise not_found()
     return campaign
 
 
@@ -124,16 +123,17 @@ def search(*, session: Session, principal: Principal, active_on: date | None = N
 def check_inspection(
     *, session: Session, principal: Principal, campaign_id: uuid.UUID, township_id: str, on: date
 ) -> Campaign:
-    """The campaign an inspection is recorded under: known, running that day, for that township."""
+    """The campaign an inspection is recorded under: known, running that day, for that township.
+    A campaign that does not concern the caller is unknown to them (its dates are not theirs)."""
     campaign = session.exec(
         select(Campaign).where(Campaign.id == campaign_id, Campaign.county_id == principal.county_id)
     ).first()
-    if campaign is None:
+    if campaign is None or not _concerns(campaign, principal):
         raise DomainError("campaign_id", "unknown campaign")
-    if not campaign.starts_on <= on <= campaign.ends_on:
-        raise DomainError("campaign_id", f"the campaign runs {campaign.starts_on} to {campaign.ends_on}")
     if campaign.targets and township_id not in campaign.targets:
         raise DomainError("campaign_id", "the campaign does not cover this township")
+    if not campaign.starts_on <= on <= campaign.ends_on:
+        raise DomainError("campaign_id", f"the campaign runs {campaign.starts_on} to {campaign.ends_on}")
     return campaign
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from fastapi import HTTPException, status
 from pydantic import BaseModel
 
 from services.inspection.checklists import templates
-from shared.auth import Role
+from shared.auth import Role, not_found
 from shared.deps import CurrentUser
 from shared.routing import ServiceRouter
 
@@ -55,5 +54,5 @@ def get_checklist(kind: str, version: int, user: CurrentUser):
     user.ensure_role(*READERS)
     found = next((t for t in templates.versions(kind) if t.version == version), None)
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "checklist not found")
+        raise not_found()
     return _read(found)

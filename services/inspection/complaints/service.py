@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from fastapi import HTTPException, status
 from sqlmodel import Session, select
 
 from services.inspection.complaints.models import (
@@ -24,7 +23,7 @@ from services.inspection.database import place_directory
 from services.inspection.directory import service as directory
 from services.inspection.rules import complaint_deadline
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, not_found
 from shared.catalogue.inspection import (
     ComplaintAccepted,
     ComplaintAssigned,
@@ -302,7 +301,7 @@ def get(*, session: Session, principal: Principal, complaint_id: uuid.UUID) -> C
         select(Complaint).where(Complaint.id == complaint_id, *_scope(principal))
     ).first()
     if complaint is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "complaint not found")
+        raise not_found()
     return complaint
 
 

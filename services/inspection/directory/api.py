@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import HTTPException, Query, status
+from fastapi import Query
 
 from services.inspection.directory import service
 from services.inspection.directory.models import DirectoryBusinessRead, DirectoryPage
+from shared.auth import not_found
 from shared.deps import CurrentUser, SessionDep
 from shared.routing import ServiceRouter
 
@@ -33,5 +34,5 @@ def list_businesses(
 def get_business(business_id: uuid.UUID, session: SessionDep, user: CurrentUser):
     business = service.get(session=session, principal=user, business_id=business_id)
     if business is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "business not found")
+        raise not_found()
     return business

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from services.inspection.directory.models import DirectoryBusiness
-from shared.auth import Principal
+from shared.auth import Principal, incident_reaches
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.registry import (
     BusinessRiskChanged,
@@ -94,7 +94,15 @@ def apply_incident_reported(session: Session, envelope: Envelope, payload: Incid
     if payload.business_id is None:
         return
     business = session.get(DirectoryBusiness, payload.business_id)
-    if business is None:
+    if business is None or not incident_reaches(
+        actor=envelope.actor,
+        incident_county_id=envelope.county_id,
+        incident_township_id=envelope.township_id,
+        incident_village_id=payload.village_id,
+        county_id=business.county_id,
+        township_id=business.township_id,
+        village_id=business.village_id,
+    ):
         return
     reported_on = to_local(payload.reported_at).date()
     if business.last_incident_on is None or reported_on > business.last_incident_on:

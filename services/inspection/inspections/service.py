@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from fastapi import HTTPException, status
 from sqlmodel import Session, select
 
 from services.inspection.campaigns import service as campaigns
@@ -35,7 +34,7 @@ from services.inspection.inspections.verdict import ItemResult, Verdict, judge
 from services.inspection.plans import service as plans
 from services.inspection.rectification import service as rectification
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, not_found
 from shared.catalogue.inspection import InspectionCompleted
 from shared.clock import Clock, to_local
 from shared.outbox import emit
@@ -251,7 +250,7 @@ def get(*, session: Session, principal: Principal, inspection_id: uuid.UUID) -> 
         select(Inspection).where(Inspection.id == inspection_id, *_scope(principal))
     ).first()
     if inspection is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "inspection not found")
+        raise not_found()
     return inspection
 
 
@@ -378,5 +377,5 @@ def attachment(
         select(Attachment).where(Attachment.id == attachment_id, Attachment.inspection_id == inspection.id)
     ).first()
     if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "attachment not found")
+        raise not_found()
     return found

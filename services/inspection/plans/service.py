@@ -12,7 +12,6 @@ import uuid
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from fastapi import HTTPException, status
 from sqlmodel import Session, select
 
 from services.inspection.complaints.models import Complaint
@@ -32,7 +31,7 @@ from services.inspection.plans.models import (
 from services.inspection.rectification.models import RectificationOrder
 from services.inspection.rules import grade_blackout, inspection_frequency
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, incident_reaches, not_found
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.inspection import InspectionTaskOpened
 from shared.clock import to_local
@@ -54,7 +53,15 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
     if payload.business_id is None:
         return
     business = session.get(DirectoryBusiness, payload.business_id)
-    if business is None:
+    if business is None or not incident_reaches(
+        actor=envelope.actor,
+        incident_county_id=envelope.county_id,
+        incident_township_id=envelope.township_id,
+        incident_village_id=payload.village_id,
+        county_id=business.county_id,
+        township_id=business.township_id,
+        village_id=business.village_id,
+    ):
         return
     exists = session.exec(
         select(InspectionTask.id).where(
@@ -139,7 +146,7 @@ def _township_in_scope(session: Session, principal: Principal, township_id: str 
         raise DomainError("township_id", "required for a county caller")
     place = find_place(session, place_directory, township_id)
     if place is None or place.level != "township":
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "township not found")
+        raise not_found()
     principal.ensure_sees(county_id=place.county_id, township_id=township_id)
     return township_id
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from fastapi import HTTPException, status
 from sqlmodel import Session, select
 
 from services.inspection.inspections.models import Attachment, Inspection, InspectionItem
@@ -18,7 +17,7 @@ from services.inspection.rectification.models import OrderRead, RectificationOrd
 from services.inspection.rules import rectification_deadline
 from services.inspection.rules.rectification_deadline import Severity
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, not_found
 from shared.catalogue.inspection import (
     CaseReferred,
     RectificationEscalated,
@@ -284,7 +283,7 @@ def get(*, session: Session, principal: Principal, order_id: uuid.UUID) -> Recti
         select(RectificationOrder).where(RectificationOrder.id == order_id, *_scope(principal))
     ).first()
     if order is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "rectification order not found")
+        raise not_found()
     return order
 
 

@@ -6,14 +6,13 @@ import uuid
 from datetime import date
 
 import sqlalchemy as sa
-from fastapi import HTTPException, status
 from sqlmodel import Session, select
 
 from services.registry.banquets import filing_rules
 from services.registry.banquets.models import Banquet, BanquetCreate
 from services.registry.places.service import get_village
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, not_found
 from shared.catalogue.registry import BanquetFiled, BanquetGuidanceDue, BanquetLate
 from shared.clock import Clock, local_today
 from shared.outbox import emit
@@ -107,7 +106,7 @@ def get(*, session: Session, principal: Principal, banquet_id: uuid.UUID) -> Ban
         select(Banquet).where(Banquet.id == banquet_id, scope_condition(principal))
     ).first()
     if banquet is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "banquet not found")
+        raise not_found()
     return banquet
 
 

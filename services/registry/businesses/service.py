@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import HTTPException, status
 from sqlmodel import Session, select
 
 from services.registry.businesses import investigation_rules, risk_level
@@ -31,7 +30,7 @@ from services.registry.expiry import notice_rules
 from services.registry.places.models import Place
 from services.registry.places.service import get_village
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, incident_reaches, not_found
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.inspection import InspectionCompleted
 from shared.catalogue.registry import (
@@ -70,7 +69,7 @@ def get_in_scope(*, session: Session, principal: Principal, business_id: uuid.UU
     """The business; 404 outside the caller's scope, the same answer as for one that does not exist."""
     business = get(session=session, principal=principal, business_id=business_id)
     if business is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "business not found")
+        raise not_found()
     return business
 
 
@@ -504,9 +503,23 @@ def on_inspection_completed(session: Session, envelope: Envelope, payload: Inspe
 
 
 def on_incident_reported(session: Session, envelope: Envelope, payload: IncidentReported) -> None:
-    """Flag the named business under investigation; a level III or worse incident suspends it."""
+    """Flag the named business under investigation; a level III or worse incident suspends it.
+
+    Only a business inside what the reporter may act on: the incident's township, and for a
+    village coordinator's report their village (alerts refuses any other, this is the second
+    lock should an event say otherwise)."""
     business = _business_of_event(session, envelope, payload.business_id)
     if business is None or business.status == "closed":
+        return
+    if not incident_reaches(
+        actor=envelope.actor,
+        incident_county_id=envelope.county_id,
+        incident_township_id=envelope.township_id,
+        incident_village_id=payload.village_id,
+        county_id=business.county_id,
+        township_id=business.township_id,
+        village_id=business.village_id,
+    ):
         return
     actor = envelope.actor or SYSTEM_ACTOR
     rule = investigation_rules.rule_for(business.county_id, payload.reported_at.date())

@@ -5,13 +5,21 @@ area, dates, licence numbers unique in the county and in the file, no business a
 under that name in that village). Rejected rows are reported with the column and the reason; the
 accepted rows are then written in one transaction, all of them or none, with their audit lines and
 their events (`business.registered`, `licence.recorded`) in the outbox.
+
+Licence numbers are unique in the county, but a township may only learn about its own register.
+A number held by a business in the caller's area, or used twice in the file, is rejected with the
+holder named, which is what a township needs to fix its ledger. A number held outside the caller's
+area is not looked at by a dry run (it would tell any number of guesses apart for free); the import
+itself rejects that row with a reason that does not say where, writes an audit line with the
+holder for the county office, and registers the other rows. Probing the county's numbers thus
+takes real, audited registrations, and the row that clashes is still named.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -30,6 +38,9 @@ from shared.events import Envelope
 from shared.outbox import emit_many
 
 IMPORTERS = (Role.county, Role.township)
+OUTSIDE_CLASH = (
+    "{number} cannot be registered: the number is in use in the county; the county office can tell where"
+)
 EXPORTERS = (Role.county, Role.township, Role.inspector)
 CHUNK = 1000
 
@@ -49,8 +60,12 @@ class _Context:
     today: date
     villages_by_id: dict[str, Place]
     villages_by_name: dict[str, list[Place]]
-    taken_numbers: set[tuple[str, str]]  # (kind, number) in the county, and earlier in the file
+    own_numbers: dict[tuple[str, str], str]  # (kind, number) in the caller's area -> holder
+    other_numbers: dict[tuple[str, str], Licence]  # (kind, number) held elsewhere in the county
+    file_numbers: dict[tuple[str, str], int]  # (kind, number) -> the row that used it first
     registered: set[tuple[str, str]]  # (village_id, name)
+    dry_run: bool = False
+    clashes: list[tuple[int, str, Licence]] = field(default_factory=list)  # row, column, holder
 
 
 def import_ledger(
@@ -64,7 +79,7 @@ def import_ledger(
 ) -> ImportReport:
     principal.ensure_role(*IMPORTERS)
     report = _progress(progress)
-    context = _context(session, principal, today)
+    context = _context(session, principal, today, dry_run=dry_run)
     accepted: list[tuple[ledger.LedgerRow, BusinessCreate, Place]] = []
     rejected: list[Rejection] = []
     for index, row in enumerate(rows, start=1):
@@ -77,6 +92,22 @@ def import_ledger(
     imported = 0
     if accepted and not dry_run:
         imported = _write(session, principal, accepted, today, report)
+    for row_number, column, holder in context.clashes:
+        audit.record(
+            session,
+            actor=principal.actor,
+            action="ledger.licence_clash",
+            entity="licence",
+            entity_id=str(holder.id),
+            county_id=principal.county_id,
+            township_id=principal.township_id,
+            detail={
+                "row": row_number,
+                "column": column,
+                "number": holder.number,
+                "held_by": str(holder.business_id),
+            },
+        )
     session.commit()
     return ImportReport(
         rows=len(rows), accepted=len(accepted), imported=imported, dry_run=dry_run, rejected=rejected
@@ -87,7 +118,7 @@ def _progress(progress: Progress | None) -> Progress:
     return progress or (lambda _stage, _done, _total: None)
 
 
-def _context(session: Session, principal: Principal, today: date) -> _Context:
+def _context(session: Session, principal: Principal, today: date, *, dry_run: bool) -> _Context:
     villages = [
         place
         for place in session.exec(
@@ -98,9 +129,21 @@ def _context(session: Session, principal: Principal, today: date) -> _Context:
     by_name: dict[str, list[Place]] = {}
     for village in villages:
         by_name.setdefault(village.name, []).append(village)
-    numbers = session.execute(
-        select(Licence.kind, Licence.number).where(Licence.county_id == principal.county_id)
+    own: dict[tuple[str, str], str] = {}
+    other: dict[tuple[str, str], Licence] = {}
+    holders = session.execute(
+        select(Licence, Business.name, Business.township_id, Business.village_id)
+        .join(Business, Business.id == Licence.business_id)  # type: ignore[arg-type]
+        .where(Licence.county_id == principal.county_id)
     ).all()
+    village_names = {village.id: village.name for village in villages}
+    for licence, name, township_id, village_id in holders:
+        key = (licence.kind, licence.number)
+        if principal.sees(county_id=licence.county_id, township_id=township_id):
+            place = village_names.get(village_id or "", "")
+            own[key] = f"{name} ({place})" if place else name
+        else:
+            other[key] = licence
     registered = session.execute(
         select(Business.village_id, Business.name).where(Business.county_id == principal.county_id)
     ).all()
@@ -109,8 +152,11 @@ def _context(session: Session, principal: Principal, today: date) -> _Context:
         today=today,
         villages_by_id={village.id: village for village in villages},
         villages_by_name=by_name,
-        taken_numbers={(kind, number) for kind, number in numbers},
+        own_numbers=own,
+        other_numbers=other,
+        file_numbers={},
         registered={(village_id or "", name) for village_id, name in registered},
+        dry_run=dry_run,
     )
 
 
@@ -172,15 +218,25 @@ def _check(row: ledger.LedgerRow, context: _Context) -> tuple[ledger.LedgerRow, 
     if data is not None and village is not None:
         if data.registered_on and data.registered_on > context.today:
             problems.append(("registered_on", "cannot be in the future"))
+        clashes: list[tuple[str, Licence]] = []
         for kind, licence in data.licences().items():
-            if (kind, licence.number) in context.taken_numbers:
-                problems.append((f"{kind}_number", f"{licence.number} is already registered in the county"))
+            key, column = (kind, licence.number), f"{kind}_number"
+            if key in context.own_numbers:
+                holder = context.own_numbers[key]
+                problems.append((column, f"{licence.number} is already registered to {holder}"))
+            elif key in context.file_numbers:
+                problems.append((column, f"{licence.number} is used in row {context.file_numbers[key]} too"))
+            elif key in context.other_numbers and not context.dry_run:
+                problems.append((column, OUTSIDE_CLASH.format(number=licence.number)))
+                clashes.append((column, context.other_numbers[key]))
         if (village.id, data.name) in context.registered:
             problems.append(("name", f"{data.name} is already registered in {village.name}"))
+        if problems:
+            context.clashes.extend((row.number, column, holder) for column, holder in clashes)
     if problems or data is None or village is None:
         raise _Rejected(problems)
     for kind, licence in data.licences().items():
-        context.taken_numbers.add((kind, licence.number))
+        context.file_numbers[(kind, licence.number)] = row.number
     context.registered.add((village.id, data.name))
     return row, data, village
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import status
+from fastapi import Request, status
 
 from services.registry.places import service
 from services.registry.places.models import CountyDefinition, PlaceRead, VillageUpdate
-from shared.auth import Role
+from shared.auth import Role, SignedUser, knows_place, unknown_place
 from shared.deps import CurrentUser, SessionDep
 from shared.routing import ServiceRouter
 from shared.web import DomainError
@@ -20,9 +20,21 @@ def list_places(session: SessionDep, user: CurrentUser) -> list:
 
 
 @router.put("", status_code=status.HTTP_200_OK, summary="Load or update the county definition")
-def load_county(definition: CountyDefinition, session: SessionDep, user: CurrentUser) -> dict[str, int]:
+def load_county(
+    definition: CountyDefinition, request: Request, session: SessionDep, user: SignedUser
+) -> dict[str, int]:
     """County users only; places are created or updated, never deleted, and each change is
-    announced as `place.defined`."""
+    announced as `place.defined`. While no place is defined, only a county token for the county
+    this deployment serves (SHIAN_COUNTY_ID, else the county file's id) may load it; afterwards
+    the token's place must be defined, as on every other route (401 otherwise)."""
+    if not knows_place(request, user) and not (
+        request.app.state.known_places.empty()
+        and user.role is Role.county
+        and user.county_id == service.deployment_county_id(request.app.state.settings)
+        and user.township_id is None
+        and user.village_id is None
+    ):
+        raise unknown_place()
     user.ensure_role(Role.county)
     if definition.id != user.county_id:
         raise DomainError("id", f"you may only define your own county ({user.county_id})")

@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-from fastapi import HTTPException, status
 from sqlmodel import Session, select
 
 from services.registry.places.models import CountyDefinition, Place, VillageUpdate
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, not_found, places_changed
 from shared.events import PlaceDefined
 from shared.outbox import emit
+from shared.settings import Settings
 from shared.web import DomainError
 
 
@@ -67,7 +67,18 @@ def load_county(*, session: Session, definition: CountyDefinition, actor: str) -
                 ),
             )
     session.commit()
+    places_changed()
     return changed
+
+
+def deployment_county_id(settings: Settings) -> str:
+    """The county this deployment serves: SHIAN_COUNTY_ID, else the id in the county file
+    (SHIAN_COUNTY_FILE, else the shipped demo county), the file `shian token` issues tokens from."""
+    if settings.county_id:
+        return settings.county_id
+    from services.demo import county_file  # the CLI's module: imported only for the bootstrap
+
+    return read_county_file(county_file()).id
 
 
 def _upsert(session: Session, actor: str, wanted: Place) -> int:
@@ -142,7 +153,7 @@ def update_village(*, session: Session, principal: Principal, village_id: str, d
     principal.ensure_role(Role.county)
     village = get_village(session=session, village_id=village_id)
     if village is None or village.county_id != principal.county_id:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "village not found")
+        raise not_found()
     changes = data.model_dump(exclude_unset=True)
     if not changes:
         raise DomainError("name", "nothing to change")
@@ -151,4 +162,5 @@ def update_village(*, session: Session, principal: Principal, village_id: str, d
     wanted = Place(**{**village.model_dump(), **changes})
     _upsert(session, principal.actor, wanted)
     session.commit()
+    places_changed()
     return village

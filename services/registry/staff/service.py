@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-from fastapi import HTTPException, status
 from sqlmodel import Session, select
 
 from services.registry.businesses import service as businesses
@@ -22,7 +21,7 @@ from services.registry.staff.models import (
     StaffUpdate,
 )
 from shared import audit
-from shared.auth import Principal
+from shared.auth import Principal, not_found
 from shared.catalogue.registry import CertificateRecorded, StaffRecorded
 from shared.clock import Clock, local_today
 from shared.outbox import emit
@@ -62,7 +61,7 @@ def get_staff(*, session: Session, principal: Principal, staff_id: uuid.UUID) ->
         member is None
         or businesses.get(session=session, principal=principal, business_id=member.business_id) is None
     ):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "staff not found")
+        raise not_found()
     return member
 
 

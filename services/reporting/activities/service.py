@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from fastapi import HTTPException, status
+from fastapi import HTTPException
 from sqlmodel import Session
 
 from services.reporting.activities.models import (
@@ -21,7 +21,7 @@ from services.reporting.activities.models import (
 )
 from services.reporting.database import place_directory
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, not_found
 from shared.catalogue.reporting import PublicityRecorded, TrainingRecorded, VillageAssessed
 from shared.clock import Clock, local_today
 from shared.outbox import emit
@@ -40,7 +40,7 @@ class Place:
 
 
 def _not_found() -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, "not found")
+    return not_found()
 
 
 def resolve_place(session: Session, principal: Principal, fields: PlaceFields) -> Place:

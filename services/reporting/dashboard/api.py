@@ -23,7 +23,7 @@ from services.reporting.documents import service as documents
 from services.reporting.statistics import periods
 from services.reporting.statistics import service as statistics
 from services.reporting.statistics.scope import READERS, home_place, resolve_scope
-from shared.auth import Principal, decode_token
+from shared.auth import Principal, decode_token, knows_place
 from shared.clock import local_today
 from shared.deps import ClockDep, SessionDep
 from shared.routing import ServiceRouter
@@ -58,6 +58,8 @@ def _principal(request: Request, token: str) -> Principal | None:
     try:
         principal = decode_token(request.app.state.settings, token)
     except jwt.InvalidTokenError:
+        return None
+    if not knows_place(request, principal):  # a token for a place not defined signs nobody in
         return None
     return principal if principal.role in READERS else None
 

@@ -113,6 +113,9 @@ def put_sections(
     first: First = None,
     last: Last = None,
 ):
+    """County and township offices. The role is checked before the place: an inspector is told
+    403 for every place alike, not 404 for some and 403 for the others."""
+    user.ensure_role(*service.EDITORS)
     scope = summary_scope(resolve_scope(session, user, place_id))
     wanted = periods.resolve(period, first, last)
     return _read(

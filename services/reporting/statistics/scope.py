@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from fastapi import HTTPException, status
 from sqlmodel import Session
 
 from services.reporting.database import place_directory
 from services.reporting.readmodels.registry import ReportBusiness
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, not_found
 from shared.places import find_place
 
 READERS = (Role.county, Role.township, Role.inspector)
@@ -70,7 +69,7 @@ def resolve_scope(session: Session, principal: Principal, place_id: str) -> Scop
     principal.ensure_role(*READERS)
     place = find_place(session, place_directory, place_id)
     if place is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "place not found")
+        raise not_found()
     township_id = village_id = None
     if place.level == "township":
         township_id = place.place_id

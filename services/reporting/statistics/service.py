@@ -181,7 +181,10 @@ def coverage(session: Session, scope: Scope, period: Period, figures: dict[str, 
 
 def campaigns(session: Session, scope: Scope, period: Period) -> list[CampaignFigure]:
     """Campaigns running in the period: the inspections of campaign kind inside each campaign's
-    days (and the period), against the target set for the place."""
+    days (and the period), against the target set for the place. A township's (or village's)
+    figures list only the campaigns concerning it, county-wide ones (no targets) and those with a
+    target for it, as inspection's GET /campaigns does: another township's campaign is not theirs
+    to read."""
     table = ReportCampaign.__table__
     rows = session.execute(
         sa.select(table)
@@ -194,6 +197,8 @@ def campaigns(session: Session, scope: Scope, period: Period) -> list[CampaignFi
     ).all()
     result = []
     for row in rows:
+        if scope.township_id is not None and row.targets and scope.township_id not in row.targets:
+            continue
         window = date_range(max(row.starts_on, period.first), min(row.ends_on, period.last))
         done = int(value(session, "campaigns.inspections", scope, window))
         if scope.village_id is not None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import HTTPException, Query, status
+from fastapi import Query
 
 from services.reporting.database import place_directory
 from services.reporting.summaries import service
 from services.reporting.summaries.models import TownshipSummary
-from shared.auth import Role
+from shared.auth import Role, not_found
 from shared.deps import CurrentUser, SessionDep
 from shared.places import find_place
 from shared.routing import ServiceRouter
@@ -36,7 +36,7 @@ def township_summary(
     user.ensure_role(Role.county, Role.township, Role.inspector)
     township = find_place(session, place_directory, township_id)
     if township is None or township.level != "township":
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "township not found")
+        raise not_found()
     user.ensure_sees(county_id=township.county_id, township_id=township.place_id)
     if period_to < period_from:
         raise DomainError("to", "the period ends before it starts")
