@@ -10,6 +10,7 @@ import socket
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from shared.auth import Role, issue_token
@@ -57,6 +58,10 @@ def _head(path: str, length: int | None, token: str | None = None, chunked: bool
 @pytest.fixture
 def registry(settings: Settings, tmp_path: Path):
     process = ServiceProcess("registry", settings, tmp_path / "registry").start()
+    token = issue_token(settings, subject="county-office", role=Role.county, county_id="qingyun")
+    county = {"id": "qingyun", "name": "青云县", "townships": [{"id": "qingyun.dongshan", "name": "东山镇"}]}
+    defined = httpx.put(f"{process.url}/places", json=county, headers={"Authorization": f"Bearer {token}"})
+    assert defined.status_code == 200, defined.text
     try:
         yield process
     finally:
