@@ -27,7 +27,7 @@ from sqlmodel import Session
 from shared.bus import BatchResult, TransientError
 from shared.db import Database, utcnow
 from shared.events import Envelope, EventPayload
-from shared.parking import Unresolved, take_released
+from shared.parking import Unresolved, park, take_released
 
 log = logging.getLogger("shian.inbox")
 
@@ -200,20 +200,7 @@ class InboxProcessor:
         return "applied"
 
     def _park(self, session: Session, envelope: Envelope, waiting: Unresolved) -> None:
-        now = utcnow()
-        session.execute(
-            self.parked.insert().values(
-                consumer=self.consumer,
-                event_id=str(envelope.event_id),
-                event_type=envelope.type,
-                waiting_for=waiting.waiting_for,
-                body=envelope.to_bytes(),
-                parked_at=now,
-                attempts=1,
-                last_attempt_at=now,
-            )
-        )
-        log.info("%s parked %s (%s) until %s", self.consumer, envelope.event_id, envelope.type, waiting)
+        park(session, self.consumer, envelope, waiting)
 
     def _release(self, session: Session) -> None:
         """Apply, in the order they were parked, the events waiting for what was just released

@@ -14,10 +14,17 @@ The vocabulary is domain-neutral: a kind ("business") and a key (its id) name th
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session
+
+from shared.db import utcnow
+from shared.events import Envelope
+
+log = logging.getLogger("shian.parking")
 
 RELEASED = "shian.released"
 """session.info key: what the handlers of the current event released, as `kind:key` strings."""
@@ -59,3 +66,29 @@ def parks(function: Callable[..., Any]) -> Any:
     one event per transaction, which parks the event just as well but costs more."""
     function.shian_parks = True  # type: ignore[attr-defined]
     return function
+
+
+def parked_table(session: Session) -> sa.Table:
+    """The consumer database's parked_events table (defined with the other infrastructure tables)."""
+    return session.info["shian.infra"].inbox.metadata.tables["parked_events"]
+
+
+def park(session: Session, consumer: str, envelope: Envelope, waiting: Unresolved) -> None:
+    """Keep the event until `waiting` is released, in the session's transaction (which must also
+    hold the event's inbox row, so that a redelivery is a duplicate)."""
+    now = utcnow()
+    session.execute(
+        parked_table(session)
+        .insert()
+        .values(
+            consumer=consumer,
+            event_id=str(envelope.event_id),
+            event_type=envelope.type,
+            waiting_for=waiting.waiting_for,
+            body=envelope.to_bytes(),
+            parked_at=now,
+            attempts=1,
+            last_attempt_at=now,
+        )
+    )
+    log.info("%s parked %s (%s) until %s", consumer, envelope.event_id, envelope.type, waiting)
