@@ -17,7 +17,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -286,21 +286,22 @@ class InboxProcessor:
             return self._parked_stats(max_wait_seconds, now)
 
     def retry_parked(self, now: datetime | None = None) -> int:
-        """Try again the parked events whose last attempt is older than the retry interval;
-        returns how many were applied."""
+        """Try again, in parked order, the parked events whose last attempt is older than the
+        retry interval; returns how many were applied. Opens no write transaction when none is
+        due (on SQLite a write transaction takes the database's one write lock)."""
         now = now or utcnow()
-        cutoff = now.timestamp() - self.retry_parked_seconds
+        table = self.parked
+        due = sa.and_(
+            table.c.consumer == self.consumer,
+            table.c.last_attempt_at <= now - timedelta(seconds=self.retry_parked_seconds),
+        )
+        with self.db.read_session() as session:
+            if session.execute(sa.select(table.c.id).where(due).limit(1)).first() is None:
+                return 0
         applied = 0
         with self.db.session() as session:
-            rows = session.execute(
-                sa.select(self.parked)
-                .where(self.parked.c.consumer == self.consumer)
-                .order_by(self.parked.c.id)
-                .limit(500)
-            ).all()
+            rows = session.execute(sa.select(table).where(due).order_by(table.c.id).limit(500)).all()
             for row in rows:
-                if row.last_attempt_at.timestamp() > cutoff:
-                    continue
                 if self._apply_parked(session, row):
                     applied += 1
                 self._release(session)
@@ -317,13 +318,15 @@ class InboxProcessor:
             if not count:
                 self._reported_overdue.clear()
                 return ParkedStats()
-            rows = session.execute(
+            overdue = session.execute(
                 sa.select(table.c.event_id, table.c.event_type, table.c.waiting_for, table.c.parked_at)
-                .where(table.c.consumer == self.consumer)
+                .where(
+                    table.c.consumer == self.consumer,
+                    table.c.parked_at < now - timedelta(seconds=max_wait_seconds),
+                )
                 .order_by(table.c.id)
                 .limit(1000)
             ).all()
-        overdue = [row for row in rows if (now - row.parked_at).total_seconds() > max_wait_seconds]
         for row in overdue:
             if row.event_id not in self._reported_overdue:
                 log.error(
