@@ -158,3 +158,38 @@ def test_two_replicas_applying_one_event_at_once_report_no_failure(pg_database, 
         engine.dispose()
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert any("applied meanwhile by another consumer" in r.getMessage() for r in caplog.records)
+
+
+def test_parking_and_release_on_postgres(pg_database):
+    """Savepoints, the parked table and the release on PostgreSQL: an incident before its business
+    is parked, then applied right after the registration, once."""
+    import uuid
+
+    from shared.inbox import InboxProcessor
+    from tests.unit.test_parking import (
+        Base,
+        effect_rows,
+        incident,
+        infra,
+        parked_rows,
+        processor_for,
+        registered,
+    )
+
+    url = pg_database()
+    db = Database(url, infra=infra, stream="t.parkingtest", service="parkingtest")
+    Base.metadata.create_all(db.engine)
+    try:
+        processor: InboxProcessor = processor_for(db)
+        business = uuid.uuid4()
+        early, creating = incident(business), registered(business)
+        assert processor.process([early]).outcomes == {str(early.event_id): "parked"}
+        assert [row.event_id for row in parked_rows(db)] == [str(early.event_id)]
+        assert processor.process([creating, early]).outcomes == {
+            str(creating.event_id): "applied",
+            str(early.event_id): "duplicate",
+        }
+        assert [what for _id, what in effect_rows(db)] == ["registered:好味餐馆", "incident:腹泻"]
+        assert parked_rows(db) == []
+    finally:
+        db.dispose()
