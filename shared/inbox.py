@@ -25,7 +25,7 @@ from sqlalchemy import exc as sa_exc
 from sqlmodel import Session
 
 from shared.bus import BatchResult, TransientError
-from shared.db import Database, utcnow
+from shared.db import UNAVAILABLE_ERRORS, Database, utcnow
 from shared.events import Envelope, EventPayload
 from shared.parking import Unresolved, park, take_released
 
@@ -53,13 +53,9 @@ def _is_batch(handler: Handler) -> bool:
 HandlerMap = Mapping[type[EventPayload], Sequence[Handler]]
 
 # Errors of the database itself (gone, locked too long, no connection free in the pool within its
-# timeout), as opposed to errors of one event: none of them may count towards the dead-letter limit.
-TRANSIENT_DB_ERRORS = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.DisconnectionError,
-    sa_exc.TimeoutError,
-)
+# timeout: QueuePool's TimeoutError), as opposed to errors of one event: none of them may count
+# towards the dead-letter limit. The same list the HTTP layer answers 503 for.
+TRANSIENT_DB_ERRORS = UNAVAILABLE_ERRORS
 
 RETRY_PARKED_SECONDS = 60.0
 """How often a parked event is tried again even if nothing released it: on PostgreSQL the event
