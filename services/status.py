@@ -1,8 +1,9 @@
 """`shian status`: the bus and the services at a glance, for the operations team.
 
 Reads Redis directly (every stream, every consumer group on it, every consumer in the group) and
-each service's /metrics (its outbox backlog, which lives in the service's own database and is
-measured by its relay) and /readyz. Nothing here writes anything: running it is always safe.
+each service's /metrics (its outbox backlog and parked events, which live in the service's own
+database and are measured by its relay and consumers) and /readyz. Nothing here writes anything:
+running it is always safe.
 
     snapshot = await take_snapshot(redis, settings, urls)
     console.print(render(snapshot))
@@ -72,6 +73,9 @@ class ServiceStatus:
     readiness: str  # "ok", or what is wrong (a failed check, an unreachable service)
     outbox_backlog: int | None  # None: not measured (service unreachable, relay not run yet)
     outbox_oldest_age_seconds: float | None
+    # events waiting for a record another event creates (shared/parking.py); None: not measured
+    events_parked: int | None = None
+    events_parked_oldest_age_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -191,13 +195,24 @@ async def service_status(http: httpx.AsyncClient, name: str, url: str) -> Servic
         return ServiceStatus(name, url, False, f"unreachable: {reason}", None, None)
     ready = ready_answer.status_code == 200
     readiness = "ok" if ready else _failed_checks(ready_answer)
-    backlog = oldest = None
+    backlog = oldest = parked = oldest_parked = None
     if metrics_answer.status_code == 200:
-        samples = _samples(metrics_answer.text, {"shian_outbox_backlog", "shian_outbox_oldest_age_seconds"})
+        samples = _samples(
+            metrics_answer.text,
+            {
+                "shian_outbox_backlog",
+                "shian_outbox_oldest_age_seconds",
+                "shian_events_parked",
+                "shian_events_parked_oldest_age_seconds",
+            },
+        )
         backlog_value = samples.get("shian_outbox_backlog")
         backlog = int(backlog_value) if backlog_value is not None else None
         oldest = samples.get("shian_outbox_oldest_age_seconds")
-    return ServiceStatus(name, url, ready, readiness, backlog, oldest)
+        parked_value = samples.get("shian_events_parked")
+        parked = int(parked_value) if parked_value is not None else None
+        oldest_parked = samples.get("shian_events_parked_oldest_age_seconds")
+    return ServiceStatus(name, url, ready, readiness, backlog, oldest, parked, oldest_parked)
 
 
 def _failed_checks(answer: httpx.Response) -> str:
@@ -296,15 +311,27 @@ def _consumers_table(snapshot: Snapshot) -> Table:
 
 
 def _services_table(snapshot: Snapshot) -> Table:
-    table = _table("Services", "service", "url", "ready", ">outbox backlog", ">oldest unpublished")
+    table = _table(
+        "Services",
+        "service",
+        "url",
+        "ready",
+        ">outbox backlog",
+        ">oldest unpublished",
+        ">parked",
+        ">oldest parked",
+    )
     for service in snapshot.services:
         backlog, oldest = service.outbox_backlog, service.outbox_oldest_age_seconds
+        parked, oldest_parked = service.events_parked, service.events_parked_oldest_age_seconds
         table.add_row(
             service.name,
             service.url,
             "[green]ready[/]" if service.ready else f"[red]{escape(service.readiness)}[/]",
             "?" if backlog is None else _warn(backlog),
             "?" if oldest is None else format_seconds(oldest),
+            "?" if parked is None else _warn(parked),
+            "?" if oldest_parked is None else format_seconds(oldest_parked),
         )
     return table
 

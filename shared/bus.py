@@ -285,6 +285,7 @@ class StreamConsumer:
             self._next_reclaim = now + min(max(self.settings.claim_idle_ms / 2000, 0.1), 5.0)
         if now >= self._next_lag:
             await self.observe_lag()
+            await self.observe_parked()
             self._next_lag = now + 5.0
         response = await self.redis.xreadgroup(
             self.group,
@@ -489,6 +490,20 @@ class StreamConsumer:
                 lag = len(await self.redis.xrange(self.stream, min=b"(" + last, count=10_000))
             self.metrics.consumer_lag.labels(self.service, self.stream).set(int(lag))
             self.metrics.consumer_pending.labels(self.service, self.stream).set(pending)
+
+    async def observe_parked(self) -> None:
+        """Gauges of the events the processor holds back waiting for a record (and, in the
+        processor, the retry of those and the error log of those waiting too long)."""
+        check = getattr(self.processor, "check_parked", None)
+        if check is None:
+            return
+        try:
+            stats = await asyncio.to_thread(check, self.settings.parked_max_wait_seconds)
+        except Exception as error:  # the database may be away: the next pass will tell
+            log.warning("cannot read the parked events of %s: %s", self.group, error)
+            return
+        self.metrics.events_parked.labels(self.service).set(stats.count)
+        self.metrics.events_parked_oldest_age.labels(self.service).set(stats.oldest_age_seconds)
 
 
 def _as_bytes(value: Any) -> bytes:

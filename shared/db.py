@@ -144,6 +144,24 @@ def add_infrastructure_tables(metadata: sa.MetaData) -> InfraTables:
         sa.Column("created_at", UTCDateTime, nullable=False),
         sa.Index("ix_idempotency_created", "created_at"),
     )
+    # Events that arrived before the record they need (shared/parking.py), kept until it arrives.
+    # Looked up by name (metadata.tables["parked_events"]) by the inbox processor.
+    sa.Table(
+        "parked_events",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("consumer", sa.String(80), nullable=False),
+        sa.Column("event_id", sa.String(36), nullable=False),
+        sa.Column("event_type", sa.String(80), nullable=False),
+        sa.Column("waiting_for", sa.String(200), nullable=False),
+        sa.Column("body", sa.LargeBinary, nullable=False),
+        sa.Column("parked_at", UTCDateTime, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+        sa.Column("last_attempt_at", UTCDateTime, nullable=False),
+        sa.Column("last_error", sa.Text, nullable=True),
+        sa.UniqueConstraint("consumer", "event_id", name="uq_parked_events_consumer_event"),
+        sa.Index("ix_parked_events_waiting", "consumer", "waiting_for"),
+    )
     return InfraTables(outbox=outbox, inbox=inbox, audit_log=audit_log, idempotency=idempotency)
 
 

@@ -18,7 +18,7 @@ class BusMetrics:
         self.events_consumed = Counter(
             "shian_events_consumed_total",
             "Events taken from a stream by this service's consumer group, by outcome "
-            "(applied, duplicate, ignored, failed, deadlettered).",
+            "(applied, parked, duplicate, ignored, failed, deadlettered).",
             ["service", "stream", "event_type", "outcome"],
             registry=registry,
         )
@@ -75,6 +75,18 @@ class BusMetrics:
         self.outbox_published = Counter(
             "shian_outbox_published_total",
             "Outbox rows published to Redis.",
+            ["service"],
+            registry=registry,
+        )
+        self.events_parked = Gauge(
+            "shian_events_parked",
+            "Events held back because a record they need has not arrived yet (parked_events).",
+            ["service"],
+            registry=registry,
+        )
+        self.events_parked_oldest_age = Gauge(
+            "shian_events_parked_oldest_age_seconds",
+            "Age of the oldest parked event (0 when none is parked).",
             ["service"],
             registry=registry,
         )

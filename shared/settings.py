@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     max_deliveries: int = Field(default=5, ge=1)
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.5, gt=0)
+    # how long an event may wait for the record it needs (shared/parking.py) before it is reported
+    parked_max_wait_seconds: float = Field(default=900.0, gt=0)
 
     @model_validator(mode="after")
     def _production_secrets(self) -> Settings:

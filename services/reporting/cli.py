@@ -102,6 +102,11 @@ def rebuild_command(
         f"Rebuilt in {report.seconds:.1f}s: {report.from_archive} events from the archive, "
         f"{report.from_streams} new from the streams, {report.applied} applied to read models."
     )
+    if report.unresolved:
+        err.print(
+            f"[yellow]{report.unresolved} events change a record the read models do not hold "
+            "(those from the streams are parked until it arrives).[/]"
+        )
 
 
 def _scope(db: Database, place_id: str) -> Scope:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from services.registry.app import SPEC as REGISTRY
 from services.registry.app import create as create_registry
 from shared.auth import Role, issue_token
 from shared.bus import decode_entry, list_deadletters, replay_deadletters
-from shared.events import Envelope, PlaceDefined
+from shared.events import BusinessRegistered, Envelope, IncidentReported, PlaceDefined
 from shared.localredis import RedisHandle
 from shared.migrations import upgrade
 from shared.settings import Settings
@@ -202,6 +203,80 @@ def test_a_crash_after_commit_and_before_ack_is_deduplicated_when_reclaimed(
     wait_until(lambda: pending(client, settings) == [], timeout=10, what="redelivered entries acked")
 
     assert_exactly_once(survivor, ids(events))
+
+
+# --- parked events ---------------------------------------------------------------------------
+
+
+def incidents_before_their_businesses(count: int) -> list[Envelope]:
+    """For each business, its incident first and its registration after (one stream here; across
+    streams in Shian), so that every incident is parked and then released."""
+    events: list[Envelope] = []
+    for n in range(count):
+        business_id = uuid.uuid4()
+        events.append(
+            Envelope.wrap(
+                IncidentReported(
+                    incident_id=uuid.uuid4(),
+                    business_id=business_id,
+                    place_kind="restaurant",
+                    ill_count=10 + n,
+                    death_count=0,
+                    level="IV",
+                    reported_at=datetime.now(UTC),
+                    description="腹泻",
+                ),
+                county_id="qingyun",
+                township_id="t",
+                actor="test",
+            )
+        )
+        events.append(
+            Envelope.wrap(
+                BusinessRegistered(
+                    business_id=business_id,
+                    name=f"餐馆{n}",
+                    kind="catering",
+                    risk_level="B",
+                    registered_on=date(2026, 1, 1),
+                ),
+                county_id="qingyun",
+                township_id="t",
+                actor="test",
+            )
+        )
+    return events
+
+
+@pytest.mark.parametrize("crash", ["while applying a released event", "after commit, before ack"])
+def test_a_parked_event_is_applied_once_across_a_crash(settings: Settings, probes: ProbeFactory, crash: str):
+    settings = settings.model_copy(update={"batch_size": 4})
+    client = client_for(settings)
+    events = incidents_before_their_businesses(6)
+    asyncio.run(publish(settings, events))
+
+    # Handler calls count applications only (a park is not one): the 2nd is the first business's
+    # released incident, applied inside the transaction of its registration.
+    options = {"mark_at": 2} if crash.startswith("while") else {"hang_after": 1}
+    doomed = probes(settings, "doomed", park=True, **options).start()
+    doomed.wait_ready()
+    wait_until(doomed.marker_path.exists, timeout=20, what="the crash point", detail=doomed.log)
+    doomed.kill()
+    if crash.startswith("while"):
+        assert applied_counts(doomed.db_path) == {}  # the release's transaction never committed
+        assert query(doomed.db_path, "SELECT event_id FROM parked_events") == [(str(events[0].event_id),)]
+
+    survivor = probes(settings, "survivor", park=True).start()
+    survivor.wait_ready()
+    wait_all_applied(survivor, ids(events))
+    wait_until(lambda: pending(client, settings) == [], timeout=10, what="nothing pending")
+
+    assert_exactly_once(survivor, ids(events))
+    assert query(survivor.db_path, "SELECT count(*) FROM parked_events") == [(0,)]
+    order = [row[0] for row in query(survivor.db_path, "SELECT event_id FROM effects ORDER BY id")]
+    for n in range(0, len(events), 2):  # each incident after its business
+        incident, registration = str(events[n].event_id), str(events[n + 1].event_id)
+        assert order.index(registration) < order.index(incident)
 
 
 # --- dead letters -----------------------------------------------------------------------------

@@ -162,6 +162,8 @@ def test_status_json_holds_the_same_figures_and_names_a_service_that_does_not_an
     assert services["reporting"]["readiness"].startswith("unreachable")
     assert services["reporting"]["outbox_backlog"] is None
     assert services["alerts"]["ready"] is True and services["alerts"]["outbox_backlog"] == 0
+    assert services["alerts"]["events_parked"] == 0
+    assert services["reporting"]["events_parked"] is None
 
 
 def test_status_watch_refreshes_until_interrupted(running: RunningSystem, tmp_path: Path) -> None:

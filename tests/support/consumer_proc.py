@@ -18,6 +18,8 @@ Environment, besides SHIAN_*:
                     commit and before its XACK (a crash window), after writing PROBE_HANG_MARKER
                     (the batch's event ids)
   PROBE_READY       file written (with the consumer name) once the group exists and reading starts
+  PROBE_PARK        "1": an incident.reported naming a business no business.registered has brought
+                    yet is parked (shared/parking.py) until that registration releases it
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from shared.db import Database, add_infrastructure_tables, service_base, utcnow
 from shared.events import CATALOGUE, Envelope
 from shared.inbox import InboxProcessor
 from shared.metrics import BusMetrics
+from shared.parking import Unresolved, release
 from shared.settings import Settings
 
 Base = service_base("probe")
@@ -55,6 +58,8 @@ effects = sa.Table(
     sa.Column("applied_at", sa.String(40), nullable=False),
 )
 
+businesses = sa.Table("businesses", Base.metadata, sa.Column("id", sa.String(36), primary_key=True))
+
 log = logging.getLogger("probe")
 
 
@@ -65,11 +70,15 @@ def write_atomically(path: Path, text: str) -> None:
     partial.replace(path)
 
 
-def make_handler(delay: float, fail_file: Path | None, mark_at: int, marker: Path | None):
+def make_handler(delay: float, fail_file: Path | None, mark_at: int, marker: Path | None, park: bool = False):
     calls = 0
 
-    def apply(session: Session, envelope: Envelope, _payload: object) -> None:
+    def apply(session: Session, envelope: Envelope, payload: object) -> None:
         nonlocal calls
+        business_id = str(getattr(payload, "business_id", None))
+        known = sa.select(businesses.c.id).where(businesses.c.id == business_id)
+        if park and envelope.type == "incident.reported" and session.execute(known).first() is None:
+            raise Unresolved("business", business_id)
         calls += 1
         event_id = str(envelope.event_id)
         if delay:
@@ -88,6 +97,9 @@ def make_handler(delay: float, fail_file: Path | None, mark_at: int, marker: Pat
                 applied_at=utcnow().isoformat(),
             )
         )
+        if park and envelope.type == "business.registered":
+            session.execute(businesses.insert().values(id=business_id))
+            release(session, "business", business_id)
 
     return apply
 
@@ -148,7 +160,7 @@ async def main() -> int:
 
     db = Database(f"sqlite:///{database}", infra=infra, stream=settings.stream(group), service=group)
     Base.metadata.create_all(db.engine)
-    handler = make_handler(delay, fail_file, mark_at, marker)
+    handler = make_handler(delay, fail_file, mark_at, marker, park=os.environ.get("PROBE_PARK") == "1")
     inbox = InboxProcessor(db, group, {model: [handler] for model in CATALOGUE.values()})
     processor = HangingProcessor(inbox, hang_after, marker)
     bus = Bus(settings, group)

@@ -83,6 +83,7 @@ class ProbeConsumer:
     fail_file: Path | None = None
     hang_after: int = 0
     mark_at: int = 0
+    park: bool = False
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -118,6 +119,7 @@ class ProbeConsumer:
             PROBE_HANG_AFTER=str(self.hang_after),
             PROBE_MARK_AT=str(self.mark_at),
             PROBE_HANG_MARKER=str(self.marker_path),
+            PROBE_PARK="1" if self.park else "0",
         )
         if self.fail_file is not None:
             env["PROBE_FAIL_FILE"] = str(self.fail_file)

@@ -290,3 +290,35 @@ def test_a_batch_handler_takes_runs_of_its_type_in_order_and_isolates_a_bad_even
     with db.engine.connect() as connection:
         placed = connection.execute(sa.select(effects.c.place_id).order_by(effects.c.id)).scalars().all()
     assert placed == ["v1", "v2", "v3", "v5"]
+
+
+def test_an_exhausted_connection_pool_is_the_database_s_fault_not_the_event_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """QueuePool's TimeoutError must not count as a failed delivery towards the dead-letter limit:
+    the consumer retries the same batch once a connection is free."""
+    import functools
+
+    from shared.bus import TransientError
+
+    real_create_engine = sa.create_engine
+    monkeypatch.setattr(
+        sa,
+        "create_engine",
+        functools.partial(real_create_engine, pool_size=1, max_overflow=0, pool_timeout=0.2),
+    )
+    database = Database(f"sqlite:///{tmp_path / 'pool.db'}", infra=infra, stream="t.pool", service="pool")
+    monkeypatch.setattr(sa, "create_engine", real_create_engine)
+    Base.metadata.create_all(database.engine)
+    processor = InboxProcessor(database, "probe", {PlaceDefined: [record("a")]})
+    try:
+        for batch in ([place("v1")], [place("v2"), place("v3")]):
+            # the pool's only connection is taken
+            with database.engine.connect(), pytest.raises(TransientError):
+                processor.process(batch)
+            result = processor.process(batch)  # and once it is back, the batch applies
+            assert result.errors == {}
+            assert set(result.outcomes.values()) == {"applied"}
+        assert [row[2] for row in effect_rows(database)] == ["v1", "v2", "v3"]
+    finally:
+        database.dispose()

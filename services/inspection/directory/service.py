@@ -20,6 +20,7 @@ from shared.catalogue.registry import (
 from shared.clock import to_local
 from shared.db import utcnow
 from shared.events import BusinessRegistered, Envelope
+from shared.parking import Unresolved, parks, release
 
 
 def apply_business_registered(session: Session, envelope: Envelope, payload: BusinessRegistered) -> None:
@@ -43,13 +44,22 @@ def apply_business_registered(session: Session, envelope: Envelope, payload: Bus
     business.status = payload.status
     business.updated_at = utcnow()
     session.add(business)
+    release(session, "business", payload.business_id)
 
 
+def _known(session: Session, business_id: uuid.UUID) -> DirectoryBusiness:
+    """The business, or Unresolved: its `business.registered` has not arrived yet (another stream,
+    or a retry after later entries), so the event is parked until it does."""
+    business = session.get(DirectoryBusiness, business_id)
+    if business is None:
+        raise Unresolved("business", business_id)
+    return business
+
+
+@parks
 def apply_business_updated(session: Session, envelope: Envelope, payload: BusinessUpdated) -> None:
     """The payload is the whole current state; a move to another village may change the township."""
-    business = session.get(DirectoryBusiness, payload.business_id)
-    if business is None:
-        return
+    business = _known(session, payload.business_id)
     business.township_id = envelope.township_id or business.township_id
     business.village_id = payload.village_id
     business.name = payload.name
@@ -60,28 +70,29 @@ def apply_business_updated(session: Session, envelope: Envelope, payload: Busine
     session.add(business)
 
 
+@parks
 def apply_status_changed(session: Session, envelope: Envelope, payload: BusinessStatusChanged) -> None:
-    business = session.get(DirectoryBusiness, payload.business_id)
-    if business is not None:
-        business.status = payload.status
-        business.updated_at = utcnow()
-        session.add(business)
+    business = _known(session, payload.business_id)
+    business.status = payload.status
+    business.updated_at = utcnow()
+    session.add(business)
 
 
+@parks
 def apply_risk_changed(session: Session, envelope: Envelope, payload: BusinessRiskChanged) -> None:
-    business = session.get(DirectoryBusiness, payload.business_id)
-    if business is not None:
-        business.risk_level = payload.risk_level
-        business.updated_at = utcnow()
-        session.add(business)
+    business = _known(session, payload.business_id)
+    business.risk_level = payload.risk_level
+    business.updated_at = utcnow()
+    session.add(business)
 
 
+@parks
 def apply_licence_recorded(session: Session, envelope: Envelope, payload: LicenceRecorded) -> None:
     """A food operating permit with a new number is a new licence (a renewal keeps its number)."""
     if payload.licence_kind != "food_permit":
         return
-    business = session.get(DirectoryBusiness, payload.business_id)
-    if business is None or business.permit_number == payload.number:
+    business = _known(session, payload.business_id)
+    if business.permit_number == payload.number:
         return
     business.permit_number = payload.number
     business.licensed_on = payload.issued_on
@@ -89,12 +100,13 @@ def apply_licence_recorded(session: Session, envelope: Envelope, payload: Licenc
     session.add(business)
 
 
+@parks
 def apply_incident_reported(session: Session, envelope: Envelope, payload: IncidentReported) -> None:
     """Remember the newest incident a business caused (its grade blackout starts that day)."""
     if payload.business_id is None:
         return
-    business = session.get(DirectoryBusiness, payload.business_id)
-    if business is None or not incident_reaches(
+    business = _known(session, payload.business_id)
+    if not incident_reaches(
         actor=envelope.actor,
         incident_county_id=envelope.county_id,
         incident_township_id=envelope.township_id,

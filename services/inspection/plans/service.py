@@ -37,6 +37,7 @@ from shared.catalogue.inspection import InspectionTaskOpened
 from shared.clock import to_local
 from shared.events import Envelope
 from shared.outbox import emit
+from shared.parking import Unresolved, parks
 from shared.places import find_place
 from shared.web import DomainError
 
@@ -48,12 +49,16 @@ SYSTEM_ACTOR = "system:inspection"
 # ---- urgent tasks --------------------------------------------------------------------------------
 
 
+@parks
 def on_incident_reported(session: Session, envelope: Envelope, payload: IncidentReported) -> None:
-    """An incident naming a business puts an urgent inspection on its township's worklist."""
+    """An incident naming a business puts an urgent inspection on its township's worklist; one
+    naming a business the directory does not hold yet waits (parked) for its registration."""
     if payload.business_id is None:
         return
     business = session.get(DirectoryBusiness, payload.business_id)
-    if business is None or not incident_reaches(
+    if business is None:
+        raise Unresolved("business", payload.business_id)
+    if not incident_reaches(
         actor=envelope.actor,
         incident_county_id=envelope.county_id,
         incident_township_id=envelope.township_id,

@@ -24,6 +24,7 @@ from shared.catalogue.alerts import (
 )
 from shared.db import UTCDateTime
 from shared.events import Envelope
+from shared.parking import Unresolved, release
 
 
 class ReportIncident(Base, table=True):
@@ -85,10 +86,22 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
             "reported_at": payload.reported_at,
         },
     )
+    release(session, "incident", payload.incident_id)
+
+
+# The events below only change an incident already reported. One that comes first (its
+# incident.reported failed once and is retried after it) waits, parked, instead of being lost;
+# unmarked (@parks), so the hot path pays no savepoint for what happens rarely.
+
+
+def _incident_known(session: Session, incident_id: uuid.UUID) -> bool:
+    table = ReportIncident.__table__
+    return session.execute(sa.select(table.c.id).where(table.c.id == incident_id)).first() is not None
 
 
 def _incident(session: Session, incident_id: uuid.UUID, **values: object) -> None:
-    update(session, ReportIncident.__table__, {"id": incident_id}, values)
+    if not update(session, ReportIncident.__table__, {"id": incident_id}, values):
+        raise Unresolved("incident", incident_id)
 
 
 def on_level_changed(session: Session, envelope: Envelope, payload: IncidentLevelChanged) -> None:
@@ -125,6 +138,8 @@ def on_acknowledged(session: Session, envelope: Envelope, payload: AlertAcknowle
     """The first acknowledgement counts: a lapsed one followed by another keeps the first time."""
     table = ReportIncident.__table__
     reported_at = _reported_at(session, payload.incident_id)
+    if reported_at is None and not _incident_known(session, payload.incident_id):
+        raise Unresolved("incident", payload.incident_id)
     at = (
         reported_at + timedelta(seconds=payload.seconds_since_report) if reported_at else envelope.occurred_at
     )
@@ -164,11 +179,13 @@ def on_closed(session: Session, envelope: Envelope, payload: IncidentClosed) -> 
 def on_escalated(session: Session, envelope: Envelope, payload: AlertEscalated) -> None:
     """Keyed by the step, not counted: a step seen twice does not escalate twice."""
     table = ReportIncident.__table__
-    session.execute(
+    changed = session.execute(
         table.update()
         .where(table.c.id == payload.incident_id, table.c.escalation_steps < payload.step)
         .values(escalation_steps=payload.step)
-    )
+    ).rowcount
+    if not changed and not _incident_known(session, payload.incident_id):
+        raise Unresolved("incident", payload.incident_id)
 
 
 def on_alert_raised(session: Session, envelope: Envelope, payload: AlertRaised) -> None:

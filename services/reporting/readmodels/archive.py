@@ -53,8 +53,11 @@ def archive(session: Session, envelope: Envelope, payload: object) -> None:
     pending: list[dict[str, Any]] | None = session.info.get(PENDING)
     if pending is None:
         pending = session.info[PENDING] = []
-        sa.event.listen(session, "before_commit", _write_pending, once=True)
-        sa.event.listen(session, "after_rollback", _drop_pending, once=True)
+        # Not `once`: before_commit also fires when a savepoint commits (the inbox gives each event
+        # that may park one), which writes the rows so far; rows queued after it need it again.
+        if not sa.event.contains(session, "before_commit", _write_pending):
+            sa.event.listen(session, "before_commit", _write_pending)
+            sa.event.listen(session, "after_rollback", _drop_pending)
     pending.append(row(envelope))
 
 

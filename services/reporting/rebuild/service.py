@@ -23,6 +23,7 @@ from services.reporting.readmodels.projections import PROJECTION_TABLES, PROJECT
 from shared.bus import decode_entry
 from shared.db import Database, utcnow
 from shared.events import CATALOGUE, Envelope
+from shared.parking import Unresolved, park, parked_table
 
 log = logging.getLogger("shian.reporting.rebuild")
 
@@ -37,6 +38,7 @@ class RebuildReport:
     from_streams: int = 0
     applied: int = 0
     skipped: int = 0  # types no projection describes (archived all the same)
+    unresolved: int = 0  # archived events whose record is missing; stream events parked for it
     seconds: float = 0.0
     streams_read: list[str] = field(default_factory=list)
     streams_unavailable: bool = False
@@ -72,6 +74,8 @@ class StreamSource:
 
 
 def apply(session: Session, envelope: Envelope, report: RebuildReport) -> None:
+    """Project one event. Unresolved (the record it changes is missing) propagates: projections
+    raise it before writing anything."""
     chain = CHAINS.get(envelope.type)
     if not chain or (envelope.type, envelope.version) not in CATALOGUE:
         report.skipped += 1
@@ -80,6 +84,16 @@ def apply(session: Session, envelope: Envelope, report: RebuildReport) -> None:
     for handler in chain:
         handler(session, envelope, payload)
     report.applied += 1
+
+
+def _apply_archived(session: Session, envelope: Envelope, report: RebuildReport) -> None:
+    """The archive holds events in the order they were applied, so each one's record comes before
+    it; one archived before events could wait for their record may still miss it, as it did then."""
+    try:
+        apply(session, envelope, report)
+    except Unresolved as waiting:
+        report.unresolved += 1
+        log.warning("archived %s (%s) changes nothing: %s", envelope.event_id, envelope.type, waiting)
 
 
 def rebuild(
@@ -114,7 +128,7 @@ def rebuild(
                 .limit(CHUNK)
             ).all()
             for row in rows:
-                apply(session, Envelope.from_bytes(row.body), report)
+                _apply_archived(session, Envelope.from_bytes(row.body), report)
             report.from_archive += len(rows)
             done += len(rows)
             if progress:
@@ -142,35 +156,50 @@ def rebuild(
 
 
 def _apply_new(session: Session, envelopes: list[Envelope], consumer: str, report: RebuildReport) -> int:
-    """Apply (and archive, and mark as processed) the stream entries the archive lacks."""
+    """Apply (and archive, and mark as processed) the stream entries the archive lacks. Entries the
+    live consumer holds parked are left to it; one whose record is missing is parked likewise."""
     if not envelopes:
         return 0
     table = ArchivedEvent.__table__
     ids = [str(envelope.event_id) for envelope in envelopes]
     known = set(session.execute(sa.select(table.c.event_id).where(table.c.event_id.in_(ids))).scalars())
+    parked = parked_table(session)
+    known |= set(
+        session.execute(
+            sa.select(parked.c.event_id).where(parked.c.consumer == consumer, parked.c.event_id.in_(ids))
+        ).scalars()
+    )
     inbox = session.info["shian.infra"].inbox
     processed = set(
         session.execute(
             sa.select(inbox.c.event_id).where(inbox.c.consumer == consumer, inbox.c.event_id.in_(ids))
         ).scalars()
     )
-    fresh = []
+    fresh: list[Envelope] = []
+    waiting_ones: list[Envelope] = []  # parked here: archived when the live consumer applies them
     for envelope in envelopes:
         event_id = str(envelope.event_id)
         if event_id in known or (envelope.type, envelope.version) not in CATALOGUE:
             continue
         known.add(event_id)
+        try:
+            apply(session, envelope, report)
+        except Unresolved as waiting:
+            report.unresolved += 1
+            if event_id not in processed:
+                park(session, consumer, envelope, waiting)
+                waiting_ones.append(envelope)
+            continue
         fresh.append(envelope)
-        apply(session, envelope, report)
+    now = utcnow()
     if fresh:
         session.execute(table.insert(), [archive.row(envelope) for envelope in fresh])
-        now = utcnow()
-        marks = [
-            {"consumer": consumer, "event_id": str(e.event_id), "event_type": e.type, "processed_at": now}
-            for e in fresh
-            if str(e.event_id) not in processed
-        ]
-        if marks:
-            session.execute(inbox.insert(), marks)
+    marks = [
+        {"consumer": consumer, "event_id": str(e.event_id), "event_type": e.type, "processed_at": now}
+        for e in [*fresh, *waiting_ones]
+        if str(e.event_id) not in processed
+    ]
+    if marks:
+        session.execute(inbox.insert(), marks)
     report.from_streams += len(fresh)
     return len(envelopes)
