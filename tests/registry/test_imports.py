@@ -214,3 +214,70 @@ def test_the_cli_imports_with_a_progress_bar_exports_and_scans(cli_env: Registry
     assert "nothing new" in runner.invoke(cli, ["expiry-scan", "--today", "2028-12-21"]).output
     assert runner.invoke(cli, ["expiry-scan", "--today", "tomorrow"]).exit_code == 2
     assert len(registry.events("licence.expiring")) == 1
+
+
+def test_rejections_beyond_the_first_ones_are_in_a_downloadable_report(registry: Registry):
+    bad = [f"坏行{number},spaceship,上村" for number in range(450)]
+    body = ("名称,类型,所在村\n" + "\n".join(bad) + "\n").encode()
+    report = post(registry, body).json()
+    assert (report["rows"], report["accepted"], report["rejected_count"], report["rejected_rows"]) == (
+        450,
+        0,
+        450,
+        450,
+    )
+    assert len(report["rejected"]) == service.REJECTIONS_SHOWN == 200
+    assert [item["row"] for item in report["rejected"]] == list(range(2, 202))
+    assert report["rejections_url"] == f"/imports/{report['import_id']}/rejections.csv"
+
+    download = registry.as_("dongshan", "GET", report["rejections_url"])
+    assert download.status_code == 200 and download.headers["content-type"].startswith("text/csv")
+    lines = download.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "row,column,reason" and len(lines) == 1 + 450
+    assert lines[-1].startswith("451,kind,")
+    assert registry.as_("county", "GET", report["rejections_url"]).status_code == 200  # its county
+    assert registry.as_("xishui", "GET", report["rejections_url"]).status_code == 404  # another township
+    assert registry.as_("inspector", "GET", report["rejections_url"]).status_code == 403
+    unknown = "/imports/00000000-0000-4000-8000-000000000000/rejections.csv"
+    assert registry.as_("dongshan", "GET", unknown).status_code == 404
+
+    clean = post(registry, ledger_csv(ROWS[:2])).json()
+    assert (clean["rejected_count"], clean["import_id"], clean["rejections_url"]) == (0, None, None)
+
+
+def test_a_long_cell_rejects_its_row_without_echoing_it(registry: Registry):
+    long_name = "长" * (ledger.MAX_CELL_CHARS + 1)
+    report = post(registry, ledger_csv([f"{long_name},餐饮单位,上村,,,,,,,,,,,", ROWS[1]])).json()
+    assert report["imported"] == 1
+    [rejection] = report["rejected"]
+    assert rejection == {"row": 2, "field": "name", "reason": "longer than 500 characters (501)"}
+
+
+def test_a_file_beyond_a_ledgers_size_is_refused_whole(registry: Registry, monkeypatch: pytest.MonkeyPatch):
+    from services.registry.imports import api
+
+    before = registry.counts(*WRITES_NOTHING)
+    monkeypatch.setattr(ledger, "MAX_ROWS", 5)
+    too_many = post(registry, ledger_csv(ROWS[:2] * 3))
+    assert too_many.status_code == 422
+    assert too_many.json()["detail"] == [
+        {
+            "loc": ["body", "file"],
+            "msg": "more than 5 rows: split the ledger into several files",
+            "type": "domain",
+        }
+    ]
+    blank_rows_are_free = post(registry, ledger_csv(ROWS[:2] * 2 + ROWS[-1:] * 6), dry_run=True)
+    assert blank_rows_are_free.status_code == 200 and blank_rows_are_free.json()["rows"] == 4
+
+    monkeypatch.setattr(api, "MAX_BYTES", 1000)
+    declared = post(registry, b"x" * 1001)
+    assert declared.status_code == 413 and declared.json()["detail"][0]["loc"][-1] == "file"
+
+    def chunks():  # no Content-Length: the limit is applied while the body streams in
+        for _ in range(20):
+            yield b"x" * 100
+
+    streamed = registry.as_("dongshan", "POST", "/imports/businesses", content=chunks())
+    assert streamed.status_code == 413
+    assert registry.counts(*WRITES_NOTHING) == before
