@@ -156,3 +156,18 @@ def deep_nesting(depth: int = 100_000) -> bytes:
 def many_rows_csv(rows: int = 5_000_000) -> bytes:
     """The ledger's header and `rows` rows that are all wrong (about 6 bytes each)."""
     return ",".join(HEADER).encode() + b"\n" + b"x,y,z\n" * rows
+
+
+def full_ledger_csv(rows: int, *, good: bool) -> bytes:
+    """A ledger at the row limit: every row good (distinct names and permits in 上村), or every
+    row wrong in its kind and village with long (but allowed) cells, about 26 MB for 50,000."""
+    if good:
+        header = "名称,类型,所在村,经营者,地址,食品经营许可证号,许可证发证日期,许可证有效期至\n"
+        lines = (
+            f"好味餐馆{i},餐饮单位,上村,赵{i},东山镇新街{i}号,JY{i:08d},2024-01-01,2029-01-01\n"
+            for i in range(rows)
+        )
+    else:
+        header = "名称,类型,所在村,经营者,地址\n"
+        lines = (f"{'坏' * 100}{i},spaceship,火星村,{'x' * 100},{'y' * 100}\n" for i in range(rows))
+    return (header + "".join(lines)).encode()
