@@ -38,6 +38,7 @@ from shared.clock import LOCAL_ZONE, SYSTEM_CLOCK, ManualClock, local_today
 from shared.db import Database
 from shared.migrations import upgrade
 from shared.settings import Settings
+from shared.spreadsheet import safe_row
 
 app = typer.Typer(
     help="The registry: import and export the business ledger, run the expiry scan.",
@@ -110,7 +111,7 @@ def import_ledger(
             writer.writerow(["row", "column", "reason"])
 
             def on_rejected(item: Rejection) -> None:
-                writer.writerow((item.row, item.field, item.reason))
+                writer.writerow(safe_row((item.row, item.field, item.reason)))
 
         result = _import(rows, place, actor, dry_run, on_rejected)
     verb = "would register" if dry_run else "registered"

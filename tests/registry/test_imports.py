@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
 from services.registry.cli import app as cli
@@ -281,3 +282,32 @@ def test_a_file_beyond_a_ledgers_size_is_refused_whole(registry: Registry, monke
     streamed = registry.as_("dongshan", "POST", "/imports/businesses", content=chunks())
     assert streamed.status_code == 413
     assert registry.counts(*WRITES_NOTHING) == before
+
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "@SUM(1)", "-1+cmd|' /C calc'!A0", "+1"]
+
+
+def test_the_export_escapes_text_a_spreadsheet_would_run(registry: Registry):
+    for number, name in enumerate(FORMULAS):
+        registry.register(
+            name=name, operator="=1+2", location={"latitude": -33.5, "longitude": 121.5 + number}
+        )
+
+    xlsx = registry.as_("dongshan", "GET", "/exports/businesses", params={"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active  # not read-only: data types as stored
+    header = [cell.value for cell in sheet[1]]
+    name_at, operator_at, latitude_at = (header.index(label) for label in ("名称", "经营者", "纬度"))
+    rows = list(sheet.iter_rows(min_row=2))
+    assert sorted(row[name_at].value for row in rows) == sorted("'" + name for name in FORMULAS)
+    assert {(row[name_at].data_type, row[operator_at].data_type, row[operator_at].value) for row in rows} == {
+        ("s", "s", "'=1+2")
+    }
+    assert {(row[latitude_at].data_type, row[latitude_at].value) for row in rows} == {("n", -33.5)}
+
+    text = registry.as_("dongshan", "GET", "/exports/businesses").content.decode("utf-8-sig")
+    records = list(csv.DictReader(io.StringIO(text)))
+    assert sorted(record["名称"] for record in records) == sorted("'" + name for name in FORMULAS)
+    assert {(record["经营者"], record["纬度"]) for record in records} == {("'=1+2", "-33.5")}
+
+    for content, fmt in ((xlsx.content, "xlsx"), (text.encode(), "csv")):  # and reads back as it was
+        assert sorted(row.values["name"] for row in ledger.read(content, fmt)) == sorted(FORMULAS)

@@ -27,6 +27,8 @@ from datetime import date, datetime
 from typing import Any, BinaryIO, Literal, NoReturn
 from xml.parsers import expat
 
+from shared.spreadsheet import safe_row, unescape_text
+
 LedgerFormat = Literal["csv", "xlsx"]
 
 MAX_ROWS = 50_000  # non-empty data rows in one import
@@ -140,7 +142,7 @@ def _cell(value: Any, key: str) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer() and key not in ("latitude", "longitude"):
         return str(int(value))
-    text = str(value).strip()
+    text = unescape_text(str(value).strip())  # a cell our export escaped reads as it was
     if key in _DATE_COLUMNS and (match := _DATE.match(text)):
         year, month, day = (int(part) for part in match.groups())
         return f"{year:04d}-{month:02d}-{day:02d}"
@@ -431,14 +433,16 @@ def read(data: bytes, fmt: LedgerFormat) -> list[LedgerRow]:
 
 
 def write(rows: Iterable[dict[str, Any]], fmt: LedgerFormat) -> bytes:
-    """The ledger in the same shape the import reads (Chinese headers), plus the export-only columns."""
+    """The ledger in the same shape the import reads (Chinese headers), plus the export-only columns.
+    Text that a spreadsheet would run as a formula is escaped (`shared.spreadsheet`); the import
+    reads it back unescaped."""
     columns = COLUMNS + EXPORT_ONLY
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow([column.label for column in columns])
         for row in rows:
-            writer.writerow(["" if row.get(c.key) is None else row[c.key] for c in columns])
+            writer.writerow(safe_row("" if row.get(c.key) is None else row[c.key] for c in columns))
         return buffer.getvalue().encode("utf-8-sig")  # the BOM lets Excel open it as UTF-8
     from openpyxl import Workbook
 
@@ -446,7 +450,7 @@ def write(rows: Iterable[dict[str, Any]], fmt: LedgerFormat) -> bytes:
     sheet = workbook.create_sheet("台帐")
     sheet.append([column.label for column in columns])
     for row in rows:
-        sheet.append([row.get(column.key) for column in columns])
+        sheet.append(safe_row(row.get(column.key) for column in columns))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()

@@ -21,6 +21,7 @@ from typing import IO, Any
 
 from services.registry.imports.models import Rejection
 from shared.auth import Principal
+from shared.spreadsheet import safe_row
 
 KEEP_DAYS = 30
 HEADER = ("row", "column", "reason")
@@ -49,7 +50,7 @@ class RejectionReport:
             self._handle = self._partial.open("w", newline="", encoding="utf-8-sig")
             self._writer = csv.writer(self._handle)
             self._writer.writerow(HEADER)
-        self._writer.writerow((rejection.row, rejection.field, rejection.reason))
+        self._writer.writerow(safe_row((rejection.row, rejection.field, rejection.reason)))
         self.count += 1
 
     def close(self) -> str | None:
