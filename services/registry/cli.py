@@ -113,7 +113,10 @@ def import_ledger(
             def on_rejected(item: Rejection) -> None:
                 writer.writerow(safe_row((item.row, item.field, item.reason)))
 
-        result = _import(rows, place, actor, dry_run, on_rejected)
+        try:
+            result = _import(rows, place, actor, dry_run, on_rejected)
+        except ledger.LedgerError as error:  # a workbook's rows past its limits: nothing was written
+            _fail(f"{path.name}: {error}")
     verb = "would register" if dry_run else "registered"
     console.print(
         f"{result.rows} rows: {verb} {result.accepted if dry_run else result.imported}, "

@@ -268,6 +268,14 @@ def test_a_file_beyond_a_ledgers_size_is_refused_whole(registry: Registry, monke
             "type": "domain",
         }
     ]
+    workbook = Workbook()
+    for values in [["名称", "类型", "所在村"], *[[f"店{number}", "餐饮单位", "上村"] for number in range(6)]]:
+        workbook.active.append(values)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    too_many = post(registry, buffer.getvalue(), format="xlsx")  # found as the rows are read
+    assert too_many.status_code == 422
+    assert too_many.json()["detail"][0]["msg"] == "more than 5 rows: split the ledger into several files"
     blank_rows_are_free = post(registry, ledger_csv(ROWS[:2] * 2 + ROWS[-1:] * 6), dry_run=True)
     assert blank_rows_are_free.status_code == 200 and blank_rows_are_free.json()["rows"] == 4
 

@@ -92,7 +92,7 @@ def import_businesses(
             dry_run=dry_run,
             on_rejected=report.add,
         )
-    except ledger.LedgerError as error:  # the file changed under the reader: not expected
+    except ledger.LedgerError as error:  # a workbook past a limit, found as its rows are read
         report.discard()
         raise DomainError("file", str(error)) from None
     except BaseException:

@@ -44,9 +44,11 @@ MAX_PART_BYTES = 4 * 1024 * 1024  # styles, theme, workbook, relations...
 MAX_UNCOMPRESSED_BYTES = 128 * 1024 * 1024
 MAX_RATIO = 100  # uncompressed : compressed, for parts above _RATIO_FLOOR
 MAX_XML_DEPTH = 64
+MAX_XML_RUN = 256 * 1024  # bytes from one "<" to the next: a tag, or a text (a cell's is < 100 KB)
 MAX_ROW_CELLS = 1_000  # <c> elements in one <row> (openpyxl builds the whole row)
 MAX_SHARED_STRINGS_ELEMENTS = 2_000_000
 MAX_PART_ELEMENTS = 200_000  # openpyxl builds every style object
+MAX_WORKSHEET_ELEMENTS = 4_000_000  # a full ledger: 50,000 rows of 17 cells of 2 or 3 elements
 _RATIO_FLOOR = 1024 * 1024
 _EXCEL_ROWS = 1_048_576
 _EXCEL_CELL_CHARS = 32_767
@@ -288,7 +290,7 @@ def _part_limit(name: str) -> int:
     return MAX_PART_BYTES
 
 
-def _check_archive(source: BinaryIO) -> None:
+def _check_archive(source: BinaryIO) -> int:
     """The zip bomb checks, on the archive's directory, before anything is decompressed: number of
     entries, each entry's size and compression ratio, and the total. zipfile stops reading an
     entry at its declared size (and fails its CRC), so the declared sizes bind."""
@@ -314,21 +316,31 @@ def _check_archive(source: BinaryIO) -> None:
             total += info.file_size
         if total > MAX_UNCOMPRESSED_BYTES:
             raise LedgerError(f"the workbook expands to {total} bytes, more than a ledger needs")
+        rows = 0
         for info in infos:
             if info.filename.endswith((".xml", ".rels")):
-                _scan_xml(archive, info)
+                rows = max(rows, _scan_xml(archive, info))
+        return rows
 
 
-def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
     """Walk one XML part with expat, holding nothing: refuse a DOCTYPE (entities), nesting deeper
-    than MAX_XML_DEPTH, text longer than an Excel cell can be, a row with more than
-    MAX_ROW_CELLS cells, a row number beyond Excel's last and parts with absurdly many elements.
-    openpyxl builds each row (and all shared strings and styles) in memory, so these bound it."""
+    than MAX_XML_DEPTH, text longer than an Excel cell can be, a worksheet with more rows than
+    the line limit, a row with more than MAX_ROW_CELLS cells or a number beyond Excel's last, and
+    parts with absurdly many elements. openpyxl builds each row (and all shared strings and styles)
+    in memory, so these bound it. The number of rows of a worksheet (blank ones included)."""
     name = shorten(info.filename, 60)
     worksheet = bool(_WORKSHEET.match(info.filename))
-    limit = MAX_SHARED_STRINGS_ELEMENTS if info.filename.endswith("sharedStrings.xml") else MAX_PART_ELEMENTS
-    state = {"depth": 0, "elements": 0, "text": 0, "cells": 0}
+    if worksheet:
+        limit = MAX_WORKSHEET_ELEMENTS
+    elif info.filename.endswith("sharedStrings.xml"):
+        limit = MAX_SHARED_STRINGS_ELEMENTS
+    else:
+        limit = MAX_PART_ELEMENTS
+    most_rows = 2 * MAX_ROWS + 1
+    depth = elements = text_length = cells = rows = 0
     parser = expat.ParserCreate()
+    parser.buffer_text = True
 
     def refuse(reason: str) -> NoReturn:
         raise LedgerError(f"{name}: {reason}")
@@ -337,43 +349,69 @@ def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
         refuse("a DOCTYPE is not allowed")
 
     def start(tag: str, attributes: dict[str, str]) -> None:
-        state["depth"] += 1
-        state["elements"] += 1
-        state["text"] = 0
-        if state["depth"] > MAX_XML_DEPTH:
+        nonlocal depth, elements, text_length, cells, rows
+        depth += 1
+        elements += 1
+        text_length = 0
+        if depth > MAX_XML_DEPTH:
             refuse(f"nested deeper than {MAX_XML_DEPTH} elements")
-        local = tag.rpartition(":")[2]
-        if worksheet:
-            if local == "row":
-                state["cells"] = 0
-                number = attributes.get("r", "")
-                if number and (not number.isdigit() or int(number) > _EXCEL_ROWS):
-                    refuse(f"row number {shorten(number, 20)} is beyond a worksheet's last row")
-            elif local == "c":
-                state["cells"] += 1
-                if state["cells"] > MAX_ROW_CELLS:
-                    refuse(f"a row with more than {MAX_ROW_CELLS} cells")
-        elif state["elements"] > limit:
+        if elements > limit:
             refuse(f"more than {limit} elements")
+        if not worksheet:
+            return
+        if tag == "c" or tag.endswith(":c"):
+            cells += 1
+            if cells > MAX_ROW_CELLS:
+                refuse(f"a row with more than {MAX_ROW_CELLS} cells")
+        elif tag == "row" or tag.endswith(":row"):
+            cells = 0
+            rows += 1
+            if rows > most_rows:
+                refuse(f"more than {most_rows - 1} rows")
+            number = attributes.get("r", "")
+            if number and (not number.isdigit() or int(number) > _EXCEL_ROWS):
+                refuse(f"row number {shorten(number, 20)} is beyond a worksheet's last row")
 
     def end(_tag: str) -> None:
-        state["depth"] -= 1
-        state["text"] = 0
+        nonlocal depth, text_length
+        depth -= 1
+        text_length = 0
 
     def text(data: str) -> None:
-        state["text"] += len(data)
-        if state["text"] > _EXCEL_CELL_CHARS:
+        nonlocal text_length
+        text_length += len(data)
+        if text_length > _EXCEL_CELL_CHARS:
             refuse(f"a text longer than {_EXCEL_CELL_CHARS} characters")
+
+    def other(*parts: str) -> None:  # comments and processing instructions
+        if sum(len(part) for part in parts) > MAX_XML_RUN:
+            refuse(f"a comment or instruction longer than {MAX_XML_RUN} characters")
 
     parser.StartDoctypeDeclHandler = doctype
     parser.StartElementHandler = start
     parser.EndElementHandler = end
     parser.CharacterDataHandler = text
+    parser.CommentHandler = other
+    parser.ProcessingInstructionHandler = other
+    run = 0  # bytes since the last "<"
     try:
         with archive.open(info) as part:
             while chunk := part.read(_CHUNK_BYTES):
+                # A tag is parsed again each time more of it arrives (expat here, libxml2 in
+                # openpyxl): one tag of megabytes costs minutes. Every tag and text starts at a
+                # "<", so a long stretch without one is refused before it is parsed.
+                pieces = chunk.split(b"<")
+                if len(pieces) == 1:
+                    run += len(chunk)
+                else:
+                    longest = max(run + len(pieces[0]), max(map(len, pieces[1:-1]), default=0))
+                    run = max(len(pieces[-1]), longest if longest > MAX_XML_RUN else 0)
+                del pieces
+                if run > MAX_XML_RUN:
+                    refuse(f"more than {MAX_XML_RUN} bytes without a tag")
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
+        return rows
     except expat.ExpatError as error:
         refuse(f"not well-formed XML ({shorten(str(error), 80)})")
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as error:
@@ -402,10 +440,13 @@ def _read_xlsx(source: BinaryIO) -> Iterator[LedgerRow]:
 
 
 class Ledger:
-    """An uploaded ledger in a seekable binary file, checked as a whole when opened: the CSV's
-    encoding, or the workbook's archive and XML parts; then every row once, so that the header, the
-    row count and the line lengths are known good (and `total` is known) before a row is used.
-    Iterating reads the rows again from the file: nothing but the current row is held."""
+    """An uploaded ledger in a seekable binary file, checked as a whole when opened. A CSV's
+    encoding is found and every row read once, so that the header, the row count and the line
+    lengths are known good, and `total` exact, before a row is used. A workbook's archive and XML
+    parts are checked (openpyxl is slow enough that a second pass is not worth it: `total` is
+    the rows of its largest worksheet, blank ones included, and the header and row limit are
+    checked as the rows are read). Iterating reads the rows from the file: nothing but the
+    current row is held. Iterating may raise LedgerError."""
 
     def __init__(self, source: BinaryIO, fmt: LedgerFormat) -> None:
         if fmt not in ("csv", "xlsx"):
@@ -414,9 +455,11 @@ class Ledger:
         self.fmt = fmt
         if fmt == "csv":
             self._encoding = _csv_encoding(source)
+            self.total = sum(1 for _row in self)
         else:
-            _check_archive(source)
-        self.total = sum(1 for _row in self)
+            self.total = max(_check_archive(source) - 1, 0)
+            if self.total == 0:
+                next(iter(self), None)  # an empty or headless sheet is refused now
 
     def __iter__(self) -> Iterator[LedgerRow]:
         if self.fmt == "csv":
