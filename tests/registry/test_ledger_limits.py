@@ -68,6 +68,19 @@ def test_xml_parts_are_walked_before_openpyxl_builds_them(no_openpyxl: None):
     assert refused(hostile.workbook_with_sheet(long_text), "xlsx") == (
         "xl/worksheets/sheet1.xml: a text longer than 32767 characters"
     )
+    long_tag = f'<row r="2" note="{"a" * 300_000}"/>'  # parsed again and again as it arrives
+    assert refused(hostile.workbook_with_sheet(long_tag), "xlsx") == (
+        "xl/worksheets/sheet1.xml: more than 262144 bytes without a tag"
+    )
+    comment = f"<!-- {('<' + 'a' * 1000) * 300} -->"  # a "<" every kilobyte
+    assert refused(hostile.workbook_with_sheet(comment), "xlsx") == (
+        "xl/worksheets/sheet1.xml: a comment or instruction longer than 262144 characters"
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ledger, "MAX_ROWS", 3)
+        assert refused(hostile.workbook_with_sheet("<row/>" * 7), "xlsx") == (
+            "xl/worksheets/sheet1.xml: more than 7 rows"
+        )
     doctype = '<!DOCTYPE x [<!ENTITY a "aaaa">]><worksheet><sheetData/></worksheet>'
     assert refused(hostile.workbook_with_sheet(doctype, whole=True), "xlsx") == (
         "xl/worksheets/sheet1.xml: a DOCTYPE is not allowed"

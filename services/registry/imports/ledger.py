@@ -367,7 +367,7 @@ def _scan_xml(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
             cells = 0
             rows += 1
             if rows > most_rows:
-                refuse(f"more than {most_rows - 1} rows")
+                refuse(f"more than {most_rows} rows")
             number = attributes.get("r", "")
             if number and (not number.isdigit() or int(number) > _EXCEL_ROWS):
                 refuse(f"row number {shorten(number, 20)} is beyond a worksheet's last row")
