@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import csv
 import getpass
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Annotated, NoReturn
@@ -31,12 +31,14 @@ from services.registry.app import SPEC
 from services.registry.database import infra
 from services.registry.expiry.scheduler import run_scan
 from services.registry.imports import ledger, service
+from services.registry.imports.models import ImportReport, Rejection
 from services.registry.places.models import Place
 from shared.auth import Principal, Role
 from shared.clock import LOCAL_ZONE, SYSTEM_CLOCK, ManualClock, local_today
 from shared.db import Database
 from shared.migrations import upgrade
 from shared.settings import Settings
+from shared.spreadsheet import safe_row
 
 app = typer.Typer(
     help="The registry: import and export the business ledger, run the expiry scan.",
@@ -97,10 +99,48 @@ def import_ledger(
 ) -> None:
     """Register the businesses of a township's ledger; rejected rows are listed with the reason."""
     fmt = _format(path)
-    try:
-        rows = ledger.read(path.read_bytes(), fmt)
-    except ledger.LedgerError as error:
-        _fail(f"{path.name}: {error}")
+    with path.open("rb") as source, ExitStack() as stack:
+        try:
+            rows = ledger.Ledger(source, fmt)  # read from the file row by row, as the API does
+        except ledger.LedgerError as error:
+            _fail(f"{path.name}: {error}")
+        on_rejected = None
+        if report is not None:
+            handle = stack.enter_context(report.open("w", newline="", encoding="utf-8-sig"))
+            writer = csv.writer(handle)
+            writer.writerow(["row", "column", "reason"])
+
+            def on_rejected(item: Rejection) -> None:
+                writer.writerow(safe_row((item.row, item.field, item.reason)))
+
+        try:
+            result = _import(rows, place, actor, dry_run, on_rejected)
+        except ledger.LedgerError as error:  # a workbook's rows past its limits: nothing was written
+            _fail(f"{path.name}: {error}")
+    verb = "would register" if dry_run else "registered"
+    console.print(
+        f"{result.rows} rows: {verb} {result.accepted if dry_run else result.imported}, "
+        f"rejected {result.rejected_rows}"
+    )
+    if result.rejected_count:
+        table = Table("row", "column", "reason", title="rejected rows")
+        for item in result.rejected[:50]:
+            table.add_row(str(item.row), item.field, escape(item.reason))
+        console.print(table)
+        if result.rejected_count > 50:
+            console.print(f"... and {result.rejected_count - 50} more")
+        if report is not None:
+            console.print(f"rejections written to {report}")
+        raise typer.Exit(1)
+
+
+def _import(
+    rows: ledger.Ledger,
+    place: str,
+    actor: str,
+    dry_run: bool,
+    on_rejected: Callable[[Rejection], None] | None,
+) -> ImportReport:
     with _database() as db, db.session() as session:
         principal = _principal(session, place, actor)
         with Progress(
@@ -123,26 +163,9 @@ def import_ledger(
                 today=local_today(SYSTEM_CLOCK),
                 dry_run=dry_run,
                 progress=progress,
+                on_rejected=on_rejected,
             )
-    verb = "would register" if dry_run else "registered"
-    console.print(
-        f"{result.rows} rows: {verb} {result.accepted if dry_run else result.imported}, "
-        f"rejected {len({item.row for item in result.rejected})}"
-    )
-    if result.rejected:
-        table = Table("row", "column", "reason", title="rejected rows")
-        for item in result.rejected[:50]:
-            table.add_row(str(item.row), item.field, escape(item.reason))
-        console.print(table)
-        if len(result.rejected) > 50:
-            console.print(f"... and {len(result.rejected) - 50} more")
-        if report is not None:
-            with report.open("w", newline="", encoding="utf-8-sig") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["row", "column", "reason"])
-                writer.writerows((item.row, item.field, item.reason) for item in result.rejected)
-            console.print(f"rejections written to {report}")
-        raise typer.Exit(1)
+    return result
 
 
 @app.command("export")

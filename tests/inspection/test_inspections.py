@@ -210,15 +210,32 @@ def test_photos_are_kept_and_referred_to_the_police_as_evidence(inspection: Insp
     assert event["payload"]["attachment_ids"] == [attachment["id"]]
 
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(64)
+
+
 @pytest.mark.parametrize(
-    ("headers", "params", "field"),
+    ("headers", "params", "content", "field", "reason"),
     [
-        ({"Content-Type": "text/plain"}, {"filename": "a.txt"}, "content_type"),
-        ({"Content-Type": "image/png"}, {}, "filename"),
+        ({"Content-Type": "text/plain"}, {"filename": "a.txt"}, b"data", "content_type", None),
+        ({"Content-Type": "image/png"}, {}, b"data", "filename", None),
+        (
+            {"Content-Type": "image/jpeg"},
+            {"filename": "a.jpg"},
+            PNG,
+            "body",
+            "the content is not the declared image/jpeg: it is image/png",
+        ),
+        (
+            {"Content-Type": "image/png"},
+            {"filename": "a.png"},
+            b"<script>alert(1)</script>",
+            "body",
+            "the content is not the declared image/png: it is none of the accepted types",
+        ),
     ],
 )
 def test_a_bad_photo_is_refused_and_nothing_is_stored(
-    inspection: Inspection, headers: dict, params: dict, field: str
+    inspection: Inspection, headers: dict, params: dict, content: bytes, field: str, reason: str | None
 ):
     recorded = inspection.inspected(inspection.business())
     before = inspection.counts("attachments", "audit_log")
@@ -227,10 +244,12 @@ def test_a_bad_photo_is_refused_and_nothing_is_stored(
         "POST",
         f"/inspections/{recorded['id']}/photos",
         params=params,
-        content=b"data",
+        content=content,
         headers=headers,
     )
     assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == field
+    if reason is not None:
+        assert response.json()["detail"][0]["msg"] == reason
     assert inspection.counts("attachments", "audit_log") == before
     store = inspection.settings.var_dir / "attachments"
     assert not store.exists() or not any(path.is_file() for path in store.rglob("*"))

@@ -325,6 +325,7 @@ ENDPOINTS = [
     ("GET", "/letters"),
     ("POST", "/letters"),
     ("POST", "/imports/businesses"),
+    ("GET", f"/imports/{uuid.uuid4()}/rejections.csv"),
     ("GET", "/exports/businesses"),
 ]
 

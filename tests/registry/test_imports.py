@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
 from services.registry.cli import app as cli
@@ -214,3 +215,107 @@ def test_the_cli_imports_with_a_progress_bar_exports_and_scans(cli_env: Registry
     assert "nothing new" in runner.invoke(cli, ["expiry-scan", "--today", "2028-12-21"]).output
     assert runner.invoke(cli, ["expiry-scan", "--today", "tomorrow"]).exit_code == 2
     assert len(registry.events("licence.expiring")) == 1
+
+
+def test_rejections_beyond_the_first_ones_are_in_a_downloadable_report(registry: Registry):
+    bad = [f"坏行{number},spaceship,上村" for number in range(450)]
+    body = ("名称,类型,所在村\n" + "\n".join(bad) + "\n").encode()
+    report = post(registry, body).json()
+    assert (report["rows"], report["accepted"], report["rejected_count"], report["rejected_rows"]) == (
+        450,
+        0,
+        450,
+        450,
+    )
+    assert len(report["rejected"]) == service.REJECTIONS_SHOWN == 200
+    assert [item["row"] for item in report["rejected"]] == list(range(2, 202))
+    assert report["rejections_url"] == f"/imports/{report['import_id']}/rejections.csv"
+
+    download = registry.as_("dongshan", "GET", report["rejections_url"])
+    assert download.status_code == 200 and download.headers["content-type"].startswith("text/csv")
+    lines = download.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "row,column,reason" and len(lines) == 1 + 450
+    assert lines[-1].startswith("451,kind,")
+    assert registry.as_("county", "GET", report["rejections_url"]).status_code == 200  # its county
+    assert registry.as_("xishui", "GET", report["rejections_url"]).status_code == 404  # another township
+    assert registry.as_("inspector", "GET", report["rejections_url"]).status_code == 403
+    unknown = "/imports/00000000-0000-4000-8000-000000000000/rejections.csv"
+    assert registry.as_("dongshan", "GET", unknown).status_code == 404
+
+    clean = post(registry, ledger_csv(ROWS[:2])).json()
+    assert (clean["rejected_count"], clean["import_id"], clean["rejections_url"]) == (0, None, None)
+
+
+def test_a_long_cell_rejects_its_row_without_echoing_it(registry: Registry):
+    long_name = "长" * (ledger.MAX_CELL_CHARS + 1)
+    report = post(registry, ledger_csv([f"{long_name},餐饮单位,上村,,,,,,,,,,,", ROWS[1]])).json()
+    assert report["imported"] == 1
+    [rejection] = report["rejected"]
+    assert rejection == {"row": 2, "field": "name", "reason": "longer than 500 characters (501)"}
+
+
+def test_a_file_beyond_a_ledgers_size_is_refused_whole(registry: Registry, monkeypatch: pytest.MonkeyPatch):
+    from services.registry.imports import api
+
+    before = registry.counts(*WRITES_NOTHING)
+    monkeypatch.setattr(ledger, "MAX_ROWS", 5)
+    too_many = post(registry, ledger_csv(ROWS[:2] * 3))
+    assert too_many.status_code == 422
+    assert too_many.json()["detail"] == [
+        {
+            "loc": ["body", "file"],
+            "msg": "more than 5 rows: split the ledger into several files",
+            "type": "domain",
+        }
+    ]
+    workbook = Workbook()
+    for values in [["名称", "类型", "所在村"], *[[f"店{number}", "餐饮单位", "上村"] for number in range(6)]]:
+        workbook.active.append(values)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    too_many = post(registry, buffer.getvalue(), format="xlsx")  # found as the rows are read
+    assert too_many.status_code == 422
+    assert too_many.json()["detail"][0]["msg"] == "more than 5 rows: split the ledger into several files"
+    blank_rows_are_free = post(registry, ledger_csv(ROWS[:2] * 2 + ROWS[-1:] * 6), dry_run=True)
+    assert blank_rows_are_free.status_code == 200 and blank_rows_are_free.json()["rows"] == 4
+
+    monkeypatch.setattr(api, "MAX_BYTES", 1000)
+    declared = post(registry, b"x" * 1001)
+    assert declared.status_code == 413 and declared.json()["detail"][0]["loc"][-1] == "file"
+
+    def chunks():  # no Content-Length: the limit is applied while the body streams in
+        for _ in range(20):
+            yield b"x" * 100
+
+    streamed = registry.as_("dongshan", "POST", "/imports/businesses", content=chunks())
+    assert streamed.status_code == 413
+    assert registry.counts(*WRITES_NOTHING) == before
+
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "@SUM(1)", "-1+cmd|' /C calc'!A0", "+1"]
+
+
+def test_the_export_escapes_text_a_spreadsheet_would_run(registry: Registry):
+    for number, name in enumerate(FORMULAS):
+        registry.register(
+            name=name, operator="=1+2", location={"latitude": -33.5, "longitude": 121.5 + number}
+        )
+
+    xlsx = registry.as_("dongshan", "GET", "/exports/businesses", params={"format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active  # not read-only: data types as stored
+    header = [cell.value for cell in sheet[1]]
+    name_at, operator_at, latitude_at = (header.index(label) for label in ("名称", "经营者", "纬度"))
+    rows = list(sheet.iter_rows(min_row=2))
+    assert sorted(row[name_at].value for row in rows) == sorted("'" + name for name in FORMULAS)
+    assert {(row[name_at].data_type, row[operator_at].data_type, row[operator_at].value) for row in rows} == {
+        ("s", "s", "'=1+2")
+    }
+    assert {(row[latitude_at].data_type, row[latitude_at].value) for row in rows} == {("n", -33.5)}
+
+    text = registry.as_("dongshan", "GET", "/exports/businesses").content.decode("utf-8-sig")
+    records = list(csv.DictReader(io.StringIO(text)))
+    assert sorted(record["名称"] for record in records) == sorted("'" + name for name in FORMULAS)
+    assert {(record["经营者"], record["纬度"]) for record in records} == {("'=1+2", "-33.5")}
+
+    for content, fmt in ((xlsx.content, "xlsx"), (text.encode(), "csv")):  # and reads back as it was
+        assert sorted(row.values["name"] for row in ledger.read(content, fmt)) == sorted(FORMULAS)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from shared.clock import local_today
 from tests.reporting.conftest import Known
-from tests.services.conftest import COUNTY, DONGSHAN, HECUN, SHANGCUN, XISHUI, County, count_rows
+from tests.services.conftest import COUNTY, DONGSHAN, HECUN, SHANGCUN, XISHUI, County, count_rows, wait_for
 
 WRITES = ("publicity_events", "trainings", "village_assessments", "outbox", "audit_log")
 
@@ -209,3 +209,31 @@ def test_open_data_in_the_lives_shape(known: Known):
         )
         == []
     )
+
+
+FORMULAS = ['=HYPERLINK("http://x","y")', "@SUM(1)", "-1+cmd|' /C calc'!A0", "+1"]
+
+
+def test_the_lives_csv_files_escape_formulas_and_the_json_does_not(county: County):
+    for number, name in enumerate(FORMULAS):
+        county.register_business(
+            name=name, operator="@owner", location={"latitude": -33.5, "longitude": 121.5 + number}
+        )
+    client, headers = county.reporting, county.headers("dongshan")
+
+    def records() -> list[dict]:
+        answer = client.get(f"/export/{DONGSHAN}/lives/businesses.json", headers=headers)
+        return answer.json() if answer.status_code == 200 and len(answer.json()) == len(FORMULAS) else []
+
+    as_json = wait_for(records, timeout=30, what="reporting to learn the businesses")
+    assert sorted(record["name"] for record in as_json) == sorted(FORMULAS)  # data, unescaped
+    assert {(record["owner_name"], record["latitude"]) for record in as_json} == {("@owner", -33.5)}
+
+    single = client.get(f"/export/{DONGSHAN}/lives/businesses.csv", headers=headers).text
+    archive = zipfile.ZipFile(
+        io.BytesIO(client.get(f"/export/{COUNTY}/lives.zip", headers=county.headers("county")).content)
+    )
+    for text in (single, archive.read("businesses.csv").decode()):
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert sorted(row["name"] for row in rows) == sorted("'" + name for name in FORMULAS)
+        assert {(row["owner_name"], row["latitude"]) for row in rows} == {("'@owner", "-33.5")}

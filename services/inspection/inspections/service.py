@@ -20,6 +20,7 @@ from services.inspection.complaints import service as complaints
 from services.inspection.complaints.models import Complaint
 from services.inspection.directory import service as directory
 from services.inspection.directory.models import DirectoryBusiness
+from services.inspection.inspections import filetypes
 from services.inspection.inspections.attachments import AttachmentStore
 from services.inspection.inspections.models import (
     Attachment,
@@ -332,6 +333,10 @@ def attach(
         raise DomainError("body", "empty file")
     if len(data) > MAX_ATTACHMENT_BYTES:
         raise DomainError("body", f"larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MiB")
+    if not filetypes.matches(media_type, data):
+        found = filetypes.detect(data)
+        seen = f"it is {found}" if found else "it is none of the accepted types"
+        raise DomainError("body", f"the content is not the declared {media_type}: {seen}")
     digest = hashlib.sha256(data).hexdigest()
     key = f"{inspection.county_id}/{inspection.id}/{digest}"
     store.put(key, data)

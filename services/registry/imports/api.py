@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import tempfile
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, BinaryIO
 
-from fastapi import Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response, status
+from fastapi.responses import FileResponse
 
 from services.registry.businesses.models import BusinessFilter, BusinessKind, BusinessStatus
-from services.registry.imports import ledger, service
+from services.registry.imports import ledger, rejections, service
 from services.registry.imports.models import ImportReport
+from shared.auth import not_found
 from shared.clock import local_today
 from shared.deps import ClockDep, CurrentUser, SessionDep
 from shared.routing import ServiceRouter
@@ -23,11 +28,29 @@ MEDIA_TYPES = {
 }
 
 
-async def _body(request: Request) -> bytes:
-    body = await request.body()
-    if len(body) > MAX_BYTES:
-        raise DomainError("file", f"larger than {MAX_BYTES // (1024 * 1024)} MB")
-    return body
+def _too_large() -> DomainError:
+    return DomainError(
+        "file", f"larger than {MAX_BYTES // (1024 * 1024)} MB", status_code=status.HTTP_413_CONTENT_TOO_LARGE
+    )
+
+
+async def _upload(request: Request, user: CurrentUser) -> AsyncIterator[BinaryIO]:
+    """The body streamed into a temporary file, never held in memory; refused with 413 as soon as it
+    passes MAX_BYTES (at once when Content-Length says so). The role is checked first, so a
+    caller who may not import cannot make the service store anything."""
+    user.ensure_role(*service.IMPORTERS)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BYTES:
+        raise _too_large()
+    with tempfile.TemporaryFile(prefix="shian-ledger-") as spool:
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BYTES:
+                raise _too_large()
+            spool.write(chunk)
+        spool.seek(0)
+        yield spool  # type: ignore[misc]
 
 
 @router.post(
@@ -48,20 +71,59 @@ def import_businesses(
     user: CurrentUser,
     session: SessionDep,
     clock: ClockDep,
-    body: Annotated[bytes, Depends(_body)],
+    request: Request,
+    upload: Annotated[BinaryIO, Depends(_upload)],
     format: ledger.LedgerFormat = "csv",
     dry_run: bool = False,
 ):
     """County and township offices. Every row is checked; the rejected ones are reported with the
-    column and reason, the accepted ones are registered together (all or none). `dry_run` checks
-    without writing."""
-    user.ensure_role(*service.IMPORTERS)
+    column and reason (the first 200 here, all of them at `rejections_url`), the accepted ones are
+    registered together (all or none). `dry_run` checks without writing. A file beyond a ledger's
+    size (32 MB, 50,000 rows, 500 characters a cell, a workbook that expands too far) is refused
+    as a whole."""
     try:
-        rows = ledger.read(body, format)
+        rows = ledger.Ledger(upload, format)
     except ledger.LedgerError as error:
         raise DomainError("file", str(error)) from None
-    return service.import_ledger(
-        session=session, principal=user, rows=rows, today=local_today(clock), dry_run=dry_run
+    report = rejections.RejectionReport(request.app.state.settings.var_dir, user)
+    try:
+        result = service.import_ledger(
+            session=session,
+            principal=user,
+            rows=rows,
+            today=local_today(clock),
+            dry_run=dry_run,
+            on_rejected=report.add,
+        )
+    except ledger.LedgerError as error:  # a workbook past a limit, found as its rows are read
+        report.discard()
+        raise DomainError("file", str(error)) from None
+    except BaseException:
+        report.discard()
+        raise
+    import_id = report.close()
+    if import_id is not None:
+        result.import_id = import_id
+        result.rejections_url = str(request.url_for("import_rejections", import_id=import_id).path)
+    return result
+
+
+@router.get(
+    "/imports/{import_id}/rejections.csv",
+    name="import_rejections",
+    summary="Every rejection of an import, as CSV",
+    response_class=FileResponse,
+)
+def import_rejections(import_id: uuid.UUID, request: Request, user: CurrentUser) -> FileResponse:
+    """The office that imported (and its county); anyone else gets 404, as for an unknown import."""
+    user.ensure_role(*service.IMPORTERS)
+    path = rejections.find(request.app.state.settings.var_dir, import_id, user)
+    if path is None:
+        raise not_found()
+    return FileResponse(
+        path,
+        media_type=MEDIA_TYPES["csv"],
+        filename=f"rejections-{import_id}.csv",
     )
 
 

@@ -16,4 +16,14 @@ class ImportReport(BaseModel):
     accepted: int = Field(description="Rows that passed every check")
     imported: int = Field(description="Businesses written (0 in a dry run)")
     dry_run: bool
-    rejected: list[Rejection] = Field(default_factory=list)
+    rejected: list[Rejection] = Field(
+        default_factory=list, description="The first 200 rejections (a row may have several)"
+    )
+    rejected_count: int = Field(default=0, description="Every rejection, shown or not")
+    rejected_rows: int = Field(default=0, description="Rows with at least one rejection")
+    import_id: str | None = Field(
+        default=None, description="Names the full rejection report, when there are rejections"
+    )
+    rejections_url: str | None = Field(
+        default=None, description="Where to download every rejection as CSV (row, column, reason)"
+    )

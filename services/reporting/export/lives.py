@@ -22,6 +22,7 @@ from services.reporting.readmodels.registry import ReportBusiness, ReportLicence
 from services.reporting.statistics import labels
 from services.reporting.statistics.periods import Period
 from services.reporting.statistics.scope import Scope
+from shared.spreadsheet import safe_cell
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "businesses": (
@@ -137,10 +138,12 @@ def rows(session: Session, name: str, scope: Scope, period: Period | None) -> li
 
 
 def to_csv(name: str, records: list[dict[str, Any]]) -> str:
+    """The records as the LIVES CSV file; text a spreadsheet would run as a formula is escaped
+    (`shared.spreadsheet`), numbers stay numbers. The JSON form carries the values unescaped."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS[name], lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(records)
+    writer.writerows({key: safe_cell(value) for key, value in record.items()} for record in records)
     return buffer.getvalue()
 
 
