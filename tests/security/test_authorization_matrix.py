@@ -271,6 +271,24 @@ class Fixtures:
         wait_for(flagged, what="the registry to flag the business")
         return business
 
+    def rejected_import(self, place: str) -> str:
+        """A dry-run import with a rejected row, whose rejection report the route serves."""
+        from services.registry.imports import ledger
+
+        header = ",".join(column.label for column in ledger.COLUMNS)
+        content = f"{header}\n{self.unique('无村饭店')},餐饮单位,没有这个村,,,,,,,,,,,\n".encode()
+        where = self.place(place)
+        report = self.call(
+            "registry",
+            "POST",
+            "/imports/businesses",
+            where.office,
+            200,
+            content=content,
+            params={"dry_run": "true"},
+        )
+        return report["import_id"]
+
     def build(self) -> None:
         for place in PLACES:
             where = self.place(place)
@@ -308,6 +326,7 @@ class Fixtures:
             }
             records["campaign"] = self.call("inspection", "POST", "/campaigns", "county", json=campaign)["id"]
             records |= self.incident(place)
+            records["import"] = self.rejected_import(place)
             self.records[place] = records
         for place in PLACES:
             self.records[place] |= self.alert(place)
@@ -546,6 +565,7 @@ POLICY: dict[tuple[str, str, str], Policy] = {
     ("registry", "GET", "/letters"): Policy(ALL, other=LIST),
     ("registry", "POST", "/imports/businesses"): Policy(OFFICES, other="2xx", body=ledger_body),
     ("registry", "GET", "/exports/businesses"): Policy(STAFF, other=LIST),
+    ("registry", "GET", "/imports/{import_id}/rejections.csv"): Policy(OFFICES),
     # inspection
     ("inspection", "GET", "/directory/businesses"): Policy(ALL, other=LIST),
     ("inspection", "GET", "/directory/businesses/{business_id}"): Policy(
@@ -673,6 +693,7 @@ RECORD_PARAMS = {
     "campaign_id": "campaign",
     "incident_id": "incident",
     "alert_id": "alert",
+    "import_id": "import",
     "scope_id": "township",
     "township_id": "township",
     "place_id": "township",
