@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import jwt
 import sqlalchemy as sa
@@ -28,6 +28,7 @@ from shared.settings import Settings
 
 if TYPE_CHECKING:
     from shared.db import Database
+    from shared.events import Envelope
 
 ALGORITHM = "HS256"
 ISSUER = "shian"
@@ -151,24 +152,23 @@ def decode_token(settings: Settings, token: str) -> Principal:
         raise jwt.InvalidTokenError(f"token claims incomplete: {error}") from error
 
 
-def incident_reaches(
-    *,
-    actor: str | None,
-    incident_county_id: str,
-    incident_township_id: str | None,
-    incident_village_id: str | None,
-    county_id: str,
-    township_id: str | None,
-    village_id: str | None,
-) -> bool:
-    """Whether an incident may act on a record at (county, township, village): one inside the
-    incident's township, and for a village coordinator's report inside their village. Alerts
-    refuses a report naming anything else; the services reacting to `incident.reported` check it
-    again, so an event saying otherwise suspends or flags nothing the reporter could not read."""
-    if county_id != incident_county_id or township_id != incident_township_id:
+class Placed(Protocol):
+    """A record that lives at a place (a business in any service's directory)."""
+
+    county_id: str
+    township_id: str | None
+    village_id: str | None
+
+
+def incident_reaches(reported: Envelope, incident_village_id: str | None, record: Placed) -> bool:
+    """Whether the incident `reported` (its envelope) may act on `record`: one inside the incident's
+    township, and for a village coordinator's report inside their village. Alerts refuses a
+    report naming anything else; the services reacting to `incident.reported` check it again, so
+    an event saying otherwise suspends or flags nothing the reporter could not read."""
+    if record.county_id != reported.county_id or record.township_id != reported.township_id:
         return False
-    reporter_role = (actor or "").partition(":")[0]
-    return reporter_role != Role.village.value or village_id == incident_village_id
+    reporter_role = (reported.actor or "").partition(":")[0]
+    return reporter_role != Role.village.value or record.village_id == incident_village_id
 
 
 # --- the places a token may name -------------------------------------------------------------------

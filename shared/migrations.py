@@ -90,3 +90,34 @@ def drop_idempotency_keys() -> None:
 
     op.drop_index("ix_idempotency_created", table_name="idempotency_keys")
     op.drop_table("idempotency_keys")
+
+
+def create_parked_events() -> None:
+    """Migration step shared by every consuming service: the `parked_events` table (shared.db)."""
+    from alembic import op
+
+    import shared.db
+
+    op.create_table(
+        "parked_events",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("consumer", sa.String(length=80), nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("event_type", sa.String(length=80), nullable=False),
+        sa.Column("waiting_for", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("parked_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), server_default="1", nullable=False),
+        sa.Column("last_attempt_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("consumer", "event_id", name="uq_parked_events_consumer_event"),
+    )
+    op.create_index("ix_parked_events_waiting", "parked_events", ["consumer", "waiting_for"], unique=False)
+
+
+def drop_parked_events() -> None:
+    from alembic import op
+
+    op.drop_index("ix_parked_events_waiting", table_name="parked_events")
+    op.drop_table("parked_events")

@@ -106,15 +106,7 @@ def apply_incident_reported(session: Session, envelope: Envelope, payload: Incid
     if payload.business_id is None:
         return
     business = _known(session, payload.business_id)
-    if not incident_reaches(
-        actor=envelope.actor,
-        incident_county_id=envelope.county_id,
-        incident_township_id=envelope.township_id,
-        incident_village_id=payload.village_id,
-        county_id=business.county_id,
-        township_id=business.township_id,
-        village_id=business.village_id,
-    ):
+    if not incident_reaches(envelope, payload.village_id, business):
         return
     reported_on = to_local(payload.reported_at).date()
     if business.last_incident_on is None or reported_on > business.last_incident_on:

@@ -58,15 +58,7 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
     business = session.get(DirectoryBusiness, payload.business_id)
     if business is None:
         raise Unresolved("business", payload.business_id)
-    if not incident_reaches(
-        actor=envelope.actor,
-        incident_county_id=envelope.county_id,
-        incident_township_id=envelope.township_id,
-        incident_village_id=payload.village_id,
-        county_id=business.county_id,
-        township_id=business.township_id,
-        village_id=business.village_id,
-    ):
+    if not incident_reaches(envelope, payload.village_id, business):
         return
     exists = session.exec(
         select(InspectionTask.id).where(

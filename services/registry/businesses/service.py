@@ -511,15 +511,7 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
     business = _business_of_event(session, envelope, payload.business_id)
     if business is None or business.status == "closed":
         return
-    if not incident_reaches(
-        actor=envelope.actor,
-        incident_county_id=envelope.county_id,
-        incident_township_id=envelope.township_id,
-        incident_village_id=payload.village_id,
-        county_id=business.county_id,
-        township_id=business.township_id,
-        village_id=business.village_id,
-    ):
+    if not incident_reaches(envelope, payload.village_id, business):
         return
     actor = envelope.actor or SYSTEM_ACTOR
     rule = investigation_rules.rule_for(business.county_id, payload.reported_at.date())
