@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, status
 
 from services.inspection.directory import service
 from services.inspection.directory.models import DirectoryBusinessRead, DirectoryPage
 from shared.deps import CurrentUser, SessionDep
+from shared.paging import Limit, Offset
 
 router = APIRouter(prefix="/directory", tags=["directory"])
 
@@ -18,8 +18,8 @@ router = APIRouter(prefix="/directory", tags=["directory"])
 def list_businesses(
     session: SessionDep,
     user: CurrentUser,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
     township_id: str | None = None,
 ):
     items, total = service.search(

@@ -19,6 +19,9 @@ from services.inspection.inspections.models import (
 from services.inspection.rectification import service as rectification
 from services.inspection.rectification.models import ReferralCreate, ReferralRead
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.paging import Offset, limit_of
+
+Limit200 = limit_of(200)
 
 router = APIRouter(prefix="/inspections", tags=["inspections"])
 
@@ -42,8 +45,8 @@ def record_inspection(data: InspectionCreate, session: SessionDep, user: Current
 def list_inspections(
     session: SessionDep,
     user: CurrentUser,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Offset = 0,
+    limit: Limit200 = 50,
     business_id: uuid.UUID | None = None,
     kind: InspectionKind | None = None,
     outcome: str | None = None,

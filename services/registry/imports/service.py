@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
+from services.registry.businesses import risk_level
 from services.registry.businesses import service as businesses
 from services.registry.businesses.models import Business, BusinessCreate, BusinessFilter, Licence
 from services.registry.imports import ledger
@@ -28,6 +29,7 @@ from shared import audit
 from shared.auth import Principal, Role
 from shared.events import Envelope
 from shared.outbox import emit_many
+from shared.rules import NoRuleInForce
 
 IMPORTERS = (Role.county, Role.township)
 EXPORTERS = (Role.county, Role.township, Role.inspector)
@@ -172,6 +174,10 @@ def _check(row: ledger.LedgerRow, context: _Context) -> tuple[ledger.LedgerRow, 
     if data is not None and village is not None:
         if data.registered_on and data.registered_on > context.today:
             problems.append(("registered_on", "cannot be in the future"))
+        try:
+            risk_level.rule_for(village.county_id, data.registered_on or context.today)
+        except NoRuleInForce as error:
+            problems.append(("registered_on", error.reason))
         for kind, licence in data.licences().items():
             if (kind, licence.number) in context.taken_numbers:
                 problems.append((f"{kind}_number", f"{licence.number} is already registered in the county"))

@@ -11,6 +11,7 @@ from services.reporting.export import lives
 from services.reporting.statistics import periods
 from services.reporting.statistics.periods import Period
 from services.reporting.statistics.scope import resolve_scope
+from shared.dates import Day
 from shared.deps import CurrentUser, SessionDep
 
 router = APIRouter(prefix="/export", tags=["open data"])
@@ -25,8 +26,8 @@ def _period(period: str | None, first: date | None, last: date | None) -> Period
 
 
 PeriodCode = Annotated[str | None, Query(max_length=20, description="Only this period (default: everything)")]
-First = Annotated[date | None, Query(alias="from")]
-Last = Annotated[date | None, Query(alias="to")]
+First = Annotated[Day | None, Query(alias="from")]
+Last = Annotated[Day | None, Query(alias="to")]
 
 
 @router.get("/{place_id}/lives.zip", summary="businesses.csv, inspections.csv and violations.csv in one zip")
