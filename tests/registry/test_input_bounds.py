@@ -8,6 +8,7 @@ import pytest
 
 from tests.registry.conftest import WRITES_NOTHING, Registry
 from tests.registry.test_banquets_letters_villages import banquet
+from tests.registry.test_imports import ledger_csv
 
 
 def loc(response) -> list:  # type: ignore[no-untyped-def]
@@ -64,3 +65,19 @@ def test_a_licence_expiring_out_of_range_is_a_422(registry: Registry, expires_on
     body = {"number": "JY13301020000009", "issued_on": "2026-01-05", "expires_on": expires_on}
     response = registry.as_("dongshan", "PUT", f"/businesses/{shop['id']}/licences/food_permit", json=body)
     assert loc(response) == ["body", "expires_on"]
+
+
+def test_a_ledger_row_registered_before_the_risk_level_rules_is_rejected_alone(registry: Registry):
+    rows = [
+        "老字号饭店,餐饮单位,上村,,,1995-05-01,,,,,,,,",
+        "远古饭店,餐饮单位,上村,,,0001-01-01,,,,,,,,",
+        "好味餐馆,餐饮单位,上村,,,2025-03-01,,,,,,,,",
+    ]
+    response = registry.as_("dongshan", "POST", "/imports/businesses", content=ledger_csv(rows))
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert (report["accepted"], report["imported"]) == (1, 1)
+    assert [(item["row"], item["field"]) for item in report["rejected"]] == [
+        (2, "registered_on"),
+        (3, "registered_on"),
+    ]
