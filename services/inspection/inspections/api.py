@@ -97,7 +97,12 @@ def attach_photo(
     )
 
 
-@router.get("/{inspection_id}/photos/{attachment_id}", summary="Download a photo")
+@router.get(
+    "/{inspection_id}/photos/{attachment_id}",
+    summary="Download a photo",
+    response_class=Response,
+    responses={200: {"content": {media: {} for media in service.ATTACHMENT_TYPES}}},
+)
 def get_photo(
     inspection_id: uuid.UUID,
     attachment_id: uuid.UUID,

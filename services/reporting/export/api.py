@@ -30,7 +30,12 @@ First = Annotated[Day | None, Query(alias="from")]
 Last = Annotated[Day | None, Query(alias="to")]
 
 
-@router.get("/{place_id}/lives.zip", summary="businesses.csv, inspections.csv and violations.csv in one zip")
+@router.get(
+    "/{place_id}/lives.zip",
+    summary="businesses.csv, inspections.csv and violations.csv in one zip",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}},
+)
 def lives_zip(
     place_id: str,
     session: SessionDep,
@@ -45,7 +50,12 @@ def lives_zip(
     return Response(body, media_type="application/zip", headers=headers)
 
 
-@router.get("/{place_id}/lives/{name}.csv", summary="One LIVES file as CSV")
+@router.get(
+    "/{place_id}/lives/{name}.csv",
+    summary="One LIVES file as CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv; charset=utf-8": {}}}},
+)
 def lives_csv(
     place_id: str,
     name: FileName,
