@@ -55,6 +55,7 @@ class System:
     def __init__(self, apps: dict[str, Any], headers: dict[str, dict[str, str]]) -> None:
         self.apps = apps
         self.headers = headers
+        self.calls = 0
 
         self.schemas = {
             name: schemathesis.openapi.from_asgi("/openapi.json", app) for name, app in apps.items()
@@ -62,7 +63,9 @@ class System:
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[System]:
+def system(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str, request: pytest.FixtureRequest
+) -> Iterator[System]:
     config = make_settings(tmp_path_factory.mktemp("fuzz") / "var", redis_url, f"fz{uuid.uuid4().hex[:10]}")
     apps = {}
     for name in SERVICE_NAMES:
@@ -83,7 +86,11 @@ def system(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
         assert answer.status_code == 200, answer.text
         for name in ("inspection", "alerts", "reporting"):
             wait_for(lambda name=name: _knows_county(apps[name], name), what=f"{name} to learn the places")
-        yield System(apps, headers)
+        system = System(apps, headers)
+        yield system
+        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"schemathesis: {system.calls} requests, {EXAMPLES} examples per operation")
     finally:
         asgi.shutdown_lifespans()
 
@@ -116,6 +123,7 @@ def test_no_server_error(system: System, service: str, method: str, path: str) -
     @FUZZ
     @given(case=cases, who=WHO)
     def run(case: schemathesis.Case, who: str) -> None:
+        system.calls += 1
         case.call_and_validate(headers=system.headers[who], checks=CHECKS)
 
     run()
