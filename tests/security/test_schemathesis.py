@@ -31,6 +31,7 @@ from shared.migrations import upgrade
 from shared.places import find_place
 from shared.settings import SERVICE_NAMES
 from tests.conftest import make_settings
+from tests.security.conftest import REQUESTS
 from tests.services.conftest import COUNTY, DEFINITION, DONGSHAN, wait_for
 
 EXAMPLES = int(os.environ.get("SHIAN_FUZZ_EXAMPLES", "10"))
@@ -88,9 +89,7 @@ def system(
             wait_for(lambda name=name: _knows_county(apps[name], name), what=f"{name} to learn the places")
         system = System(apps, headers)
         yield system
-        reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-        if reporter is not None:
-            reporter.write_line(f"schemathesis: {system.calls} requests, {EXAMPLES} examples per operation")
+        request.config.stash[REQUESTS] = request.config.stash.get(REQUESTS, 0) + system.calls
     finally:
         asgi.shutdown_lifespans()
 
