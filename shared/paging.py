@@ -7,7 +7,7 @@ gets a 422 naming `offset` or `limit` instead.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Query
 
@@ -18,6 +18,6 @@ Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Rows to skip")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Rows to return at most")]
 
 
-def limit_of(most: int) -> object:
+def limit_of(most: int) -> Any:
     """A `Limit` with another ceiling, for lists whose rows are heavier or lighter than most."""
     return Annotated[int, Query(ge=1, le=most, description="Rows to return at most")]
