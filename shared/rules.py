@@ -7,7 +7,8 @@ the national defaults from DOMAIN.md.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Protocol, TypeVar
 
@@ -29,4 +30,34 @@ def rule_in_force(table: Sequence[RuleT], *, region: str, on: date, what: str) -
         candidates = [rule for rule in table if rule.region == wanted and rule.effective_from <= on]
         if candidates:
             return max(candidates, key=lambda rule: rule.effective_from)
-    raise LookupError(f"no {what} rule in force for {region} on {on}")
+    earliest = min(
+        (rule.effective_from for rule in table if rule.region in (region, "default")), default=None
+    )
+    raise NoRuleInForce(what=what, region=region, on=on, earliest=earliest)
+
+
+class NoRuleInForce(LookupError):
+    """A date before the first row of a rule table: the rule cannot be applied to it."""
+
+    def __init__(self, *, what: str, region: str, on: date, earliest: date | None) -> None:
+        super().__init__(f"no {what} rule in force for {region} on {on}")
+        self.what = what
+        self.on = on
+        self.earliest = earliest
+
+    @property
+    def reason(self) -> str:
+        since = f"; the rules apply from {self.earliest.isoformat()}" if self.earliest else ""
+        return f"no {self.what} rule is in force on {self.on.isoformat()}{since}"
+
+
+@contextmanager
+def dated_by(field: str) -> Iterator[None]:
+    """Answer a date that no rule covers as bad input (422) naming the field that carried it, not
+    as a server error: the date came from the client, the table is right."""
+    try:
+        yield
+    except NoRuleInForce as error:
+        from shared.web import DomainError  # the web shell imports far more than rule tables need
+
+        raise DomainError(field, error.reason) from None

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Literal
-
-from fastapi import Query
+from typing import Literal
 
 from services.alerts.alerts import service
 from services.alerts.alerts.models import AlertGroup, AlertRead, Resolve
 from shared.catalogue.alerts import AlertKind
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.paging import Limit, Offset
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/alerts", tags=["alerts"])
@@ -23,8 +22,8 @@ def list_alerts(
     status: Literal["open", "suppressed", "resolved"] | None = None,
     kind: AlertKind | None = None,
     group_key: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Offset = 0,
+    limit: Limit = 100,
 ):
     return service.list_alerts(
         session=session,

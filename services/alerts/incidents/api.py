@@ -4,10 +4,9 @@ them, scoped to the caller's place."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import Query, Response, status
+from fastapi import Response, status
 
 from services.alerts.context import EscalatorDep
 from services.alerts.incidents import service
@@ -29,7 +28,9 @@ from services.alerts.notifications import service as notifications
 from services.alerts.notifications.models import AttemptRead, NotificationRead
 from shared.auth import not_found
 from shared.clock import Clock
+from shared.dates import Moment
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.paging import Limit, Offset
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/incidents", tags=["incidents"])
@@ -73,8 +74,8 @@ def list_incidents(
     state: Literal["open", "closed", "all"] = "open",
     level: Level | None = None,
     township_id: str | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
 ):
     """The most severe first, then the longest waiting; `age_seconds` counts from the report."""
     rows = service.list_incidents(
@@ -91,7 +92,7 @@ def list_incidents(
 
 @router.get("/stats", response_model=ResponseStats, summary="Time to acknowledge and to close")
 def response_stats(
-    session: SessionDep, user: CurrentUser, since: datetime | None = None, until: datetime | None = None
+    session: SessionDep, user: CurrentUser, since: Moment | None = None, until: Moment | None = None
 ):
     """Per incident and per township, for incidents reported in [since, until)."""
     return service.response_stats(session=session, principal=user, since=since, until=until)

@@ -13,6 +13,7 @@ from sqlmodel import Field as SQLField
 from services.alerts.database import Base
 from services.alerts.incidents.rules import Level
 from shared.catalogue.alerts import IncidentStatus
+from shared.dates import Moment
 from shared.db import UTCDateTime, utcnow
 
 PlaceKind = Literal["school", "kindergarten", "banquet", "restaurant", "canteen", "market", "other"]
@@ -124,19 +125,12 @@ class IncidentCreate(_Counts):
     death_count: int = Field(default=0, ge=0, le=MAX_PEOPLE, description="People dead")
     place_kind: PlaceKind
     crosses_province: bool = Field(default=False, description="Spreads beyond the province (level I)")
-    onset_at: datetime | None = Field(default=None, description="Time of onset (ISO 8601 with zone)")
+    onset_at: Moment | None = Field(default=None, description="Time of onset (ISO 8601 with zone)")
     suspected_food: str | None = Field(default=None, max_length=300)
     reporter_kind: ReporterKind | None = None
     reporter_name: str | None = Field(default=None, max_length=120)
     reporter_contact: str | None = Field(default=None, max_length=120)
     description: str = Field(min_length=1, max_length=4000)
-
-    @field_validator("onset_at")
-    @classmethod
-    def _zoned(cls, onset: datetime | None) -> datetime | None:
-        if onset is not None and onset.tzinfo is None:
-            raise ValueError("needs a time zone, e.g. 2026-06-01T12:00:00+08:00")
-        return onset
 
 
 class CountsUpdate(_Counts):

@@ -11,6 +11,7 @@ from sqlmodel import JSON, Column
 from sqlmodel import Field as SQLField
 
 from services.inspection.database import Base
+from shared.dates import Day
 from shared.db import UTCDateTime, utcnow
 
 CampaignKind = Literal["holiday", "special"]
@@ -53,8 +54,8 @@ class CampaignCreate(BaseModel):
     focus_places: list[str] = Field(
         default_factory=list, max_length=50, description="Place kinds or names, e.g. 农贸市场, 校园周边"
     )
-    starts_on: date
-    ends_on: date
+    starts_on: Day
+    ends_on: Day
     targets: dict[str, int] = Field(default_factory=dict, description="Township id -> inspections to do")
 
     @model_validator(mode="after")

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import Query, status
+from fastapi import status
 
 from services.inspection.complaints import service
 from services.inspection.complaints.models import (
@@ -18,6 +17,7 @@ from services.inspection.complaints.models import (
     Decision,
 )
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.paging import Limit, Offset
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/complaints", tags=["complaints"])
@@ -35,8 +35,8 @@ def receive(data: ComplaintCreate, session: SessionDep, user: CurrentUser, clock
 def list_complaints(
     session: SessionDep,
     user: CurrentUser,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
     status: ComplaintStatus | None = None,
 ):
     items, total = service.search(session=session, principal=user, offset=offset, limit=limit, status_=status)

@@ -6,11 +6,12 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Column
 from sqlmodel import Field as SQLField
 
 from services.inspection.database import Base
+from shared.dates import Moment
 from shared.db import UTCDateTime, utcnow
 
 Channel = Literal["phone", "web", "walk_in"]
@@ -58,7 +59,7 @@ class ComplaintCreate(BaseModel):
     complainant: str | None = Field(default=None, max_length=100)
     contact: str | None = Field(default=None, max_length=100)
     content: str = Field(min_length=1, max_length=4000)
-    received_at: AwareDatetime | None = Field(default=None, description="Default: now")
+    received_at: Moment | None = Field(default=None, description="Default: now")
 
 
 class Decision(BaseModel):

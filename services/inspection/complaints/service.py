@@ -36,6 +36,7 @@ from shared.clock import Clock, local_today, to_local
 from shared.db import Database
 from shared.outbox import emit
 from shared.places import find_place
+from shared.rules import dated_by
 from shared.web import DomainError
 
 INTAKE = (Role.county, Role.township, Role.inspector)
@@ -68,7 +69,8 @@ def receive(*, session: Session, principal: Principal, data: ComplaintCreate, cl
     ):
         raise DomainError("township_id", "unknown township")
     received_on = to_local(received_at).date()
-    rule = complaint_deadline.rule_for(principal.county_id, received_on)
+    with dated_by("received_at"):
+        rule = complaint_deadline.rule_for(principal.county_id, received_on)
     calendar = china_calendar()
     complaint = Complaint(
         county_id=principal.county_id,

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
-
-from fastapi import Query
 
 from services.inspection.directory import service
 from services.inspection.directory.models import DirectoryBusinessRead, DirectoryPage
 from shared.auth import not_found
 from shared.deps import CurrentUser, SessionDep
+from shared.paging import Limit, Offset
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/directory", tags=["directory"])
@@ -20,8 +18,8 @@ router = ServiceRouter(prefix="/directory", tags=["directory"])
 def list_businesses(
     session: SessionDep,
     user: CurrentUser,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
     township_id: str | None = None,
 ):
     items, total = service.search(

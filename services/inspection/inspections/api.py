@@ -19,7 +19,10 @@ from services.inspection.inspections.models import (
 from services.inspection.rectification import service as rectification
 from services.inspection.rectification.models import ReferralCreate, ReferralRead
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.paging import Offset, limit_of
 from shared.routing import ServiceRouter
+
+Limit200 = limit_of(200)
 
 router = ServiceRouter(prefix="/inspections", tags=["inspections"])
 
@@ -43,8 +46,8 @@ def record_inspection(data: InspectionCreate, session: SessionDep, user: Current
 def list_inspections(
     session: SessionDep,
     user: CurrentUser,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Offset = 0,
+    limit: Limit200 = 50,
     business_id: uuid.UUID | None = None,
     kind: InspectionKind | None = None,
     outcome: str | None = None,
@@ -96,7 +99,12 @@ def attach_photo(
     )
 
 
-@router.get("/{inspection_id}/photos/{attachment_id}", summary="Download a photo")
+@router.get(
+    "/{inspection_id}/photos/{attachment_id}",
+    summary="Download a photo",
+    response_class=Response,
+    responses={200: {"content": {media: {} for media in service.ATTACHMENT_TYPES}}},
+)
 def get_photo(
     inspection_id: uuid.UUID,
     attachment_id: uuid.UUID,

@@ -7,11 +7,12 @@ from datetime import date, datetime
 from typing import Literal
 
 import sqlalchemy as sa
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlmodel import JSON, Column
 from sqlmodel import Field as SQLField
 
 from services.inspection.database import Base
+from shared.dates import Moment
 from shared.db import UTCDateTime, utcnow
 
 InspectionKind = Literal[
@@ -92,7 +93,7 @@ class InspectionCreate(BaseModel):
 
     business_id: uuid.UUID
     kind: InspectionKind
-    inspected_at: AwareDatetime | None = Field(default=None, description="Default: now")
+    inspected_at: Moment | None = Field(default=None, description="Default: now")
     inspectors: list[str] = Field(min_length=1, max_length=10, description="Names of the inspectors present")
     items: list[ItemResultIn] = Field(min_length=1, max_length=500)
     notes: str | None = Field(default=None, max_length=4000)

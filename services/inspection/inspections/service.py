@@ -34,11 +34,13 @@ from services.inspection.inspections.models import (
 from services.inspection.inspections.verdict import ItemResult, Verdict, judge
 from services.inspection.plans import service as plans
 from services.inspection.rectification import service as rectification
+from services.inspection.rules import rectification_deadline
 from shared import audit
 from shared.auth import Principal, Role, not_found
 from shared.catalogue.inspection import InspectionCompleted
 from shared.clock import Clock, to_local
 from shared.outbox import emit
+from shared.rules import dated_by
 from shared.web import DomainError
 
 RECORDERS = (Role.county, Role.township, Role.inspector)
@@ -91,13 +93,15 @@ def validate(*, session: Session, principal: Principal, data: InspectionCreate, 
         complaint = complaints.check_followup(
             session=session, principal=principal, complaint_id=data.complaint_id, business_id=business.id
         )
-    verdict = judge(
-        results,
-        region=business.county_id,
-        on=inspected_on,
-        licensed_on=business.licensed_on,
-        last_incident_on=business.last_incident_on,
-    )
+    with dated_by("inspected_at"):
+        verdict = judge(
+            results,
+            region=business.county_id,
+            on=inspected_on,
+            licensed_on=business.licensed_on,
+            last_incident_on=business.last_incident_on,
+        )
+        rectification_deadline.rule_for(business.county_id, inspected_on)  # orders are written later
     return Checked(
         business=business, template=template, results=results, verdict=verdict, complaint=complaint
     )

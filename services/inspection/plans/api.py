@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from services.inspection.plans import service
 from services.inspection.plans.models import Coverage, TownshipPlan, Worklist
 from shared.clock import local_today
+from shared.dates import Day
 from shared.deps import ClockDep, CurrentUser, SessionDep
 from shared.routing import ServiceRouter
 
@@ -19,7 +18,7 @@ def township_plan(
     user: CurrentUser,
     clock: ClockDep,
     township_id: str | None = None,
-    on: date | None = None,
+    on: Day | None = None,
 ):
     """Due per year by risk level (A 1, B 2, C 3, D 4 by default), done so far, and the state of the
     next one (planned, due, overdue). Township and inspector callers default to their township."""
@@ -34,7 +33,7 @@ def worklist(
     user: CurrentUser,
     clock: ClockDep,
     township_id: str | None = None,
-    on: date | None = None,
+    on: Day | None = None,
 ):
     return service.worklist(
         session=session, principal=user, township_id=township_id, on=on or local_today(clock)
@@ -42,5 +41,5 @@ def worklist(
 
 
 @router.get("/coverage", response_model=Coverage, summary="Grading coverage per township (last 12 months)")
-def coverage(session: SessionDep, user: CurrentUser, clock: ClockDep, on: date | None = None):
+def coverage(session: SessionDep, user: CurrentUser, clock: ClockDep, on: Day | None = None):
     return service.coverage(session=session, principal=user, on=on or local_today(clock))

@@ -39,6 +39,7 @@ from shared.events import Envelope
 from shared.outbox import emit
 from shared.parking import Unresolved, parks
 from shared.places import find_place
+from shared.rules import dated_by
 from shared.web import DomainError
 
 READERS = (Role.county, Role.township, Role.inspector)
@@ -172,7 +173,8 @@ def township_plan(
     }
     lines = []
     for business in businesses:
-        rule = inspection_frequency.rule_for(business.county_id, on)
+        with dated_by("on"):
+            rule = inspection_frequency.rule_for(business.county_id, on)
         due = inspection_frequency.due_per_year(business.risk_level, rule)
         count, last = done.get(business.id, (0, None))
         state, next_due_by = plan_state(year=year, due=due, done=count, on=on)

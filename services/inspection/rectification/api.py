@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
-
-from fastapi import Query
 
 from services.inspection.rectification import service
 from services.inspection.rectification.models import OrderPage, OrderRead, OrderStatus
 from shared.deps import CurrentUser, SessionDep
+from shared.paging import Limit, Offset
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/rectifications", tags=["rectification"])
@@ -19,8 +17,8 @@ router = ServiceRouter(prefix="/rectifications", tags=["rectification"])
 def list_orders(
     session: SessionDep,
     user: CurrentUser,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
     status: OrderStatus | None = None,
     business_id: uuid.UUID | None = None,
     overdue: bool | None = None,

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import Query, status
 
 from services.registry.banquets import service
 from services.registry.banquets.models import BanquetCreate, BanquetPage, BanquetRead
+from shared.dates import Day
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.paging import Limit, Offset
 from shared.routing import ServiceRouter
 from shared.web import DomainError
 
@@ -28,11 +29,11 @@ def file_banquet(data: BanquetCreate, session: SessionDep, user: CurrentUser, cl
 def list_banquets(
     session: SessionDep,
     user: CurrentUser,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
     village_id: str | None = None,
-    held_from: Annotated[date | None, Query(alias="from")] = None,
-    held_to: Annotated[date | None, Query(alias="to")] = None,
+    held_from: Annotated[Day | None, Query(alias="from")] = None,
+    held_to: Annotated[Day | None, Query(alias="to")] = None,
 ):
     if held_from and held_to and held_from > held_to:
         raise DomainError("from", "must not be after 'to'")

@@ -11,6 +11,7 @@ from sqlmodel import JSON, Column
 from sqlmodel import Field as SQLField
 
 from services.registry.database import Base
+from shared.dates import Day
 from shared.db import UTCDateTime, utcnow
 
 Occasion = Literal["wedding", "funeral", "birthday", "celebration", "other"]
@@ -55,7 +56,7 @@ class BanquetCreate(BaseModel):
     village_id: str = Field(min_length=1, max_length=40)
     host: str = Field(min_length=1, max_length=120, description="The family holding the banquet")
     occasion: Occasion
-    held_on: date
+    held_on: Day
     venue: str = Field(min_length=1, max_length=300, description="Where it is held")
     tables: int = Field(ge=1, le=1000)
     people: int = Field(ge=1, le=20_000)

@@ -28,6 +28,7 @@ from services.registry.businesses.models import (
 from services.registry.businesses.risk_level import RiskLevel
 from shared.clock import local_today
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.paging import Limit, Offset
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/businesses", tags=["businesses"])
@@ -51,8 +52,8 @@ def list_businesses(
     session: SessionDep,
     user: CurrentUser,
     clock: ClockDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
     kind: BusinessKind | None = None,
     village_id: str | None = None,
     status: BusinessStatus | None = None,

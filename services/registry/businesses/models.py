@@ -13,6 +13,7 @@ from sqlmodel import Field as SQLField
 
 from services.registry.businesses.risk_level import RiskLevel
 from services.registry.database import Base
+from shared.dates import Day
 from shared.db import UTCDateTime, utcnow
 
 BusinessKind = Literal[
@@ -99,8 +100,8 @@ class LicenceIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     number: str = Field(min_length=1, max_length=60, pattern=r"^[0-9A-Za-z\-\u4e00-\u9fff()（）]+$")
-    issued_on: date
-    expires_on: date
+    issued_on: Day
+    expires_on: Day
 
     @field_validator("expires_on")
     @classmethod
@@ -126,7 +127,7 @@ class BusinessCreate(BaseModel):
     village_id: str = Field(min_length=1, max_length=40, description="The village the business is in")
     operator: str | None = Field(default=None, max_length=120)
     address: str | None = Field(default=None, max_length=300)
-    registered_on: date | None = Field(default=None, description="Defaults to today (Asia/Shanghai)")
+    registered_on: Day | None = Field(default=None, description="Defaults to today (Asia/Shanghai)")
     location: GeoPoint | None = Field(default=None, description="GPS point (WGS-84), optional")
     business_licence: LicenceIn | None = None
     food_permit: LicenceIn | None = None

@@ -45,6 +45,7 @@ from shared.clock import Clock, local_today
 from shared.db import utcnow
 from shared.events import Envelope
 from shared.outbox import emit
+from shared.rules import dated_by
 from shared.web import DomainError
 
 WRITERS = (Role.county, Role.township, Role.inspector)
@@ -285,7 +286,10 @@ def register(*, session: Session, principal: Principal, data: BusinessCreate, cl
     if registered_on > today:
         raise DomainError("registered_on", "cannot be in the future")
     check_licence_numbers(session=session, county_id=village.county_id, licences=data.licences())
-    business = new_business(data=data, village=village, registered_on=registered_on, actor=principal.actor)
+    with dated_by("registered_on"):
+        business = new_business(
+            data=data, village=village, registered_on=registered_on, actor=principal.actor
+        )
     session.add(business)
     session.flush()
     _audit(session, principal.actor, "business.registered", business, data.model_dump(mode="json"))

@@ -127,7 +127,12 @@ def import_rejections(import_id: uuid.UUID, request: Request, user: CurrentUser)
     )
 
 
-@router.get("/exports/businesses", summary="Export the register in the ledger's shape")
+@router.get(
+    "/exports/businesses",
+    summary="Export the register in the ledger's shape",
+    response_class=Response,
+    responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}}},
+)
 def export_businesses(
     user: CurrentUser,
     session: SessionDep,

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
+from services.registry.businesses import risk_level
 from services.registry.businesses import service as businesses
 from services.registry.businesses.models import Business, BusinessCreate, BusinessFilter, Licence
 from services.registry.imports import ledger
@@ -41,6 +42,7 @@ from shared import audit
 from shared.auth import Principal, Role
 from shared.events import Envelope
 from shared.outbox import emit_many
+from shared.rules import NoRuleInForce
 
 IMPORTERS = (Role.county, Role.township)
 OUTSIDE_CLASH = (
@@ -252,6 +254,10 @@ def _check(row: ledger.LedgerRow, context: _Context) -> _Accepted:
     if data is not None and village is not None:
         if data.registered_on and data.registered_on > context.today:
             problems.append(("registered_on", "cannot be in the future"))
+        try:
+            risk_level.rule_for(village.county_id, data.registered_on or context.today)
+        except NoRuleInForce as error:
+            problems.append(("registered_on", error.reason))
         clashes: list[tuple[str, Licence]] = []
         for kind, licence in data.licences().items():
             key, column = (kind, licence.number), f"{kind}_number"

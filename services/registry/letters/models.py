@@ -12,6 +12,7 @@ from sqlmodel import Column
 from sqlmodel import Field as SQLField
 
 from services.registry.database import Base
+from shared.dates import Day
 from shared.db import UTCDateTime, utcnow
 
 PartyKind = Literal["village", "business"]
@@ -44,7 +45,7 @@ class LetterCreate(BaseModel):
     village_id: str | None = Field(default=None, min_length=1, max_length=40)
     business_id: uuid.UUID | None = None
     year: int = Field(ge=2000, le=2100, description="The year the targets are for")
-    signed_on: date
+    signed_on: Day
     signatory: str | None = Field(default=None, max_length=120, description="Who signed for the other party")
 
 

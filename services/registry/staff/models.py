@@ -11,6 +11,7 @@ from sqlmodel import Column
 from sqlmodel import Field as SQLField
 
 from services.registry.database import Base
+from shared.dates import Day
 from shared.db import UTCDateTime, utcnow
 
 CertificateState = Literal["valid", "expiring", "expired", "missing"]
@@ -51,8 +52,8 @@ class CertificateIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     number: str | None = Field(default=None, min_length=1, max_length=60)
-    issued_on: date
-    expires_on: date | None = Field(
+    issued_on: Day
+    expires_on: Day | None = Field(
         default=None, description="Defaults to the end of the legal validity (1 year)"
     )
 

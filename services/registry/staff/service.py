@@ -25,6 +25,7 @@ from shared.auth import Principal, not_found
 from shared.catalogue.registry import CertificateRecorded, StaffRecorded
 from shared.clock import Clock, local_today
 from shared.outbox import emit
+from shared.rules import dated_by
 from shared.web import DomainError
 
 
@@ -150,9 +151,9 @@ def _new_certificate(
 
     if data.issued_on > today:
         raise DomainError(named("issued_on"), "cannot be in the future")
-    latest = certificate_rules.latest_expiry(
-        data.issued_on, certificate_rules.rule_for(member.county_id, data.issued_on)
-    )
+    with dated_by(named("issued_on")):
+        rule = certificate_rules.rule_for(member.county_id, data.issued_on)
+    latest = certificate_rules.latest_expiry(data.issued_on, rule)
     expires_on = data.expires_on or latest
     if expires_on > latest:
         raise DomainError(named("expires_on"), f"a health certificate is valid until {latest} at the latest")

@@ -16,12 +16,10 @@ from services.reporting.activities.models import (
     TrainingRead,
 )
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.paging import Limit, Offset
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/activities", tags=["activities"])
-
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 @router.post(

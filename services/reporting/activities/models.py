@@ -14,6 +14,7 @@ from sqlmodel import Column, Field
 
 from services.reporting.database import Base
 from shared.catalogue.reporting import PublicityKind, TrainingAudience
+from shared.dates import Day
 from shared.db import UTCDateTime, utcnow
 
 
@@ -83,7 +84,7 @@ class PlaceFields(BaseModel):
 class PublicityCreate(PlaceFields):
     kind: PublicityKind
     title: str = PydanticField(min_length=1, max_length=200)
-    held_on: date
+    held_on: Day
     venue: str | None = PydanticField(default=None, max_length=200)
     banners: int = Count
     boards: int = Count
@@ -112,7 +113,7 @@ class PublicityRead(BaseModel):
 class TrainingCreate(PlaceFields):
     title: str = PydanticField(min_length=1, max_length=200)
     audience: TrainingAudience
-    held_on: date
+    held_on: Day
     attendees: int = PydanticField(ge=1, le=100_000)
     hours: float = PydanticField(gt=0, le=200)
 
@@ -136,7 +137,7 @@ class AssessmentSet(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     score: float = PydanticField(ge=0, le=100)
-    assessed_on: date
+    assessed_on: Day
     note: str | None = PydanticField(default=None, max_length=2000)
 
 

@@ -3,7 +3,6 @@ editable free-text sections."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -15,6 +14,7 @@ from services.reporting.documents.models import SECTION_TITLES, SectionRead, Sec
 from services.reporting.statistics import periods
 from services.reporting.statistics.scope import Scope, resolve_scope
 from shared.clock import local_today
+from shared.dates import Day
 from shared.deps import ClockDep, CurrentUser, SessionDep
 from shared.routing import ServiceRouter
 from shared.web import DomainError
@@ -24,8 +24,8 @@ router = ServiceRouter(prefix="/documents", tags=["documents"])
 PeriodCode = Annotated[
     str | None, Query(max_length=20, description="2026-H1, 2026-H2, 2026, 2026-Q2, 2026-05")
 ]
-First = Annotated[date | None, Query(alias="from")]
-Last = Annotated[date | None, Query(alias="to")]
+First = Annotated[Day | None, Query(alias="from")]
+Last = Annotated[Day | None, Query(alias="to")]
 Format = Literal["html", "docx", "pdf"]
 
 MEDIA_TYPES = {

@@ -20,6 +20,7 @@ from shared.auth import Principal, Role
 from shared.catalogue.reporting import SummarySectionEdited
 from shared.db import utcnow
 from shared.outbox import emit
+from shared.rules import dated_by
 from shared.web import DomainError
 
 EDITORS = (Role.county, Role.township)
@@ -38,6 +39,13 @@ class SummaryData:
 
 
 def collect(session: Session, scope: Scope, period: Period) -> SummaryData:
+    """The summary's figures; a period (or the one before it, for comparison) that the rule tables
+    do not reach is answered 422 naming the period's parameter."""
+    with dated_by(period.field):
+        return _collect(session, scope, period)
+
+
+def _collect(session: Session, scope: Scope, period: Period) -> SummaryData:
     monthly = []
     for first, last in period.months():
         month = date_range(first, last)

@@ -11,6 +11,7 @@ from services.reporting.export import lives
 from services.reporting.statistics import periods
 from services.reporting.statistics.periods import Period
 from services.reporting.statistics.scope import resolve_scope
+from shared.dates import Day
 from shared.deps import CurrentUser, SessionDep
 from shared.routing import ServiceRouter
 
@@ -26,11 +27,16 @@ def _period(period: str | None, first: date | None, last: date | None) -> Period
 
 
 PeriodCode = Annotated[str | None, Query(max_length=20, description="Only this period (default: everything)")]
-First = Annotated[date | None, Query(alias="from")]
-Last = Annotated[date | None, Query(alias="to")]
+First = Annotated[Day | None, Query(alias="from")]
+Last = Annotated[Day | None, Query(alias="to")]
 
 
-@router.get("/{place_id}/lives.zip", summary="businesses.csv, inspections.csv and violations.csv in one zip")
+@router.get(
+    "/{place_id}/lives.zip",
+    summary="businesses.csv, inspections.csv and violations.csv in one zip",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}},
+)
 def lives_zip(
     place_id: str,
     session: SessionDep,
@@ -45,7 +51,12 @@ def lives_zip(
     return Response(body, media_type="application/zip", headers=headers)
 
 
-@router.get("/{place_id}/lives/{name}.csv", summary="One LIVES file as CSV")
+@router.get(
+    "/{place_id}/lives/{name}.csv",
+    summary="One LIVES file as CSV",
+    response_class=Response,
+    responses={200: {"content": {"text/csv; charset=utf-8": {}}}},
+)
 def lives_csv(
     place_id: str,
     name: FileName,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Query
@@ -11,16 +10,20 @@ from services.reporting.statistics import periods, service
 from services.reporting.statistics.models import RecordPage, Statistics
 from services.reporting.statistics.scope import resolve_scope
 from shared.clock import local_today
+from shared.dates import Day
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.paging import Offset, limit_of
 from shared.routing import ServiceRouter
+
+PageLimit = limit_of(service.MAX_PAGE)
 
 router = ServiceRouter(prefix="/statistics", tags=["statistics"])
 
 PeriodCode = Annotated[
     str | None, Query(max_length=20, description="2026, 2026-H1, 2026-H2, 2026-Q2 or 2026-05")
 ]
-First = Annotated[date | None, Query(alias="from", description="First day of a custom range")]
-Last = Annotated[date | None, Query(alias="to", description="Last day (inclusive) of a custom range")]
+First = Annotated[Day | None, Query(alias="from", description="First day of a custom range")]
+Last = Annotated[Day | None, Query(alias="to", description="Last day (inclusive) of a custom range")]
 
 
 @router.get(
@@ -58,8 +61,8 @@ def figure_records(
     first: First = None,
     last: Last = None,
     group: Annotated[str | None, Query(max_length=40)] = None,
-    limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: PageLimit = 100,
+    offset: Offset = 0,
 ):
     scope = resolve_scope(session, user, place_id)
     return service.records(

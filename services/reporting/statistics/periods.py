@@ -31,6 +31,11 @@ class Period:
         return replace(self, as_of=today)
 
     @property
+    def field(self) -> str:
+        """The query parameter the period came from, to name in an error about it."""
+        return "period" if _PATTERN.match(self.code) else "to"
+
+    @property
     def days(self) -> int:
         return (self.last - self.first).days + 1
 

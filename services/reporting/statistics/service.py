@@ -30,6 +30,7 @@ from services.reporting.statistics.models import (
 )
 from services.reporting.statistics.periods import Period, date_range
 from services.reporting.statistics.scope import Scope
+from shared.rules import dated_by
 from shared.web import DomainError
 
 
@@ -94,6 +95,12 @@ def value(session: Session, key: str, scope: Scope, period: Period) -> float:
 
 
 def statistics(session: Session, scope: Scope, period: Period) -> Statistics:
+    """Every figure; a period before the rule tables is the client's error (422), not the server's."""
+    with dated_by(period.field):
+        return _statistics(session, scope, period)
+
+
+def _statistics(session: Session, scope: Scope, period: Period) -> Statistics:
     figures = {measure.key: figure(session, measure, scope, period) for measure in MEASURES}
     return Statistics(
         place=PlaceRead(id=scope.place_id, level=scope.level, name=scope.name),
@@ -245,6 +252,13 @@ def records(
     group: str | None,
     limit: int = 100,
     offset: int = 0,
+) -> RecordPage:
+    with dated_by(period.field):
+        return _records(session, key=key, scope=scope, period=period, group=group, limit=limit, offset=offset)
+
+
+def _records(
+    session: Session, *, key: str, scope: Scope, period: Period, group: str | None, limit: int, offset: int
 ) -> RecordPage:
     measure = BY_KEY.get(key)
     if measure is None:

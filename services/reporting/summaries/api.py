@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import Query
@@ -11,6 +10,7 @@ from services.reporting.database import place_directory
 from services.reporting.summaries import service
 from services.reporting.summaries.models import TownshipSummary
 from shared.auth import Role, not_found
+from shared.dates import Day
 from shared.deps import CurrentUser, SessionDep
 from shared.places import find_place
 from shared.routing import ServiceRouter
@@ -29,8 +29,8 @@ def township_summary(
     township_id: str,
     session: SessionDep,
     user: CurrentUser,
-    period_from: Annotated[date, Query(alias="from", description="First day, YYYY-MM-DD")],
-    period_to: Annotated[date, Query(alias="to", description="Last day (inclusive), YYYY-MM-DD")],
+    period_from: Annotated[Day, Query(alias="from", description="First day, YYYY-MM-DD")],
+    period_to: Annotated[Day, Query(alias="to", description="Last day (inclusive), YYYY-MM-DD")],
 ):
     """Built only from events; a township sees its own, the county every township (404 otherwise)."""
     user.ensure_role(Role.county, Role.township, Role.inspector)
