@@ -85,8 +85,9 @@ def claim(
         "created_at": now,
     }
     insert = pg_insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(table)
-    inserted = session.execute(insert.values(**values).on_conflict_do_nothing())
-    if inserted.rowcount == 1:
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT DO NOTHING
+    claimed = session.execute(insert.values(**values).on_conflict_do_nothing().returning(table.c.key))
+    if claimed.first() is not None:
         return None
     row = session.execute(sa.select(table).where(table.c.actor == actor, table.c.key == key)).one()
     if row.fingerprint != fingerprint or row.method != method:

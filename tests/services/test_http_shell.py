@@ -125,3 +125,32 @@ def test_a_caller_past_the_rate_limit_gets_429_and_others_do_not(settings: Setti
         assert client.get("/places", headers=other).status_code == 200
         assert client.get("/healthz").status_code == 200
         assert 'reason="rate_limited"' in client.get("/metrics").text
+
+
+def test_an_idempotency_key_is_honoured_on_postgresql(
+    settings: Settings, pg_database: Callable[[], str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.registry.app import SPEC, create
+
+    url = pg_database()
+    monkeypatch.setenv("SHIAN_REGISTRY_DATABASE_URL", url)
+    upgrade(SPEC.migrations, url)
+    headers = {
+        "Authorization": "Bearer " + issue_token(settings, subject="c", role=Role.county, county_id=COUNTY)
+    }
+    village = {"id": "qingyun.dongshan.shangcun", "name": "上村"}
+    county = {
+        "id": COUNTY,
+        "name": "青云县",
+        "townships": [{"id": "qingyun.dongshan", "name": "东山镇", "villages": [village]}],
+    }
+    body = {"name": "好味餐馆", "kind": "catering", "village_id": village["id"]}
+    with TestClient(create(settings)) as client:
+        assert client.put("/places", json=county, headers=headers).status_code == 200
+        keyed = {**headers, "Idempotency-Key": "pg-key-1"}
+        first = client.post("/businesses", json=body, headers=keyed)
+        again = client.post("/businesses", json=body, headers=keyed)
+        assert (first.status_code, again.status_code) == (201, 201), again.text
+        assert again.content == first.content
+        assert again.headers["Idempotent-Replayed"] == "true"
+        assert client.get("/businesses", headers=headers).json()["total"] == 1
