@@ -83,6 +83,7 @@ class Config:
     upload_rss_cap_mb: int = 4096  # the registry is killed past this, to spare the machine
     reorder: bool = True
     reorder_businesses: int = 6
+    reorder_backlog: int = 300  # businesses registered before them (SHIAN_BATCH_SIZE is 256)
     postgres: str | None = None  # an admin URL of a PostgreSQL server; None: SQLite
     db_outages: int = 1
     db_outage_seconds: float = 6.0
@@ -189,7 +190,11 @@ class Result:
     config: Config
     database: str
     accepted: int = 0
+    accepted_by_kind: dict[str, int] = field(default_factory=dict)
+    named_incidents: int = 0  # incidents naming a business: urgent task, blackout, investigation
+    reordered: int = 0  # of them, named while inspection was down
     refused: int = 0
+    refused_by_kind: dict[str, int] = field(default_factory=dict)
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
@@ -219,6 +224,8 @@ class Result:
         ):
             if items:
                 missed.append(f"{len(items)} {label}: {'; '.join(items[:5])}")
+        if self.refused:  # every command sent is valid: a definite refusal is work not done
+            missed.append(f"{self.refused} valid commands refused: {self.refused_by_kind}")
         if self.deadletters:
             missed.append(f"{self.deadletters} dead letters")
         if self.stuck:
@@ -498,7 +505,10 @@ class Campaign:
         if answer.is_success:
             self.truth.accepted[kind] += 1
             return True
-        self.truth.refused[f"{kind} {answer.status_code}"] += 1
+        label = f"{kind} {answer.status_code}"
+        self.truth.refused[label] += 1
+        if self.truth.refused[label] <= 2:
+            self.result.notes.append(f"refused {label}: {answer.text[:200]}")
         return False
 
     def _ripe(self, ids: list[str], age: float) -> list[str]:
@@ -885,10 +895,20 @@ class Campaign:
 
     async def reorder(self) -> None:
         """Inspection down while businesses are registered and incidents name them: when it comes
-        back, its two loops read the registry's and the alerts' streams in whatever order."""
+        back, its two loops read the registry's and the alerts' streams in whatever order. The
+        named businesses are registered behind `reorder_backlog` others, more than one batch, so
+        the alerts loop reaches the incidents before the registry loop reaches the businesses."""
         client = self.config.clients
         await self.kill_service("inspection", restart=False)
-        async with httpx.AsyncClient() as http:
+        limits = httpx.Limits(max_connections=16, max_keepalive_connections=16)
+        async with httpx.AsyncClient(limits=limits) as http:
+            gate = asyncio.Semaphore(12)
+
+            async def one() -> None:
+                async with gate:
+                    await self.register_business(http, client, pool="inspectable")
+
+            await asyncio.gather(*(one() for _ in range(self.config.reorder_backlog)))
             registered = []
             for _ in range(self.config.reorder_businesses):
                 business = await self.register_business(http, client, pool="reorder", reordered=True)
@@ -896,7 +916,10 @@ class Campaign:
                     registered.append(business)
             for index, business in enumerate(registered):
                 await self.report_incident(http, client, business, death=index % 2 == 0)
-        self.say(f"reordering: {len(registered)} businesses registered and named while inspection was down")
+        self.say(
+            f"reordering: {self.config.reorder_backlog} + {len(registered)} businesses registered, "
+            f"{len(registered)} named in incidents, while inspection was down"
+        )
         await self.restart_service("inspection")
 
     async def hostile_upload(self) -> None:
@@ -1208,7 +1231,12 @@ class Campaign:
         )
         result.server_errors = list(self.http_log.server_errors)
         result.accepted = sum(truth.accepted.values())
+        result.accepted_by_kind = dict(truth.accepted.most_common())
+        named = [b for b in truth.businesses.values() if b.incident is not None]
+        result.named_incidents = len(named)
+        result.reordered = sum(1 for b in named if b.reordered)
         result.refused = sum(truth.refused.values())
+        result.refused_by_kind = dict(truth.refused.most_common())
 
     # -- the whole run -------------------------------------------------------------------------
 
@@ -1358,6 +1386,11 @@ def table(result: Result) -> str:
             f"{result.config.rate:.0f} commands/s",
         ),
         ("accepted (2xx)", f"{result.accepted:,}"),
+        (
+            "accepted by kind",
+            ", ".join(f"{kind} {count:,}" for kind, count in result.accepted_by_kind.items()),
+        ),
+        ("incidents naming a business (of them reordered)", f"{result.named_incidents} ({result.reordered})"),
         ("refused (definite 4xx)", f"{result.refused:,}"),
         ("lost", str(len(result.lost))),
         ("duplicated", str(len(result.duplicated))),
