@@ -83,7 +83,7 @@ class Config:
     upload_rss_cap_mb: int = 4096  # the registry is killed past this, to spare the machine
     reorder: bool = True
     reorder_businesses: int = 6
-    reorder_backlog: int = 300  # businesses registered before them (SHIAN_BATCH_SIZE is 256)
+    reorder_backlog: int = 600  # businesses registered before them (SHIAN_BATCH_SIZE is 256)
     postgres: str | None = None  # an admin URL of a PostgreSQL server; None: SQLite
     db_outages: int = 1
     db_outage_seconds: float = 6.0
