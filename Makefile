@@ -3,6 +3,7 @@
 #   make run     virtualenv, install, Redis, migrations, the four services, demo county; prints URLs and tokens
 #   make test    the whole test suite
 #   make bench   the bus benchmark (BENCH_ARGS=--quick for a smoke run)
+#   make faults  the fault campaign: kills, Redis restarts, bursts, against a ground truth (FAULTS_ARGS=--quick)
 #   make lint    ruff check + ruff format --check
 #   make clean   remove the virtualenv, caches, build files and local data (var/)
 #
@@ -23,7 +24,7 @@ PYTHON := $(shell for candidate in $(PYTHON_CANDIDATES); do \
 	  echo $$candidate; break; fi; done)
 endif
 
-.PHONY: help run test bench lint clean install
+.PHONY: help run test bench faults lint clean install
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -54,6 +55,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bus.py $(BENCH_ARGS)
+
+faults: $(STAMP)
+	$(BIN)/python bench/faults.py $(FAULTS_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -270,6 +270,24 @@ class System:
                     raise LaunchError(f"not ready after {timeout:.0f}s: {late}")
                 time.sleep(interval)
 
+    def kill(self, name: str) -> None:
+        """SIGKILL one service, as a crash would (fault campaigns): no chance to clean up."""
+        proc = self.processes[name]
+        if proc.process is not None and proc.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.process.kill()
+            proc.process.wait(timeout=10)
+        proc.ready = False
+
+    def restart(self, name: str) -> None:
+        """Start a service that ended again, on its port with its environment and log, as a
+        supervisor would; wait_ready() tells when it answers. Refused while it still runs."""
+        proc = self.processes[name]
+        if proc.alive:
+            raise LaunchError(f"{name} is still running (pid {proc.pid})")
+        self._spawn(proc)
+        self._write_state()
+
     def deaths(self) -> list[Death]:
         """Parts that ended although nobody stopped them."""
         dead = [
