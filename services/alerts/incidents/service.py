@@ -85,6 +85,7 @@ def report(
         raise DomainError("onset_at", "cannot be in the future")
 
     reporter_kind = data.reporter_kind or DEFAULT_REPORTER_KIND.get(principal.role)
+    _one_report_at_a_time(session, data.township_id)
     existing = _same_outbreak(session, principal, data, county_id=township.county_id, now=now)
     if existing is not None:
         _add_report(
@@ -242,6 +243,15 @@ def _report_row(
     )
 
 
+def _one_report_at_a_time(session: Session, township_id: str) -> None:
+    """Reports in one township are grouped one at a time: two reports of one outbreak arriving
+    together must not both open an incident, nor both add to one and keep only one count. SQLite
+    serialises writers already; PostgreSQL takes a lock held until the transaction ends."""
+    if session.get_bind().dialect.name == "postgresql":
+        key = f"shian.incident-grouping:{township_id}"
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": key})
+
+
 def _same_outbreak(
     session: Session, principal: Principal, data: IncidentCreate, *, county_id: str, now: datetime
 ) -> Incident | None:
@@ -273,6 +283,7 @@ def _same_outbreak(
             sa.or_(*keys),
         )
         .order_by(Incident.reported_at)  # type: ignore[arg-type]
+        .with_for_update()
     ).first()
 
 
@@ -327,8 +338,13 @@ def _add_report(
 # --- the lifecycle --------------------------------------------------------------------------------
 
 
-def _load(session: Session, principal: Principal, incident_id: uuid.UUID) -> Incident:
-    incident = get(session=session, principal=principal, incident_id=incident_id)
+def _load(
+    session: Session, principal: Principal, incident_id: uuid.UUID, *, for_update: bool = False
+) -> Incident:
+    """The incident in the caller's scope; a command locks its row (PostgreSQL: FOR UPDATE; SQLite
+    writers are serialised already), so two changes at once never overwrite each other's."""
+    query = select(Incident).where(Incident.id == incident_id, scope_condition(principal))
+    incident = session.exec(query.with_for_update() if for_update else query).first()
     if incident is None:
         raise not_found()
     return incident
@@ -349,7 +365,7 @@ def acknowledge(
     escalator: escalation.Escalator | None = None,
 ) -> Incident:
     principal.ensure_role(*ACKNOWLEDGERS)
-    incident = _load(session, principal, incident_id)
+    incident = _load(session, principal, incident_id, for_update=True)
     _open(incident)
     if not incident.awaiting_ack:
         raise DomainError("status", f"already acknowledged by {incident.acknowledged_by}", status_code=409)
@@ -425,7 +441,7 @@ def progress(
 ) -> Incident:
     """Responding or contained; forward only. Responding without an acknowledgement acknowledges."""
     principal.ensure_role(*RESPONDERS)
-    incident = _load(session, principal, incident_id)
+    incident = _load(session, principal, incident_id, for_update=True)
     _open(incident)
     if STATUS_RANK[new_status] <= STATUS_RANK[incident.status]:
         raise DomainError("status", f"cannot go from {incident.status} to {new_status}", status_code=409)
@@ -484,7 +500,7 @@ def add_note(
     *, session: Session, principal: Principal, incident_id: uuid.UUID, text: str, clock: Clock
 ) -> TimelineEntry:
     principal.ensure_role(*REPORTERS)
-    incident = _load(session, principal, incident_id)
+    incident = _load(session, principal, incident_id, for_update=True)
     now = clock.now()
     entry = TimelineEntry(
         incident_id=incident.id, at=now, kind="note", actor=principal.actor, detail={"text": text}
@@ -515,7 +531,7 @@ def update_counts(
 ) -> Incident:
     """New figures; the level is reclassified and a higher level escalates again at once."""
     principal.ensure_role(*REPORTERS)
-    incident = _load(session, principal, incident_id)
+    incident = _load(session, principal, incident_id, for_update=True)
     _open(incident)
     ill = incident.ill_count if data.ill_count is None else data.ill_count
     hospitalised = incident.hospitalised_count if data.hospitalised_count is None else data.hospitalised_count
@@ -646,7 +662,7 @@ def close(
     escalator: escalation.Escalator | None = None,
 ) -> Incident:
     principal.ensure_role(*CLOSERS)
-    incident = _load(session, principal, incident_id)
+    incident = _load(session, principal, incident_id, for_update=True)
     _open(incident)
     now = clock.now()
     previous = incident.status
