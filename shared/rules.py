@@ -2,7 +2,7 @@
 date it takes effect, and logic asks for the row in force instead of holding the number.
 
 A region is a county id (or a province's, for rows shared by its counties); "default" rows carry
-the national defaults from DOMAIN.md.
+the national defaults listed in docs/domain.md.
 """
 
 from __future__ import annotations

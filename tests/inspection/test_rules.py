@@ -1,4 +1,4 @@
-"""The rule tables against DOMAIN.md, table-driven, edge cases included. Pure functions: fast."""
+"""The rule tables against docs/domain.md, table-driven, edge cases included. Pure functions: fast."""
 
 from __future__ import annotations
 

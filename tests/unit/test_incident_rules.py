@@ -1,4 +1,4 @@
-"""Incident severity against the rule table in DOMAIN.md, boundaries included."""
+"""Incident severity against the rule table in docs/domain.md, boundaries included."""
 
 from datetime import date
 

@@ -1,6 +1,6 @@
 """When must an escalation step acknowledge an incident, and who hears of it at once?
 
-From DOMAIN.md's reporting deadlines (varying by province, so a rule table with a region and the
+From the reporting deadlines in docs/domain.md (varying by province, so a rule table with a region and the
 date a rule takes effect), seeded with the defaults:
 
 * the chain is village coordinator -> township office -> county office (a policy may add tiers);
