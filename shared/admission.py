@@ -30,7 +30,7 @@ import jwt
 from redis.asyncio import Redis
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.auth import decode_token
+from shared.auth import Principal, decode_token
 from shared.settings import Settings
 
 log = logging.getLogger("shian.admission")
@@ -111,22 +111,11 @@ class CallerFirst:
         if (
             has_body
             and not scope["path"].startswith(self.public_prefixes)
-            and not self._authenticated(headers)
+            and verified_caller(scope, self.settings) is None
         ):
             await answer(send, 401, "missing or invalid bearer token", {"WWW-Authenticate": "Bearer"})
             return
         await self.app(scope, receive, send)
-
-    def _authenticated(self, headers: dict[bytes, bytes]) -> bool:
-        value = headers.get(b"authorization", b"").decode("latin-1")
-        scheme, _, token = value.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            return False
-        try:
-            decode_token(self.settings, token.strip())
-        except jwt.InvalidTokenError:
-            return False
-        return True
 
 
 class RateCounter:
@@ -208,14 +197,28 @@ class RateLimit:
         await self.app(scope, receive, send)
 
 
+CALLER_KEY = "shian.caller"
+
+
+def verified_caller(scope: Scope, settings: Settings) -> Principal | None:
+    """The principal of the request's bearer token if it verifies, else None; decoded once per
+    request and kept in the scope, since the guards in front of the app each ask."""
+    if CALLER_KEY not in scope:
+        scheme, _, token = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1").partition(" ")
+        principal = None
+        if scheme.lower() == "bearer" and token:
+            try:
+                principal = decode_token(settings, token.strip())
+            except jwt.InvalidTokenError:
+                principal = None
+        scope[CALLER_KEY] = principal
+    return scope[CALLER_KEY]
+
+
 def caller_of(scope: Scope, settings: Settings) -> str:
     """Who sends the request: the verified token's role and subject, else the client's address."""
-    headers = dict(scope["headers"])
-    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-    if scheme.lower() == "bearer" and token:
-        try:
-            return decode_token(settings, token.strip()).actor
-        except jwt.InvalidTokenError:
-            pass
+    principal = verified_caller(scope, settings)
+    if principal is not None:
+        return principal.actor
     client = scope.get("client") or ("unknown", 0)
     return f"address:{client[0]}"

@@ -52,11 +52,6 @@ def _is_batch(handler: Handler) -> bool:
 
 HandlerMap = Mapping[type[EventPayload], Sequence[Handler]]
 
-# Errors of the database itself (gone, locked too long, no connection free in the pool within its
-# timeout: QueuePool's TimeoutError), as opposed to errors of one event: none of them may count
-# towards the dead-letter limit. The same list the HTTP layer answers 503 for.
-TRANSIENT_DB_ERRORS = UNAVAILABLE_ERRORS
-
 RETRY_PARKED_SECONDS = 60.0
 """How often a parked event is tried again even if nothing released it: on PostgreSQL the event
 that creates the record can commit between a handler's lookup and the parking of its event, and
@@ -117,7 +112,7 @@ class InboxProcessor:
         same batch later instead of counting a failed delivery against every event in it."""
         try:
             return self._transaction(envelopes)
-        except TRANSIENT_DB_ERRORS as error:
+        except UNAVAILABLE_ERRORS as error:
             raise TransientError(str(error)) from error
         except Unresolved as waiting:  # an unmarked handler parks: one event per transaction
             log.info("batch of %d holds an event %s; parking it alone", len(envelopes), waiting)
@@ -130,7 +125,7 @@ class InboxProcessor:
             try:
                 single = self._transaction([envelope])
                 result.outcomes.update(single.outcomes)
-            except TRANSIENT_DB_ERRORS as error:
+            except UNAVAILABLE_ERRORS as error:
                 raise TransientError(str(error)) from error
             except Exception:
                 failed = self._failed(envelope)
@@ -236,7 +231,7 @@ class InboxProcessor:
             savepoint.rollback()
             mark.restore()
             waiting_for = waiting.waiting_for
-        except TRANSIENT_DB_ERRORS:
+        except UNAVAILABLE_ERRORS:
             savepoint.rollback()
             mark.restore()
             raise
