@@ -4,7 +4,7 @@
 #   make test    the whole test suite
 #   make bench   the bus benchmark (BENCH_ARGS=--quick for a smoke run)
 #   make faults  the fault campaign: kills, Redis restarts, bursts, against a ground truth (FAULTS_ARGS=--quick)
-#   make lint    ruff check + ruff format --check
+#   make lint    ruff check + ruff format --check + mypy (the types)
 #   make clean   remove the virtualenv, caches, build files and local data (var/)
 #
 # PYTHON=/path/to/python3.12 picks the interpreter for the virtualenv (default: the first of
@@ -62,6 +62,7 @@ faults: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var build dist *.egg-info .pytest_cache .ruff_cache

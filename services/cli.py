@@ -97,7 +97,7 @@ def run(
     ] = None,
 ) -> None:
     """Run one service in the foreground: migrate its database, then serve HTTP and the bus."""
-    from services.runner import run_service
+    from shared.runner import run_service
 
     _settings()  # a clear message instead of a traceback when a SHIAN_* value is wrong
     run_service(str(service), port=port)
@@ -111,7 +111,7 @@ def migrate(
     ] = None,
 ) -> None:
     """Bring services' databases to the newest schema (alembic upgrade head)."""
-    from services.runner import migrate as migrate_service
+    from shared.runner import migrate as migrate_service
 
     settings = _settings()
     for name in [str(s) for s in services] if services else SERVICE_NAMES:
@@ -165,8 +165,9 @@ def up(
     Service logs go to <SHIAN_VAR_DIR>/logs/. With SHIAN_ENV=production no demo data is loaded
     and no token is printed.
     """
-    from services.demo import DemoError, demo_tokens, load_demo, read_county
+    from services.demo import DemoError, demo_tokens, load_demo
     from services.launcher import LaunchError, System
+    from services.registry.places.county import read_county
 
     settings = _settings()
     production = settings.env == "production"
@@ -443,7 +444,8 @@ def token(
     Prints only the token on stdout, so that `TOKEN=$(shian token ...)` works. Development and
     test only: refused with SHIAN_ENV=production.
     """
-    from services.demo import PlaceError, read_county, resolve_place, token_for
+    from services.demo import PlaceError, resolve_place, token_for
+    from services.registry.places.county import read_county
 
     _refuse_in_production(
         _settings(),
@@ -658,8 +660,9 @@ def demo(
 ) -> None:
     """Load the demo county into a running registry over HTTP (places, then businesses if none yet).
     Refused with SHIAN_ENV=production."""
-    from services.demo import DemoError, load_demo, read_county
+    from services.demo import DemoError, load_demo
     from services.launcher import read_state
+    from services.registry.places.county import read_county
 
     settings = _settings()
     _refuse_in_production(settings, "demo", "it would register invented businesses in the real register")

@@ -13,43 +13,17 @@ changes nothing.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
+from services.registry.places.county import read_county
 from services.registry.places.models import CountyDefinition
 from shared.auth import Role, issue_token
 from shared.clock import local_today
 from shared.settings import Settings
-
-DEMO_COUNTY_FILE = Path(__file__).parent / "registry" / "data" / "demo_county.yaml"
-COUNTY_FILE_VARIABLE = "SHIAN_COUNTY_FILE"
-
-
-# --- the county definition file ---------------------------------------------------------------
-
-
-def county_file() -> Path:
-    """SHIAN_COUNTY_FILE if set, else the shipped demo county."""
-    configured = os.environ.get(COUNTY_FILE_VARIABLE)
-    return Path(configured) if configured else DEMO_COUNTY_FILE
-
-
-def read_county(path: Path | None = None) -> CountyDefinition:
-    """The county definition in a YAML (or JSON) file; raises ValueError with the file's name."""
-    path = path or county_file()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return CountyDefinition.model_validate(raw)
-    except OSError as error:
-        raise ValueError(f"cannot read the county file {path}: {error.strerror or error}") from error
-    except (yaml.YAMLError, ValueError) as error:
-        raise ValueError(f"the county file {path} is not a valid county definition: {error}") from error
 
 
 @dataclass(frozen=True)

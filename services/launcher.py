@@ -427,7 +427,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _spec(name: str) -> Any:
-    from services.runner import load_spec
+    from shared.runner import load_spec
 
     return load_spec(name)
 

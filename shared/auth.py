@@ -17,13 +17,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Annotated, Any, Protocol, TypeVar
 
 import jwt
 import sqlalchemy as sa
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session, select
 
+from shared.errors import Forbidden, NotFound
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,7 +34,6 @@ if TYPE_CHECKING:
 
 ALGORITHM = "HS256"
 ISSUER = "shian"
-NOT_FOUND = "not found"
 """The one 404 message of every service: a record outside the caller's scope and one that does not
 exist must read the same."""
 
@@ -43,12 +44,6 @@ class Role(StrEnum):
     inspector = "inspector"  # an inspector of a township: its township
     village = "village"  # village coordinator / information officer: its village
     ops = "ops"  # operations team: metrics and dead letters, no domain data
-
-
-def not_found() -> HTTPException:
-    """The 404 of every service, the same words whether the record does not exist or is outside
-    the caller's scope (a different message would tell them apart)."""
-    return HTTPException(status.HTTP_404_NOT_FOUND, NOT_FOUND)
 
 
 @dataclass(frozen=True)
@@ -93,14 +88,39 @@ class Principal:
     ) -> None:
         """404 outside the caller's scope: no existence leak."""
         if not self.sees(county_id=county_id, township_id=township_id, village_id=village_id):
-            raise not_found()
+            raise NotFound()
 
     def ensure_role(self, *roles: Role) -> None:
         if self.role not in roles:
             allowed = ", ".join(role.value for role in roles)
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"role {self.role.value} may not do this (allowed: {allowed})"
-            )
+            raise Forbidden(f"role {self.role.value} may not do this (allowed: {allowed})")
+
+
+Scoped = TypeVar("Scoped")
+
+
+def load_in_scope(
+    session: Session,
+    principal: Principal,
+    model: type[Scoped],
+    record_id: Any,
+    *,
+    village_level: bool = True,
+    for_update: bool = False,
+) -> Scoped:
+    """The record with this id if the caller may see it, else NotFound: the same answer whether it
+    does not exist or lies outside the caller's place, so no answer leaks a record's existence.
+    `for_update` locks the row for the command that changes it (PostgreSQL; SQLite is serial)."""
+    query = select(model).where(
+        model.id == record_id,  # type: ignore[attr-defined]
+        principal.scope(model, village_level=village_level),
+    )
+    if for_update:
+        query = query.with_for_update()
+    found = session.exec(query).first()
+    if found is None:
+        raise NotFound()
+    return found
 
 
 def issue_token(

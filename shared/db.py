@@ -80,9 +80,9 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 
 def service_base(name: str) -> type[SQLModel]:
-    """A declarative base with its own registry (and so its own metadata) for one service."""
-    base = type(f"{name.title()}Base", (SQLModel,), {}, registry=registry())
-    return base  # type: ignore[return-value]
+    """A declarative base with its own registry (and so its own metadata), made at run time: for
+    tests and benchmarks that need a throwaway schema. A service declares its `Base` as a class."""
+    return type(f"{name.title()}Base", (SQLModel,), {}, registry=registry())
 
 
 @dataclass(frozen=True)
@@ -304,3 +304,12 @@ class Database:
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
+
+
+def claim(session: Session, model: Any, row_id: Any, *conditions: Any, **values: Any) -> bool:
+    """Take one row for this run by a conditional UPDATE (`conditions` say it is still free, `values`
+    mark it taken): True when this call took it. Of two replicas, or a run and its retry after a
+    restart, exactly one gets True, so a deadline notice or a timer fires once."""
+    table = model.__table__ if hasattr(model, "__table__") else model
+    taken = session.execute(table.update().where(table.c.id == row_id, *conditions).values(**values))
+    return taken.rowcount == 1

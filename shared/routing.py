@@ -31,7 +31,7 @@ from sqlmodel import Session
 from shared import idempotency
 from shared.auth import Principal
 from shared.db import commit_unit_of_work, utcnow
-from shared.web import DomainError
+from shared.errors import Invalid
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 KEY_PARAMETER = "shian_idempotency_key"
@@ -172,7 +172,7 @@ def _claim(
             now=request.app.state.runtime.clock.now() if request is not None else utcnow(),
         )
     except idempotency.KeyReused as error:
-        raise DomainError(idempotency.HEADER, str(error), location="header") from None
+        raise Invalid(idempotency.HEADER, str(error), location="header") from None
 
 
 def _is_argument(value: Any) -> bool:
@@ -215,9 +215,7 @@ def _refuse_lone_surrogates(kwargs: dict[str, Any]) -> None:
         if isinstance(value, BaseModel):
             found = _surrogate_in(value.model_dump(mode="python"), (name,))
             if found is not None:
-                raise DomainError(
-                    ".".join(found[1:]) or name, "contains an unpaired surrogate (not valid text)"
-                )
+                raise Invalid(".".join(found[1:]) or name, "contains an unpaired surrogate (not valid text)")
 
 
 def _surrogate_in(value: Any, path: tuple[str, ...]) -> tuple[str, ...] | None:

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from datetime import date
 from typing import Protocol, TypeVar
 
+from shared.errors import Invalid
+
 
 class DatedRule(Protocol):
     @property
@@ -58,6 +60,4 @@ def dated_by(field: str) -> Iterator[None]:
     try:
         yield
     except NoRuleInForce as error:
-        from shared.web import DomainError  # the web shell imports far more than rule tables need
-
-        raise DomainError(field, error.reason) from None
+        raise Invalid(field, error.reason) from None

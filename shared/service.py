@@ -34,6 +34,28 @@ IDEMPOTENCY_SWEEP_SECONDS = 3600.0
 BackgroundLoop = Callable[["ServiceRuntime", asyncio.Event], Awaitable[None]]
 
 
+def periodic(
+    name: str, every: float | Callable[[ServiceRuntime], float], work: Callable[[ServiceRuntime], object]
+) -> BackgroundLoop:
+    """A background loop that calls `work(runtime)` in a worker thread at start and then every
+    `every` seconds (a number, or read from the runtime's settings) until the service stops. A
+    failing run is logged and the next one comes on time: schedulers claim their rows, so a run
+    that is repeated or cut short never acts twice."""
+
+    async def loop(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+        seconds = every(runtime) if callable(every) else every
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(work, runtime)
+            except Exception:
+                log.exception("%s failed; trying again in %.0f s", name, seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+    loop.__name__ = loop.__qualname__ = name
+    return loop
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str

@@ -107,6 +107,7 @@ class Settings(BaseSettings):
     # the county this deployment serves: the only county whose definition a county token may load
     # before the registry knows any place (else the id in SHIAN_COUNTY_FILE, else the demo county)
     county_id: str | None = None
+    county_file: Path | None = None  # the county's places (YAML); unset: the shipped demo county
 
     # secrets and what is public (checked by _production_secrets)
     secret_key: str | None = None  # signs bearer tokens
@@ -128,6 +129,17 @@ class Settings(BaseSettings):
 
     # the bus
     redis_url: str = "redis://127.0.0.1:6379/0"
+
+    # each service's own database and port (SHIAN_<SERVICE>_DATABASE_URL, SHIAN_<SERVICE>_PORT);
+    # unset: a SQLite file under var_dir, and the service's default port
+    registry_database_url: str | None = None
+    inspection_database_url: str | None = None
+    alerts_database_url: str | None = None
+    reporting_database_url: str | None = None
+    registry_port: int | None = Field(default=None, ge=1, le=65535)
+    inspection_port: int | None = Field(default=None, ge=1, le=65535)
+    alerts_port: int | None = Field(default=None, ge=1, le=65535)
+    reporting_port: int | None = Field(default=None, ge=1, le=65535)
     stream_prefix: str = "shian"
     batch_size: int = Field(default=256, ge=1, le=10_000)
     block_ms: int = Field(default=1000, ge=1, le=4000)  # redis-py's socket_timeout is 5 s
@@ -170,14 +182,14 @@ class Settings(BaseSettings):
 
     def database_url(self, service: str) -> str:
         """SHIAN_<SERVICE>_DATABASE_URL, else a SQLite file under the var directory."""
-        explicit = os.environ.get(f"SHIAN_{service.upper()}_DATABASE_URL")
+        explicit = getattr(self, f"{service}_database_url", None)
         if explicit:
             return explicit
         return f"sqlite:///{(self.var_dir / f'{service}.db').resolve()}"
 
     def port(self, service: str) -> int:
-        explicit = os.environ.get(f"SHIAN_{service.upper()}_PORT")
-        return int(explicit) if explicit else DEFAULT_PORTS[service]
+        explicit = getattr(self, f"{service}_port", None)
+        return explicit if explicit is not None else DEFAULT_PORTS[service]
 
     def signing_key(self) -> str:
         """The token signing key: configured, or in development one kept under var/ and shared

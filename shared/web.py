@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.admission import AdmissionControl, CallerFirst, RateCounter, RateLimit
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.db import UNAVAILABLE_ERRORS
+from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge
 from shared.metrics import HttpMetrics
 from shared.service import ServiceRuntime, ServiceSpec
 from shared.settings import Settings, get_settings
@@ -27,15 +28,29 @@ log = logging.getLogger("shian.web")
 access_log = logging.getLogger("shian.access")
 
 
-class DomainError(Exception):
-    """A request that is well-formed but breaks a rule: answered 422 with the field and reason."""
+STATUS_OF_ERROR: dict[type[DomainError], int] = {
+    NotFound: status.HTTP_404_NOT_FOUND,
+    Forbidden: status.HTTP_403_FORBIDDEN,
+    Conflict: status.HTTP_409_CONFLICT,
+    TooLarge: status.HTTP_413_CONTENT_TOO_LARGE,
+    Invalid: status.HTTP_422_UNPROCESSABLE_CONTENT,
+}
 
-    def __init__(self, field: str, reason: str, *, status_code: int = 422, location: str = "body") -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-        self.status_code = status_code
-        self.location = location
+
+def domain_error_answer(error: DomainError) -> JSONResponse:
+    """The one place a service's errors become HTTP answers. 404 and 403 answer in words only (a
+    404 never says which record, or whether it exists); 409 and 422 name the field and the reason
+    in FastAPI's validation shape."""
+    code = next(
+        (code for kind, code in STATUS_OF_ERROR.items() if isinstance(error, kind)),
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+    )
+    if isinstance(error, NotFound | Forbidden):
+        return JSONResponse(status_code=code, content={"detail": error.reason})
+    return JSONResponse(
+        status_code=code,
+        content={"detail": [{"loc": [error.location, error.field], "msg": error.reason, "type": "domain"}]},
+    )
 
 
 def create_app(spec: ServiceSpec, settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
@@ -73,12 +88,7 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None, clock: Clock
 
     @app.exception_handler(DomainError)
     async def _domain_error(_request: Request, error: DomainError) -> JSONResponse:
-        return JSONResponse(
-            status_code=error.status_code,
-            content={
-                "detail": [{"loc": [error.location, error.field], "msg": error.reason, "type": "domain"}]
-            },
-        )
+        return domain_error_answer(error)
 
     async def _database_unavailable(_request: Request, error: Exception) -> JSONResponse:
         """The database is away, locked too long or out of connections: 503, not a traceback."""

@@ -1,8 +1,15 @@
 """The alerts service's own metadata and infrastructure tables."""
 
-from shared.db import add_infrastructure_tables, service_base
+from sqlalchemy.orm import registry
+from sqlmodel import SQLModel
+
+from shared.db import add_infrastructure_tables
 from shared.places import add_place_directory
 
-Base = service_base("alerts")
+
+class Base(SQLModel, registry=registry()):
+    """The alerts service's tables: a registry of their own, so a metadata of their own."""
+
+
 infra = add_infrastructure_tables(Base.metadata)
 place_directory = add_place_directory(Base.metadata)

@@ -1,6 +1,13 @@
 """The registry's own metadata and infrastructure tables."""
 
-from shared.db import add_infrastructure_tables, service_base
+from sqlalchemy.orm import registry
+from sqlmodel import SQLModel
 
-Base = service_base("registry")
+from shared.db import add_infrastructure_tables
+
+
+class Base(SQLModel, registry=registry()):
+    """The registry service's tables: a registry of their own, so a metadata of their own."""
+
+
 infra = add_infrastructure_tables(Base.metadata)

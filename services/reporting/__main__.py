@@ -1,3 +1,3 @@
-from services.runner import run_service
+from shared.runner import run_service
 
 run_service("reporting")

@@ -36,10 +36,10 @@ from services.reporting.statistics import periods
 from services.reporting.statistics.scope import Scope
 from shared.clock import local_today
 from shared.db import Database
+from shared.errors import DomainError
 from shared.migrations import upgrade
 from shared.places import find_place
 from shared.settings import Settings
-from shared.web import DomainError
 
 app = typer.Typer(
     help="Reporting: rebuild the read models, render work summaries, export open data.",

@@ -14,6 +14,19 @@ from shared.events import EventPayload
 
 IncidentLevel = Literal["I", "II", "III", "IV", "below_IV"]
 IncidentStatus = Literal["reported", "acknowledged", "responding", "contained", "closed"]
+
+LEVEL_ORDER: dict[str, int] = {"I": 1, "II": 2, "III": 3, "IV": 4, "below_IV": 5}
+"""Most severe first: sort by it, and compare with it (a smaller number is a graver incident)."""
+
+LEVEL_LABELS: dict[str, str] = {
+    "I": "Ⅰ级（特别重大）",
+    "II": "Ⅱ级（重大）",
+    "III": "Ⅲ级（较大）",
+    "IV": "Ⅳ级（一般）",
+    "below_IV": "Ⅳ级以下",
+}
+"""How a level is written to people, in notifications and reports alike: the Roman numerals and
+full-width brackets of the official documents."""
 AlertKind = Literal[
     "stop_operating",
     "rectification_overdue",

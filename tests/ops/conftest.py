@@ -16,8 +16,9 @@ import httpx
 import pytest
 import redis
 
-from services.demo import places, read_county
+from services.demo import places
 from services.launcher import LaunchError, System
+from services.registry.places.county import read_county
 from shared.auth import Role, issue_token
 from shared.localredis import free_port
 from shared.settings import SERVICE_NAMES, Settings

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from services.reporting.statistics.periods import date_range, parse_period, resolve
-from shared.web import DomainError
+from shared.errors import DomainError
 
 
 @pytest.mark.parametrize(

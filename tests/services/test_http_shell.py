@@ -65,7 +65,7 @@ def test_a_database_outage_answers_503_with_retry_after_and_recovers(
     from services.registry.app import SPEC, create
 
     url = pg_database()
-    monkeypatch.setenv("SHIAN_REGISTRY_DATABASE_URL", url)
+    settings = settings.model_copy(update={"registry_database_url": url})
     upgrade(SPEC.migrations, url)
     token = issue_token(settings, subject="county-office", role=Role.county, county_id="qingyun")
     headers = {"Authorization": f"Bearer {token}"}
@@ -133,7 +133,7 @@ def test_an_idempotency_key_is_honoured_on_postgresql(
     from services.registry.app import SPEC, create
 
     url = pg_database()
-    monkeypatch.setenv("SHIAN_REGISTRY_DATABASE_URL", url)
+    settings = settings.model_copy(update={"registry_database_url": url})
     upgrade(SPEC.migrations, url)
     headers = {
         "Authorization": "Bearer " + issue_token(settings, subject="c", role=Role.county, county_id=COUNTY)

@@ -21,16 +21,15 @@ from typer.testing import CliRunner
 
 from services.cli import app
 from services.demo import (
-    DEMO_COUNTY_FILE,
     PlaceError,
     RefusedInProduction,
     demo_businesses,
     demo_tokens,
     load_demo,
-    read_county,
     resolve_place,
 )
 from services.launcher import STATE_FILE, read_state, reap_orphans
+from services.registry.places.county import DEMO_COUNTY_FILE, read_county
 from shared import localredis
 from shared.auth import Principal, Role, decode_token
 from shared.events import catalogue_rows

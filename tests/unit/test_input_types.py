@@ -10,8 +10,8 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from shared.dates import Day, Moment
+from shared.errors import DomainError
 from shared.rules import NoRuleInForce, dated_by, rule_in_force
-from shared.web import DomainError
 
 
 class Dated(BaseModel):

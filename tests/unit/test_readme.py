@@ -50,10 +50,17 @@ def test_every_alert_has_a_runbook_section_in_the_readme():
 
 
 def test_every_setting_is_in_the_configuration_table():
-    from shared.settings import Settings
+    from shared.settings import SERVICE_NAMES, Settings
+
+    def documented_as(name: str) -> str:
+        """A service's own setting is documented once for all: SHIAN_<SERVICE>_PORT."""
+        service, _, rest = name.partition("_")
+        return f"<SERVICE>_{rest}" if service in SERVICE_NAMES else name
 
     section = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| `SHIAN_")]
     documented = " ".join(rows)
-    missing = [name for name in Settings.model_fields if f"`SHIAN_{name.upper()}`" not in documented]
+    missing = [
+        name for name in Settings.model_fields if f"`SHIAN_{documented_as(name).upper()}`" not in documented
+    ]
     assert missing == []

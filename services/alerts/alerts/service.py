@@ -20,7 +20,7 @@ from services.alerts.escalation import service as escalation
 from services.alerts.incidents.models import OPEN_STATUSES, Incident
 from services.alerts.notifications import service as notifications
 from shared import audit
-from shared.auth import Principal, Role, not_found
+from shared.auth import Principal, Role
 from shared.catalogue.alerts import AlertKind, AlertRaised, AlertResolved
 from shared.catalogue.inspection import ComplaintDeadlineMissed, InspectionCompleted, RectificationOverdue
 from shared.catalogue.registry import (
@@ -29,9 +29,9 @@ from shared.catalogue.registry import (
     CertificateExpired,
     LicenceExpired,
 )
+from shared.errors import Conflict, NotFound
 from shared.events import Envelope
 from shared.outbox import emit
-from shared.web import DomainError
 
 SYSTEM_ACTOR = "system:alerts"
 
@@ -394,9 +394,9 @@ def resolve(
     principal.ensure_role(Role.county, Role.township)
     alert = session.exec(select(Alert).where(Alert.id == alert_id, scope_condition(principal))).first()
     if alert is None:
-        raise not_found()
+        raise NotFound()
     if alert.status == "resolved":
-        raise DomainError("status", "the alert is already resolved", status_code=409)
+        raise Conflict("status", "the alert is already resolved")
     alert.status = "resolved"
     alert.resolved_at = now
     alert.resolved_by = principal.actor

@@ -8,8 +8,9 @@ from __future__ import annotations
 from services.alerts.database import place_directory
 from services.alerts.escalation import service
 from services.alerts.escalation.models import PolicyBody, PolicyRead
-from shared.auth import Role, not_found
+from shared.auth import Role
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.errors import NotFound
 from shared.places import find_place
 from shared.routing import ServiceRouter
 
@@ -23,11 +24,11 @@ def get_policy(scope_id: str, session: SessionDep, user: CurrentUser, clock: Clo
     if scope_id != user.county_id:
         place = find_place(session, place_directory, scope_id)
         if place is None or place.level != "township":
-            raise not_found()
+            raise NotFound()
         user.ensure_sees(county_id=place.county_id, township_id=place.place_id)
         township_id = scope_id
     elif user.role is not Role.county:
-        raise not_found()
+        raise NotFound()
     steps, source, policy = service.policy_for(
         session, county_id=user.county_id, township_id=township_id, now=clock.now()
     )

@@ -23,9 +23,10 @@ from services.alerts.incidents.rules import Level
 from services.alerts.metrics import AlertsMetrics
 from services.alerts.notifications import service as notifications
 from shared import audit
-from shared.auth import Principal, Role, not_found
+from shared.auth import Principal, Role
 from shared.catalogue.alerts import AlertEscalated, EscalationPolicyUpdated, IncidentProgressed
 from shared.clock import Clock, to_local
+from shared.errors import NotFound
 from shared.outbox import emit
 from shared.places import find_place
 
@@ -93,7 +94,7 @@ def put_policy(
     if scope_id != principal.county_id:
         place = find_place(session, place_directory, scope_id)
         if place is None or place.level != "township" or place.county_id != principal.county_id:
-            raise not_found()
+            raise NotFound()
         township_id = scope_id
     now = clock.now()
     steps = [step.model_dump(mode="json") for step in body.steps]

@@ -26,10 +26,10 @@ from services.alerts.incidents.models import (
 from services.alerts.incidents.rules import Level
 from services.alerts.notifications import service as notifications
 from services.alerts.notifications.models import AttemptRead, NotificationRead
-from shared.auth import not_found
 from shared.clock import Clock
 from shared.dates import Moment
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.errors import NotFound
 from shared.paging import Limit, Offset
 from shared.routing import ServiceRouter
 
@@ -102,7 +102,7 @@ def response_stats(
 def get_incident(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser, clock: ClockDep):
     incident = service.get(session=session, principal=user, incident_id=incident_id)
     if incident is None:
-        raise not_found()
+        raise NotFound()
     return _read(incident, clock)
 
 
@@ -124,7 +124,7 @@ def get_reports(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
 def get_notifications(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
     incident = service.get(session=session, principal=user, incident_id=incident_id)
     if incident is None:
-        raise not_found()
+        raise NotFound()
     return [
         NotificationRead.model_validate(row).model_copy(
             update={"attempt_log": [AttemptRead.model_validate(attempt) for attempt in attempts]}

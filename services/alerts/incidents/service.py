@@ -33,7 +33,7 @@ from services.alerts.incidents.models import (
 )
 from services.alerts.incidents.rules import LEVEL_ORDER, Level, classify, rule_for
 from shared import audit
-from shared.auth import Principal, Role, not_found
+from shared.auth import Principal, Role
 from shared.catalogue.alerts import (
     AlertAcknowledged,
     IncidentClosed,
@@ -43,9 +43,9 @@ from shared.catalogue.alerts import (
     IncidentReported,
 )
 from shared.clock import Clock, local_today, to_local
+from shared.errors import Conflict, Invalid, NotFound
 from shared.outbox import emit
 from shared.places import find_place
-from shared.web import DomainError
 
 REPORTERS = (Role.county, Role.township, Role.inspector, Role.village)
 ACKNOWLEDGERS = (Role.county, Role.township)
@@ -82,7 +82,7 @@ def report(
     township = _check_places(session, principal, data)
     now = clock.now()
     if data.onset_at is not None and data.onset_at > now:
-        raise DomainError("onset_at", "cannot be in the future")
+        raise Invalid("onset_at", "cannot be in the future")
 
     reporter_kind = data.reporter_kind or DEFAULT_REPORTER_KIND.get(principal.role)
     _one_report_at_a_time(session, data.township_id)
@@ -190,14 +190,14 @@ def _check_places(session: Session, principal: Principal, data: IncidentCreate) 
         or township.county_id != principal.county_id
         or (principal.role is not Role.county and township.place_id != principal.township_id)
     ):
-        raise DomainError("township_id", f"unknown township {data.township_id!r} in your area")
+        raise Invalid("township_id", f"unknown township {data.township_id!r} in your area")
     village_only = principal.role is Role.village
     if village_only and data.village_id != principal.village_id:
-        raise DomainError("village_id", "a village coordinator reports for their own village")
+        raise Invalid("village_id", "a village coordinator reports for their own village")
     if data.village_id is not None:
         village = find_place(session, place_directory, data.village_id)
         if village is None or village.level != "village" or village.parent_id != township.place_id:
-            raise DomainError("village_id", f"unknown village {data.village_id!r} in {data.township_id}")
+            raise Invalid("village_id", f"unknown village {data.village_id!r} in {data.township_id}")
     area = "your village" if village_only else data.township_id
     if data.business_id is not None:
         business = directory.get(session, data.business_id)
@@ -207,7 +207,7 @@ def _check_places(session: Session, principal: Principal, data: IncidentCreate) 
             or business.township_id != township.place_id
             or (village_only and business.village_id != principal.village_id)
         ):
-            raise DomainError("business_id", f"no business {data.business_id} is registered in {area}")
+            raise Invalid("business_id", f"no business {data.business_id} is registered in {area}")
     if data.banquet_id is not None:
         banquet = directory.get_banquet(session, data.banquet_id)
         if (
@@ -216,7 +216,7 @@ def _check_places(session: Session, principal: Principal, data: IncidentCreate) 
             or banquet.township_id != township.place_id
             or (village_only and banquet.village_id != principal.village_id)
         ):
-            raise DomainError("banquet_id", f"no banquet {data.banquet_id} is filed in {area}")
+            raise Invalid("banquet_id", f"no banquet {data.banquet_id} is filed in {area}")
     return township
 
 
@@ -346,13 +346,13 @@ def _load(
     query = select(Incident).where(Incident.id == incident_id, scope_condition(principal))
     incident = session.exec(query.with_for_update() if for_update else query).first()
     if incident is None:
-        raise not_found()
+        raise NotFound()
     return incident
 
 
 def _open(incident: Incident) -> None:
     if incident.status == "closed":
-        raise DomainError("status", "the incident is closed", status_code=409)
+        raise Conflict("status", "the incident is closed")
 
 
 def acknowledge(
@@ -368,7 +368,7 @@ def acknowledge(
     incident = _load(session, principal, incident_id, for_update=True)
     _open(incident)
     if not incident.awaiting_ack:
-        raise DomainError("status", f"already acknowledged by {incident.acknowledged_by}", status_code=409)
+        raise Conflict("status", f"already acknowledged by {incident.acknowledged_by}")
     now = clock.now()
     _acknowledge(session, incident, actor=principal.actor, now=now, note=note)
     escalation.acknowledged(session, incident, now=now)
@@ -444,7 +444,7 @@ def progress(
     incident = _load(session, principal, incident_id, for_update=True)
     _open(incident)
     if STATUS_RANK[new_status] <= STATUS_RANK[incident.status]:
-        raise DomainError("status", f"cannot go from {incident.status} to {new_status}", status_code=409)
+        raise Conflict("status", f"cannot go from {incident.status} to {new_status}")
     now = clock.now()
     if incident.awaiting_ack:
         _acknowledge(session, incident, actor=principal.actor, now=now, note=None)
@@ -537,9 +537,9 @@ def update_counts(
     hospitalised = incident.hospitalised_count if data.hospitalised_count is None else data.hospitalised_count
     deaths = incident.death_count if data.death_count is None else data.death_count
     if hospitalised > ill:
-        raise DomainError("hospitalised_count", f"cannot exceed ill_count ({ill})")
+        raise Invalid("hospitalised_count", f"cannot exceed ill_count ({ill})")
     if deaths > ill:
-        raise DomainError("death_count", f"cannot exceed ill_count ({ill})")
+        raise Invalid("death_count", f"cannot exceed ill_count ({ill})")
     now = clock.now()
     audit.record(
         session,

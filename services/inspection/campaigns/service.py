@@ -18,10 +18,10 @@ from services.inspection.checklists.templates import kind_map
 from services.inspection.database import place_directory
 from services.inspection.inspections.models import Inspection
 from shared import audit
-from shared.auth import Principal, Role, not_found
+from shared.auth import Principal, Role
 from shared.catalogue.inspection import CampaignLaunched
+from shared.errors import Invalid, NotFound
 from shared.outbox import emit
-from shared.web import DomainError
 
 LAUNCHERS = (Role.county,)
 READERS = (Role.county, Role.township, Role.inspector)
@@ -30,10 +30,10 @@ READERS = (Role.county, Role.township, Role.inspector)
 def launch(*, session: Session, principal: Principal, data: CampaignCreate) -> Campaign:
     principal.ensure_role(*LAUNCHERS)
     if data.ends_on < data.starts_on:
-        raise DomainError("ends_on", "before starts_on")
+        raise Invalid("ends_on", "before starts_on")
     unknown_kinds = sorted(set(data.focus_business_kinds) - set(kind_map()))
     if unknown_kinds:
-        raise DomainError("focus_business_kinds", f"unknown business kinds: {', '.join(unknown_kinds)}")
+        raise Invalid("focus_business_kinds", f"unknown business kinds: {', '.join(unknown_kinds)}")
     if data.targets:
         townships = set(
             session.execute(
@@ -46,9 +46,9 @@ def launch(*, session: Session, principal: Principal, data: CampaignCreate) -> C
         )
         unknown = sorted(set(data.targets) - townships)
         if unknown:
-            raise DomainError("targets", f"unknown townships: {', '.join(unknown)}")
+            raise Invalid("targets", f"unknown townships: {', '.join(unknown)}")
         if any(count < 0 for count in data.targets.values()):
-            raise DomainError("targets", "a target is a count of inspections, 0 or more")
+            raise Invalid("targets", "a target is a count of inspections, 0 or more")
     campaign = Campaign(
         county_id=principal.county_id,
         name=data.name.strip(),
@@ -100,7 +100,7 @@ def get(*, session: Session, principal: Principal, campaign_id: uuid.UUID) -> Ca
         select(Campaign).where(Campaign.id == campaign_id, Campaign.county_id == principal.county_id)
     ).first()
     if campaign is None or not _concerns(campaign, principal):
-        raise not_found()
+        raise NotFound()
     return campaign
 
 
@@ -129,11 +129,11 @@ def check_inspection(
         select(Campaign).where(Campaign.id == campaign_id, Campaign.county_id == principal.county_id)
     ).first()
     if campaign is None or not _concerns(campaign, principal):
-        raise DomainError("campaign_id", "unknown campaign")
+        raise Invalid("campaign_id", "unknown campaign")
     if campaign.targets and township_id not in campaign.targets:
-        raise DomainError("campaign_id", "the campaign does not cover this township")
+        raise Invalid("campaign_id", "the campaign does not cover this township")
     if not campaign.starts_on <= on <= campaign.ends_on:
-        raise DomainError("campaign_id", f"the campaign runs {campaign.starts_on} to {campaign.ends_on}")
+        raise Invalid("campaign_id", f"the campaign runs {campaign.starts_on} to {campaign.ends_on}")
     return campaign
 
 

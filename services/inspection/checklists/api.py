@@ -7,8 +7,9 @@ from datetime import date
 from pydantic import BaseModel
 
 from services.inspection.checklists import templates
-from shared.auth import Role, not_found
+from shared.auth import Role
 from shared.deps import CurrentUser
+from shared.errors import NotFound
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/checklists", tags=["checklists"])
@@ -54,5 +55,5 @@ def get_checklist(kind: str, version: int, user: CurrentUser):
     user.ensure_role(*READERS)
     found = next((t for t in templates.versions(kind) if t.version == version), None)
     if found is None:
-        raise not_found()
+        raise NotFound()
     return _read(found)

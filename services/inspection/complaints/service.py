@@ -23,7 +23,7 @@ from services.inspection.database import place_directory
 from services.inspection.directory import service as directory
 from services.inspection.rules import complaint_deadline
 from shared import audit
-from shared.auth import Principal, Role, not_found
+from shared.auth import Principal, Role
 from shared.catalogue.inspection import (
     ComplaintAccepted,
     ComplaintAssigned,
@@ -34,10 +34,10 @@ from shared.catalogue.inspection import (
 )
 from shared.clock import Clock, local_today, to_local
 from shared.db import Database
+from shared.errors import Invalid, NotFound
 from shared.outbox import emit
 from shared.places import find_place
 from shared.rules import dated_by
-from shared.web import DomainError
 
 INTAKE = (Role.county, Role.township, Role.inspector)
 DECIDERS = (Role.county, Role.township)
@@ -50,24 +50,24 @@ def receive(*, session: Session, principal: Principal, data: ComplaintCreate, cl
     now = clock.now()
     received_at = data.received_at or now
     if received_at > now:
-        raise DomainError("received_at", "cannot be in the future")
+        raise Invalid("received_at", "cannot be in the future")
     township_id = data.township_id or principal.township_id
     if data.business_id is not None:
         business = directory.get(session=session, principal=principal, business_id=data.business_id)
         if business is None:
-            raise DomainError("business_id", "unknown business")
+            raise Invalid("business_id", "unknown business")
         if data.township_id and data.township_id != business.township_id:
-            raise DomainError("township_id", "the business is in another township")
+            raise Invalid("township_id", "the business is in another township")
         township_id = business.township_id
     if not township_id:
-        raise DomainError("township_id", "required: the township that handles the complaint")
+        raise Invalid("township_id", "required: the township that handles the complaint")
     place = find_place(session, place_directory, township_id)
     if (
         place is None
         or place.level != "township"
         or not principal.sees(county_id=place.county_id, township_id=township_id)
     ):
-        raise DomainError("township_id", "unknown township")
+        raise Invalid("township_id", "unknown township")
     received_on = to_local(received_at).date()
     with dated_by("received_at"):
         rule = complaint_deadline.rule_for(principal.county_id, received_on)
@@ -114,10 +114,10 @@ def decide(
     principal.ensure_role(*DECIDERS)
     complaint = get(session=session, principal=principal, complaint_id=complaint_id)
     if complaint.status != "received":
-        raise DomainError("accept", f"the complaint was already {complaint.status}")
+        raise Invalid("accept", f"the complaint was already {complaint.status}")
     reason = (data.reason or "").strip() or None
     if not data.accept and reason is None:
-        raise DomainError("reason", "a refusal needs its reason")
+        raise Invalid("reason", "a refusal needs its reason")
     today = local_today(clock)
     complaint.status = "accepted" if data.accept else "refused"
     complaint.decided_on = today
@@ -144,7 +144,7 @@ def assign(*, session: Session, principal: Principal, complaint_id: uuid.UUID, d
     principal.ensure_role(*DECIDERS)
     complaint = get(session=session, principal=principal, complaint_id=complaint_id)
     if complaint.status != "accepted":
-        raise DomainError("assignee", f"only an accepted complaint is assigned (it is {complaint.status})")
+        raise Invalid("assignee", f"only an accepted complaint is assigned (it is {complaint.status})")
     complaint.assignee = data.assignee.strip()
     session.add(complaint)
     _audit(session, principal.actor, "complaint.assigned", complaint, {"assignee": complaint.assignee})
@@ -164,7 +164,7 @@ def close(
     principal.ensure_role(*DECIDERS)
     complaint = get(session=session, principal=principal, complaint_id=complaint_id)
     if complaint.status != "accepted":
-        raise DomainError("result", f"only an accepted complaint is closed (it is {complaint.status})")
+        raise Invalid("result", f"only an accepted complaint is closed (it is {complaint.status})")
     today = local_today(clock)
     complaint.status = "closed"
     complaint.closed_on = today
@@ -194,11 +194,11 @@ def check_followup(
         select(Complaint).where(Complaint.id == complaint_id, *_scope(principal))
     ).first()
     if complaint is None:
-        raise DomainError("complaint_id", "unknown complaint")
+        raise Invalid("complaint_id", "unknown complaint")
     if complaint.status != "accepted":
-        raise DomainError("complaint_id", f"the complaint is {complaint.status}, not accepted")
+        raise Invalid("complaint_id", f"the complaint is {complaint.status}, not accepted")
     if complaint.business_id is not None and complaint.business_id != business_id:
-        raise DomainError("complaint_id", "the complaint is about another business")
+        raise Invalid("complaint_id", "the complaint is about another business")
     return complaint
 
 
@@ -303,7 +303,7 @@ def get(*, session: Session, principal: Principal, complaint_id: uuid.UUID) -> C
         select(Complaint).where(Complaint.id == complaint_id, *_scope(principal))
     ).first()
     if complaint is None:
-        raise not_found()
+        raise NotFound()
     return complaint
 
 

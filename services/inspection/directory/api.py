@@ -6,8 +6,8 @@ import uuid
 
 from services.inspection.directory import service
 from services.inspection.directory.models import DirectoryBusinessRead, DirectoryPage
-from shared.auth import not_found
 from shared.deps import CurrentUser, SessionDep
+from shared.errors import NotFound
 from shared.paging import Limit, Offset
 from shared.routing import ServiceRouter
 
@@ -32,5 +32,5 @@ def list_businesses(
 def get_business(business_id: uuid.UUID, session: SessionDep, user: CurrentUser):
     business = service.get(session=session, principal=user, business_id=business_id)
     if business is None:
-        raise not_found()
+        raise NotFound()
     return business

@@ -36,12 +36,12 @@ from services.inspection.plans import service as plans
 from services.inspection.rectification import service as rectification
 from services.inspection.rules import rectification_deadline
 from shared import audit
-from shared.auth import Principal, Role, not_found
+from shared.auth import Principal, Role
 from shared.catalogue.inspection import InspectionCompleted
 from shared.clock import Clock, to_local
+from shared.errors import Invalid, NotFound
 from shared.outbox import emit
 from shared.rules import dated_by
-from shared.web import DomainError
 
 RECORDERS = (Role.county, Role.township, Role.inspector)
 READERS = (Role.county, Role.township, Role.inspector, Role.village)
@@ -62,23 +62,23 @@ class Checked:
 
 
 def validate(*, session: Session, principal: Principal, data: InspectionCreate, clock: Clock) -> Checked:
-    """Every check of a new inspection, before anything is written; bad input raises DomainError."""
+    """Every check of a new inspection, before anything is written; bad input raises Invalid."""
     principal.ensure_role(*RECORDERS)
     now = clock.now()
     inspected_at = data.inspected_at or now
     if inspected_at > now:
-        raise DomainError("inspected_at", "cannot be in the future")
+        raise Invalid("inspected_at", "cannot be in the future")
     business = directory.get(session=session, principal=principal, business_id=data.business_id)
     if business is None:
-        raise DomainError("business_id", "unknown business")
+        raise Invalid("business_id", "unknown business")
     if business.status == "closed":
-        raise DomainError("business_id", "the business is closed")
+        raise Invalid("business_id", "the business is closed")
     inspected_on = to_local(inspected_at).date()
     kind = templates.checklist_kind_for(business.kind)
     template = templates.template_for(kind, on=inspected_on, version=data.checklist_version)
     if template is None:
         field = "checklist_version" if data.checklist_version else "inspected_at"
-        raise DomainError(field, f"no {kind} checklist in force on {inspected_on}")
+        raise Invalid(field, f"no {kind} checklist in force on {inspected_on}")
     results = check_items(template, data)
     if data.campaign_id is not None:
         campaigns.check_inspection(
@@ -113,16 +113,16 @@ def check_items(template: ChecklistTemplate, data: InspectionCreate) -> list[Ite
     for index, given in enumerate(data.items):
         item = template.item(given.code)
         if item is None:
-            raise DomainError(
+            raise Invalid(
                 "items",
                 f"items[{index}]: {given.code} is not in the {template.kind} checklist v{template.version}",
             )
         if given.code in seen:
-            raise DomainError("items", f"items[{index}]: {given.code} is given twice")
+            raise Invalid("items", f"items[{index}]: {given.code} is given twice")
         seen.add(given.code)
         results.append(ItemResult(code=given.code, key=item.key, result=given.result))
     if len(results) < template.minimum_items:
-        raise DomainError(
+        raise Invalid(
             "items",
             f"{len(results)} items checked; the {template.kind} checklist v{template.version} "
             f"needs at least {template.minimum_items}",
@@ -255,7 +255,7 @@ def get(*, session: Session, principal: Principal, inspection_id: uuid.UUID) -> 
         select(Inspection).where(Inspection.id == inspection_id, *_scope(principal))
     ).first()
     if inspection is None:
-        raise not_found()
+        raise NotFound()
     return inspection
 
 
@@ -329,18 +329,18 @@ def attach(
     inspection = get(session=session, principal=principal, inspection_id=inspection_id)
     name = filename.strip().replace("/", "_").replace("\\", "_")
     if not name or len(name) > 200:
-        raise DomainError("filename", "a file name of 1 to 200 characters")
+        raise Invalid("filename", "a file name of 1 to 200 characters")
     media_type = content_type.split(";")[0].strip().lower()
     if media_type not in ATTACHMENT_TYPES:
-        raise DomainError("content_type", f"one of {', '.join(ATTACHMENT_TYPES)}")
+        raise Invalid("content_type", f"one of {', '.join(ATTACHMENT_TYPES)}")
     if not data:
-        raise DomainError("body", "empty file")
+        raise Invalid("body", "empty file")
     if len(data) > MAX_ATTACHMENT_BYTES:
-        raise DomainError("body", f"larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MiB")
+        raise Invalid("body", f"larger than {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MiB")
     if not filetypes.matches(media_type, data):
         found = filetypes.detect(data)
         seen = f"it is {found}" if found else "it is none of the accepted types"
-        raise DomainError("body", f"the content is not the declared {media_type}: {seen}")
+        raise Invalid("body", f"the content is not the declared {media_type}: {seen}")
     digest = hashlib.sha256(data).hexdigest()
     key = f"{inspection.county_id}/{inspection.id}/{digest}"
     store.put(key, data)
@@ -386,5 +386,5 @@ def attachment(
         select(Attachment).where(Attachment.id == attachment_id, Attachment.inspection_id == inspection.id)
     ).first()
     if found is None:
-        raise not_found()
+        raise NotFound()
     return found

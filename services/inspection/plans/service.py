@@ -31,16 +31,16 @@ from services.inspection.plans.models import (
 from services.inspection.rectification.models import RectificationOrder
 from services.inspection.rules import grade_blackout, inspection_frequency
 from shared import audit
-from shared.auth import Principal, Role, incident_reaches, not_found
+from shared.auth import Principal, Role, incident_reaches
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.inspection import InspectionTaskOpened
 from shared.clock import to_local
+from shared.errors import Invalid, NotFound
 from shared.events import Envelope
 from shared.outbox import emit
 from shared.parking import Unresolved, parks
 from shared.places import find_place
 from shared.rules import dated_by
-from shared.web import DomainError
 
 READERS = (Role.county, Role.township, Role.inspector)
 ACTIVE = ("active",)
@@ -141,10 +141,10 @@ def _township_in_scope(session: Session, principal: Principal, township_id: str 
     principal.ensure_role(*READERS)
     township_id = township_id or principal.township_id
     if not township_id:
-        raise DomainError("township_id", "required for a county caller")
+        raise Invalid("township_id", "required for a county caller")
     place = find_place(session, place_directory, township_id)
     if place is None or place.level != "township":
-        raise not_found()
+        raise NotFound()
     principal.ensure_sees(county_id=place.county_id, township_id=township_id)
     return township_id
 

@@ -17,7 +17,7 @@ from services.inspection.rectification.models import OrderRead, RectificationOrd
 from services.inspection.rules import rectification_deadline
 from services.inspection.rules.rectification_deadline import Severity
 from shared import audit
-from shared.auth import Principal, Role, not_found
+from shared.auth import Principal, Role
 from shared.catalogue.inspection import (
     CaseReferred,
     RectificationEscalated,
@@ -26,8 +26,8 @@ from shared.catalogue.inspection import (
     RectificationVerified,
 )
 from shared.db import Database
+from shared.errors import Invalid, NotFound
 from shared.outbox import emit
-from shared.web import DomainError
 
 SYSTEM_ACTOR = "system:inspection"
 DECIDERS = (Role.county, Role.township)
@@ -283,7 +283,7 @@ def get(*, session: Session, principal: Principal, order_id: uuid.UUID) -> Recti
         select(RectificationOrder).where(RectificationOrder.id == order_id, *_scope(principal))
     ).first()
     if order is None:
-        raise not_found()
+        raise NotFound()
     return order
 
 
@@ -317,7 +317,7 @@ def refer(
     else:
         unknown = [code for code in data.item_codes if code not in results]
         if unknown:
-            raise DomainError("item_codes", f"not items of this inspection: {', '.join(unknown)}")
+            raise Invalid("item_codes", f"not items of this inspection: {', '.join(unknown)}")
         codes = list(dict.fromkeys(data.item_codes))
     attachments = session.exec(
         select(Attachment.id)

@@ -11,9 +11,9 @@ from services.registry.banquets import service
 from services.registry.banquets.models import BanquetCreate, BanquetPage, BanquetRead
 from shared.dates import Day
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.errors import Invalid
 from shared.paging import Limit, Offset
 from shared.routing import ServiceRouter
-from shared.web import DomainError
 
 router = ServiceRouter(prefix="/banquets", tags=["banquets"])
 
@@ -36,7 +36,7 @@ def list_banquets(
     held_to: Annotated[Day | None, Query(alias="to")] = None,
 ):
     if held_from and held_to and held_from > held_to:
-        raise DomainError("from", "must not be after 'to'")
+        raise Invalid("from", "must not be after 'to'")
     items, total = service.search(
         session=session,
         principal=user,

@@ -12,11 +12,11 @@ from services.registry.banquets import filing_rules
 from services.registry.banquets.models import Banquet, BanquetCreate
 from services.registry.places.service import get_village
 from shared import audit
-from shared.auth import Principal, Role, not_found
+from shared.auth import Principal, Role
 from shared.catalogue.registry import BanquetFiled, BanquetGuidanceDue, BanquetLate
 from shared.clock import Clock, local_today
+from shared.errors import Invalid, NotFound
 from shared.outbox import emit
-from shared.web import DomainError
 
 FILERS = (Role.county, Role.township, Role.village)
 
@@ -31,7 +31,7 @@ def file(*, session: Session, principal: Principal, data: BanquetCreate, clock: 
     if village is None or not principal.sees(
         county_id=village.county_id, township_id=village.township_id, village_id=village.id
     ):
-        raise DomainError("village_id", f"unknown village {data.village_id!r} in your area")
+        raise Invalid("village_id", f"unknown village {data.village_id!r} in your area")
     filed_on = local_today(clock)
     rule = filing_rules.rule_for(village.county_id, filed_on)
     verdict = filing_rules.assess(
@@ -106,7 +106,7 @@ def get(*, session: Session, principal: Principal, banquet_id: uuid.UUID) -> Ban
         select(Banquet).where(Banquet.id == banquet_id, scope_condition(principal))
     ).first()
     if banquet is None:
-        raise not_found()
+        raise NotFound()
     return banquet
 
 

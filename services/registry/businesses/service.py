@@ -30,7 +30,7 @@ from services.registry.expiry import notice_rules
 from services.registry.places.models import Place
 from services.registry.places.service import get_village
 from shared import audit
-from shared.auth import Principal, Role, incident_reaches, not_found
+from shared.auth import Principal, Role, incident_reaches
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.inspection import InspectionCompleted
 from shared.catalogue.registry import (
@@ -43,10 +43,10 @@ from shared.catalogue.registry import (
 )
 from shared.clock import Clock, local_today
 from shared.db import utcnow
+from shared.errors import Invalid, NotFound
 from shared.events import Envelope
 from shared.outbox import emit
 from shared.rules import dated_by
-from shared.web import DomainError
 
 WRITERS = (Role.county, Role.township, Role.inspector)
 DECIDERS = (Role.county, Role.township)
@@ -70,7 +70,7 @@ def get_in_scope(*, session: Session, principal: Principal, business_id: uuid.UU
     """The business; 404 outside the caller's scope, the same answer as for one that does not exist."""
     business = get(session=session, principal=principal, business_id=business_id)
     if business is None:
-        raise not_found()
+        raise NotFound()
     return business
 
 
@@ -178,7 +178,7 @@ def grades(*, session: Session, business: Business) -> list[GradeRecord]:
 def village_in_scope(*, session: Session, principal: Principal, village_id: str) -> Place:
     village = get_village(session=session, village_id=village_id)
     if village is None or not principal.sees(county_id=village.county_id, township_id=village.township_id):
-        raise DomainError("village_id", f"unknown village {village_id!r} in your area")
+        raise Invalid("village_id", f"unknown village {village_id!r} in your area")
     return village
 
 
@@ -196,7 +196,7 @@ def check_licence_numbers(
         )
         holder = session.exec(query).first()
         if holder is not None and holder != business_id:
-            raise DomainError(f"{kind}.number", f"{licence.number} is already registered in the county")
+            raise Invalid(f"{kind}.number", f"{licence.number} is already registered in the county")
 
 
 # ---- commands ------------------------------------------------------------------------------------
@@ -284,7 +284,7 @@ def register(*, session: Session, principal: Principal, data: BusinessCreate, cl
     today = local_today(clock)
     registered_on = data.registered_on or today
     if registered_on > today:
-        raise DomainError("registered_on", "cannot be in the future")
+        raise Invalid("registered_on", "cannot be in the future")
     check_licence_numbers(session=session, county_id=village.county_id, licences=data.licences())
     with dated_by("registered_on"):
         business = new_business(
@@ -310,7 +310,7 @@ def update(
     principal.ensure_role(*WRITERS)
     business = get_in_scope(session=session, principal=principal, business_id=business_id)
     if business.status == "closed":
-        raise DomainError("status", "a closed business cannot be changed")
+        raise Invalid("status", "a closed business cannot be changed")
     changes = data.model_dump(exclude_unset=True, mode="json")
     if "village_id" in changes:
         village = village_in_scope(session=session, principal=principal, village_id=data.village_id or "")
@@ -337,7 +337,7 @@ def record_licence(
     principal.ensure_role(*WRITERS)
     business = get_in_scope(session=session, principal=principal, business_id=business_id)
     if business.status == "closed":
-        raise DomainError("status", "a closed business cannot be changed")
+        raise Invalid("status", "a closed business cannot be changed")
     check_licence_numbers(
         session=session, county_id=business.county_id, licences={kind: data}, business_id=business.id
     )
@@ -365,7 +365,7 @@ def change_status(
     principal.ensure_role(*DECIDERS)
     business = get_in_scope(session=session, principal=principal, business_id=business_id)
     if business.under_investigation:
-        raise DomainError("status", "under investigation: the township decides through /decision")
+        raise Invalid("status", "under investigation: the township decides through /decision")
     _set_status(session, business, data.status, data.reason, principal.actor)
     session.commit()
     return business
@@ -378,7 +378,7 @@ def decide_investigation(
     principal.ensure_role(*DECIDERS)
     business = get_in_scope(session=session, principal=principal, business_id=business_id)
     if not business.under_investigation:
-        raise DomainError("decision", "the business is not under investigation")
+        raise Invalid("decision", "the business is not under investigation")
     business.under_investigation = False
     wanted = "active" if data.decision == "reactivate" else "closed"
     if business.status != wanted:
@@ -394,9 +394,9 @@ def decide_investigation(
 def _set_status(session: Session, business: Business, new_status: str, reason: str, actor: str) -> None:
     previous = business.status
     if previous == new_status:
-        raise DomainError("status", f"the business is already {new_status}")
+        raise Invalid("status", f"the business is already {new_status}")
     if previous == "closed":
-        raise DomainError("status", "a closed business cannot be reopened")
+        raise Invalid("status", "a closed business cannot be reopened")
     business.status = new_status
     session.add(business)
     session.flush()

@@ -7,17 +7,16 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, BinaryIO
 
-from fastapi import Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from services.registry.businesses.models import BusinessFilter, BusinessKind, BusinessStatus
 from services.registry.imports import ledger, rejections, service
 from services.registry.imports.models import ImportReport
-from shared.auth import not_found
 from shared.clock import local_today
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.errors import Invalid, NotFound, TooLarge
 from shared.routing import ServiceRouter
-from shared.web import DomainError
 
 router = ServiceRouter(tags=["ledger"])
 
@@ -28,10 +27,8 @@ MEDIA_TYPES = {
 }
 
 
-def _too_large() -> DomainError:
-    return DomainError(
-        "file", f"larger than {MAX_BYTES // (1024 * 1024)} MB", status_code=status.HTTP_413_CONTENT_TOO_LARGE
-    )
+def _too_large() -> TooLarge:
+    return TooLarge("file", f"larger than {MAX_BYTES // (1024 * 1024)} MB")
 
 
 async def _upload(request: Request, user: CurrentUser) -> AsyncIterator[BinaryIO]:
@@ -84,7 +81,7 @@ def import_businesses(
     try:
         rows = ledger.Ledger(upload, format)
     except ledger.LedgerError as error:
-        raise DomainError("file", str(error)) from None
+        raise Invalid("file", str(error)) from None
     report = rejections.RejectionReport(request.app.state.settings.var_dir, user)
     try:
         result = service.import_ledger(
@@ -97,7 +94,7 @@ def import_businesses(
         )
     except ledger.LedgerError as error:  # a workbook past a limit, found as its rows are read
         report.discard()
-        raise DomainError("file", str(error)) from None
+        raise Invalid("file", str(error)) from None
     except BaseException:
         report.discard()
         raise
@@ -119,7 +116,7 @@ def import_rejections(import_id: uuid.UUID, request: Request, user: CurrentUser)
     user.ensure_role(*service.IMPORTERS)
     path = rejections.find(request.app.state.settings.var_dir, import_id, user)
     if path is None:
-        raise not_found()
+        raise NotFound()
     return FileResponse(
         path,
         media_type=MEDIA_TYPES["csv"],

@@ -12,8 +12,8 @@ from shared import audit
 from shared.auth import Principal, Role
 from shared.catalogue.registry import LetterSigned
 from shared.clock import Clock, local_today
+from shared.errors import Invalid
 from shared.outbox import emit
-from shared.web import DomainError
 
 SIGNERS = (Role.county, Role.township)
 
@@ -28,11 +28,11 @@ def sign(*, session: Session, principal: Principal, data: LetterCreate, clock: C
         ("village_id", "business_id") if data.party_kind == "village" else ("business_id", "village_id")
     )
     if getattr(data, wanted) is None:
-        raise DomainError(wanted, f"required for a {data.party_kind} letter")
+        raise Invalid(wanted, f"required for a {data.party_kind} letter")
     if getattr(data, other) is not None:
-        raise DomainError(other, f"does not belong on a {data.party_kind} letter")
+        raise Invalid(other, f"does not belong on a {data.party_kind} letter")
     if data.signed_on > local_today(clock):
-        raise DomainError("signed_on", "cannot be in the future")
+        raise Invalid("signed_on", "cannot be in the future")
     if data.village_id is not None:
         village = village_in_scope(session=session, principal=principal, village_id=data.village_id)
         county_id, township_id, village_id, party_id = (
@@ -44,7 +44,7 @@ def sign(*, session: Session, principal: Principal, data: LetterCreate, clock: C
     else:
         business = businesses.get(session=session, principal=principal, business_id=data.business_id)  # type: ignore[arg-type]
         if business is None:
-            raise DomainError("business_id", "unknown business in your area")
+            raise Invalid("business_id", "unknown business in your area")
         county_id, township_id, village_id, party_id = (
             business.county_id,
             business.township_id,
@@ -60,7 +60,7 @@ def sign(*, session: Session, principal: Principal, data: LetterCreate, clock: C
         )
     ).first()
     if duplicate is not None:
-        raise DomainError("year", f"a letter for {data.year} with this {data.party_kind} is already on file")
+        raise Invalid("year", f"a letter for {data.year} with this {data.party_kind} is already on file")
     letter = ResponsibilityLetter(
         county_id=county_id,
         township_id=township_id,

@@ -8,8 +8,8 @@ from services.registry.places import service
 from services.registry.places.models import CountyDefinition, PlaceRead, VillageUpdate
 from shared.auth import Role, SignedUser, knows_place, unknown_place
 from shared.deps import CurrentUser, SessionDep
+from shared.errors import Invalid
 from shared.routing import ServiceRouter
-from shared.web import DomainError
 
 router = ServiceRouter(prefix="/places", tags=["places"])
 
@@ -37,7 +37,7 @@ def load_county(
         raise unknown_place()
     user.ensure_role(Role.county)
     if definition.id != user.county_id:
-        raise DomainError("id", f"you may only define your own county ({user.county_id})")
+        raise Invalid("id", f"you may only define your own county ({user.county_id})")
     changed = service.load_county(session=session, definition=definition, actor=user.actor)
     return {"changed": changed}
 

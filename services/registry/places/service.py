@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import yaml
 from sqlmodel import Session, select
 
+from services.registry.places.county import county_file, read_county
 from services.registry.places.models import CountyDefinition, Place, VillageUpdate
 from shared import audit
-from shared.auth import Principal, Role, not_found, places_changed
+from shared.auth import Principal, Role, places_changed
+from shared.errors import Invalid, NotFound
 from shared.events import PlaceDefined
 from shared.outbox import emit
 from shared.settings import Settings
-from shared.web import DomainError
-
-
-def read_county_file(path: Path) -> CountyDefinition:
-    return CountyDefinition.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
 def load_county(*, session: Session, definition: CountyDefinition, actor: str) -> int:
@@ -28,7 +22,7 @@ def load_county(*, session: Session, definition: CountyDefinition, actor: str) -
         ids.extend(village.id for village in township.villages)
     duplicates = {place_id for place_id in ids if ids.count(place_id) > 1}
     if duplicates:
-        raise DomainError("townships", f"place ids used twice: {', '.join(sorted(duplicates))}")
+        raise Invalid("townships", f"place ids used twice: {', '.join(sorted(duplicates))}")
 
     changed = 0
     changed += _upsert(
@@ -76,9 +70,7 @@ def deployment_county_id(settings: Settings) -> str:
     (SHIAN_COUNTY_FILE, else the shipped demo county), the file `shian token` issues tokens from."""
     if settings.county_id:
         return settings.county_id
-    from services.demo import county_file  # the CLI's module: imported only for the bootstrap
-
-    return read_county_file(county_file()).id
+    return read_county(county_file(settings)).id
 
 
 def _upsert(session: Session, actor: str, wanted: Place) -> int:
@@ -86,7 +78,7 @@ def _upsert(session: Session, actor: str, wanted: Place) -> int:
     fields = ("level", "name", "parent_id", "county_id", "township_id", "coordinator", "information_officer")
     if current is not None:
         if current.county_id != wanted.county_id or current.level != wanted.level:
-            raise DomainError(
+            raise Invalid(
                 "id", f"place {wanted.id} already exists as a {current.level} of {current.county_id}"
             )
         if all(getattr(current, name) == getattr(wanted, name) for name in fields):
@@ -153,12 +145,12 @@ def update_village(*, session: Session, principal: Principal, village_id: str, d
     principal.ensure_role(Role.county)
     village = get_village(session=session, village_id=village_id)
     if village is None or village.county_id != principal.county_id:
-        raise not_found()
+        raise NotFound()
     changes = data.model_dump(exclude_unset=True)
     if not changes:
-        raise DomainError("name", "nothing to change")
+        raise Invalid("name", "nothing to change")
     if "name" in changes and changes["name"] is None:
-        raise DomainError("name", "a village needs a name")
+        raise Invalid("name", "a village needs a name")
     wanted = Place(**{**village.model_dump(), **changes})
     _upsert(session, principal.actor, wanted)
     session.commit()

@@ -21,12 +21,12 @@ from services.registry.staff.models import (
     StaffUpdate,
 )
 from shared import audit
-from shared.auth import Principal, not_found
+from shared.auth import Principal
 from shared.catalogue.registry import CertificateRecorded, StaffRecorded
 from shared.clock import Clock, local_today
+from shared.errors import Invalid, NotFound
 from shared.outbox import emit
 from shared.rules import dated_by
-from shared.web import DomainError
 
 
 def add_staff(
@@ -35,7 +35,7 @@ def add_staff(
     principal.ensure_role(*businesses.WRITERS)
     business = businesses.get_in_scope(session=session, principal=principal, business_id=business_id)
     if business.status == "closed":
-        raise DomainError("business_id", "a closed business takes no staff")
+        raise Invalid("business_id", "a closed business takes no staff")
     member = Staff(
         business_id=business.id,
         county_id=business.county_id,
@@ -62,7 +62,7 @@ def get_staff(*, session: Session, principal: Principal, staff_id: uuid.UUID) ->
         member is None
         or businesses.get(session=session, principal=principal, business_id=member.business_id) is None
     ):
-        raise not_found()
+        raise NotFound()
     return member
 
 
@@ -71,10 +71,10 @@ def update_staff(*, session: Session, principal: Principal, staff_id: uuid.UUID,
     member = get_staff(session=session, principal=principal, staff_id=staff_id)
     changes = data.model_dump(exclude_unset=True)
     if not changes:
-        raise DomainError("active", "nothing to change")
+        raise Invalid("active", "nothing to change")
     for name, value in changes.items():
         if name == "active" and value is None:
-            raise DomainError("active", "must be true or false")
+            raise Invalid("active", "must be true or false")
         setattr(member, name, value)
     session.add(member)
     session.flush()
@@ -91,7 +91,7 @@ def renew_certificate(
     principal.ensure_role(*businesses.WRITERS)
     member = get_staff(session=session, principal=principal, staff_id=staff_id)
     if not member.active:
-        raise DomainError("staff_id", "the food handler has left the business")
+        raise Invalid("staff_id", "the food handler has left the business")
     certificate = _new_certificate(member, data, local_today(clock), field=None)
     for previous in session.exec(
         select(HealthCertificate).where(
@@ -150,13 +150,13 @@ def _new_certificate(
         return f"{field}.{name}" if field else name
 
     if data.issued_on > today:
-        raise DomainError(named("issued_on"), "cannot be in the future")
+        raise Invalid(named("issued_on"), "cannot be in the future")
     with dated_by(named("issued_on")):
         rule = certificate_rules.rule_for(member.county_id, data.issued_on)
     latest = certificate_rules.latest_expiry(data.issued_on, rule)
     expires_on = data.expires_on or latest
     if expires_on > latest:
-        raise DomainError(named("expires_on"), f"a health certificate is valid until {latest} at the latest")
+        raise Invalid(named("expires_on"), f"a health certificate is valid until {latest} at the latest")
     return HealthCertificate(
         staff_id=member.id,
         business_id=member.business_id,

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
-from fastapi import HTTPException
 from sqlmodel import Session
 
 from services.reporting.activities.models import (
@@ -21,12 +20,12 @@ from services.reporting.activities.models import (
 )
 from services.reporting.database import place_directory
 from shared import audit
-from shared.auth import Principal, Role, not_found
+from shared.auth import Principal, Role
 from shared.catalogue.reporting import PublicityRecorded, TrainingRecorded, VillageAssessed
 from shared.clock import Clock, local_today
+from shared.errors import Invalid, NotFound
 from shared.outbox import emit
 from shared.places import find_place
-from shared.web import DomainError
 
 WRITERS = (Role.county, Role.township)
 READERS = (Role.county, Role.township, Role.inspector)
@@ -39,33 +38,29 @@ class Place:
     village_id: str | None
 
 
-def _not_found() -> HTTPException:
-    return not_found()
-
-
 def resolve_place(session: Session, principal: Principal, fields: PlaceFields) -> Place:
     """The township (and village) an activity belongs to, checked against the caller's scope."""
     township_id = fields.township_id
     if township_id is None:
         if principal.role is Role.county:
-            raise DomainError("township_id", "a county user names the township")
+            raise Invalid("township_id", "a county user names the township")
         township_id = principal.township_id
     township = find_place(session, place_directory, township_id)
     if township is None or township.level != "township":
-        raise DomainError("township_id", "no such township")
+        raise Invalid("township_id", "no such township")
     if not principal.sees(county_id=township.county_id, township_id=township.place_id):
-        raise _not_found()
+        raise NotFound()
     village_id = fields.village_id
     if village_id is not None:
         village = find_place(session, place_directory, village_id)
         if village is None or village.level != "village" or village.parent_id != township.place_id:
-            raise DomainError("village_id", "no such village in the township")
+            raise Invalid("village_id", "no such village in the township")
     return Place(county_id=township.county_id, township_id=township.place_id, village_id=village_id)
 
 
 def _not_in_future(field: str, day: date, clock: Clock) -> None:
     if day > local_today(clock):
-        raise DomainError(field, "the day is in the future")
+        raise Invalid(field, "the day is in the future")
 
 
 def record_publicity(
@@ -181,14 +176,14 @@ def set_assessment(
     principal.ensure_role(*WRITERS)
     village = find_place(session, place_directory, village_id)
     if village is None or village.level != "village":
-        raise _not_found()
+        raise NotFound()
     principal.ensure_sees(county_id=village.county_id, township_id=village.parent_id)
     today = local_today(clock)
     if not 2000 <= year <= today.year:
-        raise DomainError("year", f"the year must be between 2000 and {today.year}")
+        raise Invalid("year", f"the year must be between 2000 and {today.year}")
     _not_in_future("assessed_on", data.assessed_on, clock)
     if data.assessed_on.year < year:
-        raise DomainError("assessed_on", "a year is assessed during or after it")
+        raise Invalid("assessed_on", "a year is assessed during or after it")
     table = VillageAssessment.__table__
     row = session.execute(
         sa.select(VillageAssessment).where(table.c.village_id == village_id, table.c.year == year)

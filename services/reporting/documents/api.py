@@ -16,8 +16,8 @@ from services.reporting.statistics.scope import Scope, resolve_scope
 from shared.clock import local_today
 from shared.dates import Day
 from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.errors import Invalid
 from shared.routing import ServiceRouter
-from shared.web import DomainError
 
 router = ServiceRouter(prefix="/documents", tags=["documents"])
 
@@ -37,7 +37,7 @@ MEDIA_TYPES = {
 
 def summary_scope(scope: Scope) -> Scope:
     if scope.level == "village":
-        raise DomainError("place_id", "a work summary is written for a township or the county")
+        raise Invalid("place_id", "a work summary is written for a township or the county")
     return scope
 
 

@@ -19,9 +19,9 @@ from shared import audit
 from shared.auth import Principal, Role
 from shared.catalogue.reporting import SummarySectionEdited
 from shared.db import utcnow
+from shared.errors import Invalid
 from shared.outbox import emit
 from shared.rules import dated_by
-from shared.web import DomainError
 
 EDITORS = (Role.county, Role.township)
 MAX_SECTION = 20_000
@@ -82,7 +82,7 @@ def save_sections(
     principal.ensure_role(*EDITORS)
     for name, text in data.sections.items():
         if len(text.strip()) > MAX_SECTION:
-            raise DomainError(f"sections.{name}", f"at most {MAX_SECTION} characters")
+            raise Invalid(f"sections.{name}", f"at most {MAX_SECTION} characters")
     for name, text in data.sections.items():
         text = text.strip()
         key = {"place_id": scope.place_id, "period": period.code, "section": name}

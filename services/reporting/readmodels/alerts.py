@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlmodel import Column, Field, Session
 
 from services.reporting.database import Base
-from services.reporting.readmodels.upsert import update, upsert
 from shared.catalogue.alerts import (
     AlertAcknowledged,
     AlertEscalated,
@@ -25,6 +24,7 @@ from shared.catalogue.alerts import (
 from shared.db import UTCDateTime
 from shared.events import Envelope
 from shared.parking import Unresolved, release
+from shared.projection import update, upsert
 
 
 class ReportIncident(Base, table=True):

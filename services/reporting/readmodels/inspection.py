@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from sqlmodel import Column, Field, Session
 
 from services.reporting.database import Base
-from services.reporting.readmodels.upsert import update, upsert
 from shared.catalogue.inspection import (
     CampaignLaunched,
     CaseReferred,
@@ -30,6 +29,7 @@ from shared.catalogue.inspection import (
 )
 from shared.clock import to_local
 from shared.events import Envelope
+from shared.projection import update, upsert
 
 
 class ReportInspection(Base, table=True):

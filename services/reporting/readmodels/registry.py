@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session
 
 from services.reporting.database import Base
-from services.reporting.readmodels.upsert import update, upsert
 from shared.catalogue.registry import (
     BanquetFiled,
     BanquetGuidanceDue,
@@ -32,6 +31,7 @@ from shared.catalogue.registry import (
 from shared.clock import to_local
 from shared.events import Envelope
 from shared.parking import Unresolved, release
+from shared.projection import update, upsert
 
 
 class ReportBusiness(Base, table=True):

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from shared.web import DomainError
+from shared.errors import Invalid
 
 _PATTERN = re.compile(r"^(?P<year>\d{4})(?:-(?P<part>H[12]|Q[1-4]|\d{2}))?$")
 _QUARTER_NAMES = {1: "第一季度", 2: "第二季度", 3: "第三季度", 4: "第四季度"}
@@ -102,10 +102,10 @@ def _add_month(day: date) -> date:
 def parse_period(code: str) -> Period:
     match = _PATTERN.match(code.strip())
     if not match:
-        raise DomainError("period", "use YYYY, YYYY-H1, YYYY-H2, YYYY-Q1..Q4 or YYYY-MM")
+        raise Invalid("period", "use YYYY, YYYY-H1, YYYY-H2, YYYY-Q1..Q4 or YYYY-MM")
     year, part = int(match["year"]), match["part"]
     if not 2000 <= year <= 2100:
-        raise DomainError("period", "the year must be between 2000 and 2100")
+        raise Invalid("period", "the year must be between 2000 and 2100")
     if part is None:
         first, last = date(year, 1, 1), date(year, 12, 31)
     elif part == "H1":
@@ -119,7 +119,7 @@ def parse_period(code: str) -> Period:
     else:
         month = int(part)
         if not 1 <= month <= 12:
-            raise DomainError("period", "the month must be 01 to 12")
+            raise Invalid("period", "the month must be 01 to 12")
         first = date(year, month, 1)
         last = _add_month(first) - timedelta(days=1)
     return Period(code=code.strip(), first=first, last=last)
@@ -130,9 +130,9 @@ MAX_RANGE_DAYS = 3660
 
 def date_range(first: date, last: date) -> Period:
     if last < first:
-        raise DomainError("to", "the period ends before it starts")
+        raise Invalid("to", "the period ends before it starts")
     if (last - first).days >= MAX_RANGE_DAYS:
-        raise DomainError("to", f"a period is at most {MAX_RANGE_DAYS} days")
+        raise Invalid("to", f"a period is at most {MAX_RANGE_DAYS} days")
     return Period(code=f"{first.isoformat()}..{last.isoformat()}", first=first, last=last)
 
 
@@ -140,10 +140,10 @@ def resolve(period: str | None, first: date | None, last: date | None) -> Period
     """The period a request asks for: `period`, or both `from` and `to` (not both kinds)."""
     if period is not None:
         if first is not None or last is not None:
-            raise DomainError("period", "give either period or from/to, not both")
+            raise Invalid("period", "give either period or from/to, not both")
         return parse_period(period)
     if first is None:
-        raise DomainError("from", "give a period (e.g. 2026-H1) or from and to")
+        raise Invalid("from", "give a period (e.g. 2026-H1) or from and to")
     if last is None:
-        raise DomainError("to", "give the last day of the period")
+        raise Invalid("to", "give the last day of the period")
     return date_range(first, last)

@@ -9,7 +9,8 @@ from sqlmodel import Session
 
 from services.reporting.database import place_directory
 from services.reporting.readmodels.registry import ReportBusiness
-from shared.auth import Principal, Role, not_found
+from shared.auth import Principal, Role
+from shared.errors import NotFound
 from shared.places import find_place
 
 READERS = (Role.county, Role.township, Role.inspector)
@@ -69,7 +70,7 @@ def resolve_scope(session: Session, principal: Principal, place_id: str) -> Scop
     principal.ensure_role(*READERS)
     place = find_place(session, place_directory, place_id)
     if place is None:
-        raise not_found()
+        raise NotFound()
     township_id = village_id = None
     if place.level == "township":
         township_id = place.place_id

@@ -30,8 +30,8 @@ from services.reporting.statistics.models import (
 )
 from services.reporting.statistics.periods import Period, date_range
 from services.reporting.statistics.scope import Scope
+from shared.errors import Invalid
 from shared.rules import dated_by
-from shared.web import DomainError
 
 
 def link(scope: Scope, period: Period, key: str, group: str | None = None) -> str:
@@ -262,9 +262,9 @@ def _records(
 ) -> RecordPage:
     measure = BY_KEY.get(key)
     if measure is None:
-        raise DomainError("key", f"no figure {key!r}")
+        raise Invalid("key", f"no figure {key!r}")
     if group is not None and measure.group is None:
-        raise DomainError("group", f"the figure {key} has no groups")
+        raise Invalid("group", f"the figure {key} has no groups")
     sub = measure.records(scope, period).subquery()
     query = sa.select(sub)
     if group is not None:

@@ -9,12 +9,12 @@ from fastapi import Query
 from services.reporting.database import place_directory
 from services.reporting.summaries import service
 from services.reporting.summaries.models import TownshipSummary
-from shared.auth import Role, not_found
+from shared.auth import Role
 from shared.dates import Day
 from shared.deps import CurrentUser, SessionDep
+from shared.errors import Invalid, NotFound
 from shared.places import find_place
 from shared.routing import ServiceRouter
-from shared.web import DomainError
 
 router = ServiceRouter(prefix="/summaries", tags=["summaries"])
 
@@ -36,10 +36,10 @@ def township_summary(
     user.ensure_role(Role.county, Role.township, Role.inspector)
     township = find_place(session, place_directory, township_id)
     if township is None or township.level != "township":
-        raise not_found()
+        raise NotFound()
     user.ensure_sees(county_id=township.county_id, township_id=township.place_id)
     if period_to < period_from:
-        raise DomainError("to", "the period ends before it starts")
+        raise Invalid("to", "the period ends before it starts")
     return service.township_summary(
         session=session,
         township_id=township_id,

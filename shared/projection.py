@@ -1,4 +1,5 @@
-"""Keyed writes for projections: insert the row or set the given columns of the existing one.
+"""Keyed writes for projections (read models of another service's records): insert the row or set
+the given columns of the existing one, whatever order the events came in.
 
 Statements are built once per table and shape and executed with parameters, so SQLAlchemy
 compiles each shape once: building a statement per event cost more than executing it.
