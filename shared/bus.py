@@ -32,7 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from struct import pack, unpack_from
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from faststream.redis import RedisBroker
 from faststream.redis.parser.binary import BinaryMessageFormatV1
@@ -202,9 +202,33 @@ class BatchProcessor(Protocol):
 @dataclass
 class _Entry:
     entry_id: bytes
-    fields: dict[bytes, bytes]
+    fields: dict[bytes, bytes] | None  # None: deleted from the stream while it was pending
     envelope: Envelope | None = None
     error: str | None = None
+
+
+# Stream replies as the bus's connection returns them. redis-py types each reply for any client
+# (bytes or str as the client decodes responses or not, RESP2 or RESP3 shapes); the broker's client
+# does not decode responses and speaks RESP2, so ids and fields are bytes. These functions say so
+# once, where a reply enters, and nothing else in this module needs to narrow.
+StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+def _range_reply(reply: object) -> StreamEntries:
+    """XRANGE's entries, oldest first."""
+    return cast(StreamEntries, reply)
+
+
+def _read_reply(reply: object) -> list[tuple[bytes, StreamEntries]]:
+    """XREADGROUP's entries per stream; none when the read timed out (Redis answers nil)."""
+    return cast("list[tuple[bytes, StreamEntries]]", reply or [])
+
+
+def _autoclaim_reply(reply: object) -> tuple[bytes, list[tuple[bytes, dict[bytes, bytes] | None]]]:
+    """XAUTOCLAIM's next start id and the entries it claimed, whose fields are None for an entry
+    deleted while pending (Redis 6.2; Redis 7 lists those ids in a third element, not read here)."""
+    parts = cast("list[Any]", reply)
+    return parts[0], parts[1]
 
 
 class StreamConsumer:
@@ -287,14 +311,16 @@ class StreamConsumer:
             await self.observe_lag()
             await self.observe_parked()
             self._next_lag = now + 5.0
-        response = await self.redis.xreadgroup(
-            self.group,
-            self.name,
-            {self.stream: ">"},
-            count=self.settings.batch_size,
-            block=self.settings.block_ms,
+        response = _read_reply(
+            await self.redis.xreadgroup(
+                self.group,
+                self.name,
+                {self.stream: ">"},
+                count=self.settings.batch_size,
+                block=self.settings.block_ms,
+            )
         )
-        for _stream, entries in response or ():
+        for _stream, entries in response:
             if entries:
                 await self.handle([_Entry(entry_id, fields) for entry_id, fields in entries])
                 handled += len(entries)
@@ -320,9 +346,10 @@ class StreamConsumer:
         result = BatchResult()
         if readable:
             envelopes = [entry.envelope for entry in readable if entry.envelope is not None]
-            result = await self._process_until_the_database_answers(envelopes)
-            if result is None:  # stopping: the entries stay pending and are reclaimed later
+            processed = await self._process_until_the_database_answers(envelopes)
+            if processed is None:  # stopping: the entries stay pending and are reclaimed later
                 return
+            result = processed
 
         acked: list[bytes] = []
         failed: list[_Entry] = []
@@ -392,15 +419,16 @@ class StreamConsumer:
         start: bytes | str = "0-0"
         total = 0
         while True:
-            response = await self.redis.xautoclaim(
-                self.stream,
-                self.group,
-                self.name,
-                min_idle_time=self.settings.claim_idle_ms,
-                start_id=start,
-                count=self.settings.batch_size,
+            next_id, claimed = _autoclaim_reply(
+                await self.redis.xautoclaim(
+                    self.stream,
+                    self.group,
+                    self.name,
+                    min_idle_time=self.settings.claim_idle_ms,
+                    start_id=start,
+                    count=self.settings.batch_size,
+                )
             )
-            next_id, claimed = response[0], response[1]
             if claimed:
                 total += len(claimed)
                 self.metrics.reclaimed.labels(self.service, self.stream).inc(len(claimed))
@@ -414,7 +442,10 @@ class StreamConsumer:
         over = [e for e in entries if deliveries.get(e.entry_id, 1) > self.settings.max_deliveries]
         retry = [e for e in entries if e not in over]
         if over:
-            errors = await self.redis.hmget(self.errors_key, [e.entry_id for e in over])
+            # bytes, as every reply of this connection (see StreamEntries)
+            errors = cast(
+                "list[bytes | None]", await self.redis.hmget(self.errors_key, [e.entry_id for e in over])
+            )
             pipe = self.redis.pipeline(transaction=False)
             for entry, error in zip(over, errors, strict=True):
                 if entry.fields is None:
@@ -487,7 +518,7 @@ class StreamConsumer:
             lag = info.get("lag")
             if lag is None:  # Redis < 7 has no lag field; count what is after last-delivered-id
                 last = _as_bytes(info.get("last-delivered-id") or b"0-0")
-                lag = len(await self.redis.xrange(self.stream, min=b"(" + last, count=10_000))
+                lag = len(_range_reply(await self.redis.xrange(self.stream, min=b"(" + last, count=10_000)))
             self.metrics.consumer_lag.labels(self.service, self.stream).set(int(lag))
             self.metrics.consumer_pending.labels(self.service, self.stream).set(pending)
 
@@ -544,7 +575,7 @@ def _dead_letter(entry_id: bytes, fields: dict[bytes, bytes]) -> DeadLetter:
 
 
 async def list_deadletters(redis: Redis, settings: Settings, *, limit: int = 100) -> list[DeadLetter]:
-    entries = await redis.xrange(settings.deadletter_stream, count=limit)
+    entries = _range_reply(await redis.xrange(settings.deadletter_stream, count=limit))
     return [_dead_letter(entry_id, fields) for entry_id, fields in entries]
 
 
@@ -556,7 +587,7 @@ async def replay_deadletters(redis: Redis, settings: Settings, ids: Iterable[str
     """
     wanted = set(ids) if ids is not None else None
     replayed: list[str] = []
-    for entry_id, fields in await redis.xrange(settings.deadletter_stream):
+    for entry_id, fields in _range_reply(await redis.xrange(settings.deadletter_stream)):
         key = entry_id.decode()
         if wanted is not None and key not in wanted:
             continue
