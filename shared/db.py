@@ -310,6 +310,6 @@ def claim(session: Session, model: Any, row_id: Any, *conditions: Any, **values:
     """Take one row for this run by a conditional UPDATE (`conditions` say it is still free, `values`
     mark it taken): True when this call took it. Of two replicas, or a run and its retry after a
     restart, exactly one gets True, so a deadline notice or a timer fires once."""
-    table = model.__table__ if hasattr(model, "__table__") else model
-    taken = session.execute(table.update().where(table.c.id == row_id, *conditions).values(**values))
+    table: sa.Table = model.__table__ if hasattr(model, "__table__") else model
+    taken = session.exec(table.update().where(table.c.id == row_id, *conditions).values(**values))
     return taken.rowcount == 1

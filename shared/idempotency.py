@@ -110,7 +110,7 @@ def remember(session: Session, *, actor: str, key: str, answer: StoredAnswer) ->
 def forget_older_than(session: Session, cutoff: datetime) -> int:
     """Drop remembered answers older than the cutoff; returns how many."""
     table = _table(session)
-    return session.execute(table.delete().where(table.c.created_at < cutoff)).rowcount or 0
+    return session.exec(table.delete().where(table.c.created_at < cutoff)).rowcount or 0
 
 
 def retention_cutoff(now: datetime, hours: int) -> datetime:

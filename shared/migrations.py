@@ -44,15 +44,19 @@ def run_env(metadata: sa.MetaData) -> None:
             with context.begin_transaction():
                 context.run_migrations()
             return
+        if url is None:  # create_db_engine would refuse it with the same error, less clearly
+            raise sa.exc.ArgumentError("the Alembic configuration has no sqlalchemy.url")
         engine = create_db_engine(url)
         with engine.begin() as connection:
-            _run(context, connection, metadata)
+            _run(connection, metadata)
         engine.dispose()
         return
-    _run(context, connection, metadata)
+    _run(connection, metadata)
 
 
-def _run(context, connection: sa.Connection, metadata: sa.MetaData) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: sa.Connection, metadata: sa.MetaData) -> None:
+    from alembic import context
+
     context.configure(
         connection=connection,
         target_metadata=metadata,

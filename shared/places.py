@@ -34,7 +34,7 @@ def place_directory_handler(table: sa.Table) -> Handler:
             "county_id": envelope.county_id,
             "updated_at": utcnow(),
         }
-        updated = session.execute(
+        updated = session.exec(
             table.update().where(table.c.place_id == payload.place_id).values(**values)
         ).rowcount
         if not updated:

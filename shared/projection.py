@@ -7,6 +7,7 @@ compiles each shape once: building a statement per event cost more than executin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -14,11 +15,18 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-DIALECT_INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+# Each dialect's own INSERT, which has ON CONFLICT (the generic sa.Insert has not).
+DialectInsert = sqlite.Insert | postgresql.Insert
+DIALECT_INSERTS: dict[str, Callable[[sa.Table], DialectInsert]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
 
 
 @cache
-def _upsert_statement(dialect: str, table: sa.Table, keys: tuple[str, ...], columns: tuple[str, ...]) -> Any:
+def _upsert_statement(
+    dialect: str, table: sa.Table, keys: tuple[str, ...], columns: tuple[str, ...]
+) -> DialectInsert:
     statement = DIALECT_INSERTS[dialect](table)
     if not columns:
         return statement.on_conflict_do_nothing(index_elements=list(keys))

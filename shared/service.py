@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter
@@ -31,7 +32,7 @@ from shared.settings import Settings
 log = logging.getLogger("shian.service")
 IDEMPOTENCY_SWEEP_SECONDS = 3600.0
 
-BackgroundLoop = Callable[["ServiceRuntime", asyncio.Event], Awaitable[None]]
+BackgroundLoop = Callable[["ServiceRuntime", asyncio.Event], Coroutine[Any, Any, None]]
 
 
 def periodic(
