@@ -96,7 +96,13 @@ class Principal:
             raise Forbidden(f"role {self.role.value} may not do this (allowed: {allowed})")
 
 
-Scoped = TypeVar("Scoped")
+class _Identified(Protocol):
+    """A table model with an `id` column (a SQLModel field: on the class, the column)."""
+
+    id: Any
+
+
+Scoped = TypeVar("Scoped", bound=_Identified)
 
 
 def load_in_scope(
@@ -112,7 +118,7 @@ def load_in_scope(
     does not exist or lies outside the caller's place, so no answer leaks a record's existence.
     `for_update` locks the row for the command that changes it (PostgreSQL; SQLite is serial)."""
     query = select(model).where(
-        model.id == record_id,  # type: ignore[attr-defined]
+        model.id == record_id,
         principal.scope(model, village_level=village_level),
     )
     if for_update:

@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -38,16 +38,31 @@ typed payload."""
 BatchItems = Sequence[tuple[Envelope, Any]]
 
 
+class _BatchHandler(Protocol):
+    """A handler marked by `batch_handler`: called with a run of events, not with one."""
+
+    shian_batch: bool
+
+    def __call__(self, session: Session, items: BatchItems, /) -> None: ...
+
+
 def batch_handler(function: Callable[[Session, BatchItems], None]) -> Handler:
     """Mark a handler that takes a run of consecutive events of its type at once, as
     `(session, [(envelope, payload), ...])`, so it can write them in one statement: a projection
     that executes one INSERT per event spends most of its time building statements."""
-    function.shian_batch = True  # type: ignore[attr-defined]
-    return function  # type: ignore[return-value]
+    marked = cast(_BatchHandler, function)
+    marked.shian_batch = True
+    # it stands in a handler chain among per-event handlers; `_as_batch` tells it apart again
+    return cast(Handler, marked)
 
 
 def _is_batch(handler: Handler) -> bool:
     return getattr(handler, "shian_batch", False)
+
+
+def _as_batch(handler: Handler) -> _BatchHandler | None:
+    """The handler as the batch handler it is, or None for a per-event handler."""
+    return cast(_BatchHandler, handler) if _is_batch(handler) else None
 
 
 HandlerMap = Mapping[type[EventPayload], Sequence[Handler]]
@@ -167,8 +182,9 @@ class InboxProcessor:
 
     def _apply_chain(self, session: Session, envelope: Envelope, payload: Any) -> None:
         for handler in self.handlers[envelope.type]:
-            if _is_batch(handler):
-                handler(session, [(envelope, payload)])  # type: ignore[call-arg, arg-type]
+            batch = _as_batch(handler)
+            if batch is not None:
+                batch(session, [(envelope, payload)])
             else:
                 handler(session, envelope, payload)
 
@@ -211,7 +227,7 @@ class InboxProcessor:
         The row is deleted first: on PostgreSQL a second replica doing the same waits on that row
         and then deletes nothing, so a parked event is applied once. If the event still waits
         (for this or another record) or fails, the row goes back as it was, counted and dated."""
-        deleted = session.execute(
+        deleted = session.exec(
             self.parked.delete().where(self.parked.c.id == row.id, self.parked.c.consumer == self.consumer)
         ).rowcount
         if not deleted:
@@ -348,8 +364,9 @@ class InboxProcessor:
                     handler(session, envelope, payload)
             return
         for handler in chain:
-            if _is_batch(handler):
-                handler(session, run)  # type: ignore[call-arg, arg-type]
+            batch = _as_batch(handler)
+            if batch is not None:
+                batch(session, run)
             else:
                 for envelope, payload in run:
                     handler(session, envelope, payload)

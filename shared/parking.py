@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -60,11 +60,20 @@ def take_released(session: Session) -> list[str]:
     return session.info.pop(RELEASED, None) or []
 
 
-def parks(function: Callable[..., Any]) -> Any:
+class _Parks(Protocol):
+    """A handler marked by `parks` (the inbox processor reads the mark)."""
+
+    shian_parks: bool
+
+
+MarkedHandler = TypeVar("MarkedHandler", bound=Callable[..., Any])
+
+
+def parks(function: MarkedHandler) -> MarkedHandler:
     """Mark a handler that may raise Unresolved, so that the processor gives each event of its type
     a savepoint and parks it alone. Unmarked handlers may raise it too: their batch is then replayed
     one event per transaction, which parks the event just as well but costs more."""
-    function.shian_parks = True  # type: ignore[attr-defined]
+    cast(_Parks, function).shian_parks = True
     return function
 
 

@@ -19,7 +19,7 @@ import os
 import re
 import signal
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, cast
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
@@ -54,6 +54,8 @@ IdempotencyKeyHeader = Annotated[
 class UnitOfWorkRoute(APIRoute):
     """An APIRoute whose synchronous endpoint is one transaction, committed with its answer."""
 
+    methods: set[str]  # never None on an APIRoute (Starlette's Route allows it): GET by default
+
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if inspect.iscoroutinefunction(endpoint):
             super().__init__(path, endpoint, **kwargs)
@@ -85,6 +87,12 @@ class UnitOfWorkRoute(APIRoute):
                 if name.lower() not in ("content-length", "content-type"):
                     response.headers[name] = value
         return response
+
+
+class _Signed(Protocol):
+    """A callable whose signature `inspect` (and so FastAPI) reads from `__signature__`."""
+
+    __signature__: inspect.Signature
 
 
 def _in_one_thread(endpoint: Callable[..., Any], route: UnitOfWorkRoute, *, with_key: bool) -> Callable:
@@ -145,7 +153,7 @@ def _in_one_thread(endpoint: Callable[..., Any], route: UnitOfWorkRoute, *, with
         else p
         for p in signature.parameters.values()
     ]
-    run.__signature__ = signature.replace(parameters=[*parameters, *extra])  # type: ignore[attr-defined]
+    cast(_Signed, run).__signature__ = signature.replace(parameters=[*parameters, *extra])
     return run
 
 
