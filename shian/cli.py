@@ -10,7 +10,7 @@
     shian demo                   load the demo county into a running registry
     shian registry ...           a service's own commands, when it has a services/<name>/cli.py
 
-Process management lives in services/launcher.py; this module only parses and prints.
+Process management lives in shian/launcher.py; this module only parses and prints.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def _refuse_in_production(settings: Settings, command: str, why: str) -> None:
 
 @app.command()
 def run(
-    service: Annotated[ServiceName, typer.Argument(help="The service to run.")],  # type: ignore[valid-type]
+    service: Annotated[ServiceName, typer.Argument(help="The service to run.")],
     port: Annotated[
         int | None,
         typer.Option(
@@ -106,7 +106,7 @@ def run(
 @app.command()
 def migrate(
     services: Annotated[
-        list[ServiceName] | None,  # type: ignore[valid-type]
+        list[ServiceName] | None,
         typer.Argument(help="Services to migrate (default: all four).", show_default=False),
     ] = None,
 ) -> None:
@@ -165,9 +165,9 @@ def up(
     Service logs go to <SHIAN_VAR_DIR>/logs/. With SHIAN_ENV=production no demo data is loaded
     and no token is printed.
     """
-    from services.demo import DemoError, demo_tokens, load_demo
-    from services.launcher import LaunchError, System
     from services.registry.places.county import read_county
+    from shian.demo import DemoError, demo_tokens, load_demo
+    from shian.launcher import LaunchError, System
 
     settings = _settings()
     production = settings.env == "production"
@@ -444,8 +444,8 @@ def token(
     Prints only the token on stdout, so that `TOKEN=$(shian token ...)` works. Development and
     test only: refused with SHIAN_ENV=production.
     """
-    from services.demo import PlaceError, resolve_place, token_for
     from services.registry.places.county import read_county
+    from shian.demo import PlaceError, resolve_place, token_for
 
     _refuse_in_production(
         _settings(),
@@ -483,7 +483,7 @@ RedisUrlOption = Annotated[
 
 def _bus_settings(redis_url: str | None) -> Settings:
     """Settings pointing at the bus: an explicit URL, SHIAN_REDIS_URL, or a running `shian up`'s."""
-    from services.launcher import read_state
+    from shian.launcher import read_state
 
     settings = _settings()
     if redis_url:
@@ -602,8 +602,8 @@ def status(
 ) -> None:
     """Every stream and consumer group (length, lag, pending, consumers and their idle time), each
     service's readiness and outbox backlog, and the dead letters."""
-    from services.launcher import read_state
-    from services.status import default_urls, parse_urls, show
+    from shian.launcher import read_state
+    from shian.status import default_urls, parse_urls, show
 
     settings = _bus_settings(redis_url)
     try:
@@ -660,9 +660,9 @@ def demo(
 ) -> None:
     """Load the demo county into a running registry over HTTP (places, then businesses if none yet).
     Refused with SHIAN_ENV=production."""
-    from services.demo import DemoError, load_demo
-    from services.launcher import read_state
     from services.registry.places.county import read_county
+    from shian.demo import DemoError, load_demo
+    from shian.launcher import read_state
 
     settings = _settings()
     _refuse_in_production(settings, "demo", "it would register invented businesses in the real register")
