@@ -330,7 +330,7 @@ class FakeSystem:
         pass
 
     def watch(self) -> list[Any]:
-        from shian.cli import _Shutdown
+        from shian.cli.up import _Shutdown
 
         raise _Shutdown(signal.SIGINT)
 
