@@ -4,7 +4,6 @@ production refusal of test aids, and the way to the bus for `deadletters` and `s
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Annotated, Any, NoReturn, TypeVar
@@ -47,6 +46,12 @@ def refuse_in_production(settings: Settings, command: str, why: str) -> None:
         fail(f"`shian {command}` is refused when SHIAN_ENV=production: {why}")
 
 
+def configured(settings: Settings, field: str) -> str | None:
+    """A setting's value if its SHIAN_* variable was set to something (not left to its default)."""
+    value = getattr(settings, field)
+    return (value or None) if field in settings.model_fields_set else None
+
+
 RedisUrlOption = Annotated[
     str | None,
     typer.Option(
@@ -64,12 +69,12 @@ def bus_settings(redis_url: str | None) -> Settings:
     settings = load_settings()
     if redis_url:
         return settings.model_copy(update={"redis_url": redis_url})
-    if not os.environ.get("SHIAN_REDIS_URL"):
+    if not configured(settings, "redis_url"):
         state = read_state(settings.var_dir)
         update: dict[str, Any] = {}
         if state.get("redis_url"):
             update["redis_url"] = state["redis_url"]
-        if state.get("stream_prefix") and not os.environ.get("SHIAN_STREAM_PREFIX"):
+        if state.get("stream_prefix") and not configured(settings, "stream_prefix"):
             update["stream_prefix"] = state["stream_prefix"]
         if update:
             return settings.model_copy(update=update)

@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from shared.auth import Role
 from shared.settings import SERVICE_NAMES
-from shian.cli.common import console, err, fail, load_settings, refuse_in_production
+from shian.cli.common import configured, console, err, fail, load_settings, refuse_in_production
 
 
 class _Shutdown(BaseException):  # like KeyboardInterrupt: no `except Exception` swallows it
@@ -67,7 +67,7 @@ def up(
             definition = read_county()
         except ValueError as error:
             fail(str(error))
-    system = System(var_dir=settings.var_dir, redis_url=os.environ.get("SHIAN_REDIS_URL") or None)
+    system = System(var_dir=settings.var_dir, redis_url=configured(settings, "redis_url"))
     previous = {sig: signal.signal(sig, _raise_shutdown) for sig in (signal.SIGINT, signal.SIGTERM)}
     code = 0
     try:
