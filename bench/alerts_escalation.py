@@ -60,33 +60,19 @@ def settings_for(var_dir: Path, redis_url: str) -> Any:
     )
 
 
-async def publish(settings: Any, producer: str, payloads: list[Any]) -> None:
-    from shared.bus import Bus, OutgoingEvent
+def envelopes(payloads: list[Any]) -> list[Any]:
+    """The bench county's events, as the registry and inspection would send them."""
     from shared.events import Envelope
 
-    bus = Bus(settings, producer)
-    await bus.connect()
-    try:
-        await bus.publish_many(
-            [
-                OutgoingEvent(
-                    stream=settings.stream(producer),
-                    body=envelope.to_bytes(),
-                    event_id=str(envelope.event_id),
-                    event_type=envelope.type,
-                )
-                for envelope in (
-                    Envelope.wrap(payload, county_id=COUNTY, township_id=TOWNSHIP, actor="system:bench")
-                    for payload in payloads
-                )
-            ]
-        )
-    finally:
-        await bus.close()
+    return [
+        Envelope.wrap(payload, county_id=COUNTY, township_id=TOWNSHIP, actor="system:bench")
+        for payload in payloads
+    ]
 
 
 def background_load(settings: Any, rate: float, stop: threading.Event, sent: list[int]) -> None:
     """Registry and inspection events the alerts service consumes, at `rate` events/s."""
+    from shared.bus import publish
     from shared.catalogue.inspection import InspectionCompleted
     from shared.catalogue.registry import BusinessUpdated
 
@@ -124,8 +110,8 @@ def background_load(settings: Any, rate: float, stop: threading.Event, sent: lis
                             inspector="inspector:bench",
                         )
                     )
-            loop.run_until_complete(publish(settings, "registry", updates))
-            loop.run_until_complete(publish(settings, "inspection", inspections))
+            loop.run_until_complete(publish(settings, envelopes(updates), producer="registry"))
+            loop.run_until_complete(publish(settings, envelopes(inspections), producer="inspection"))
             sent[0] += batch
             stop.wait(max(0.0, 0.1 - (time.perf_counter() - started)))
     finally:
@@ -234,6 +220,7 @@ def main() -> None:
     import httpx
 
     from shared.auth import Role, issue_token
+    from shared.bus import publish
     from shared.events import PlaceDefined
     from shared.localredis import start_local_redis
 
@@ -248,11 +235,13 @@ def main() -> None:
         asyncio.run(
             publish(
                 settings,
-                "registry",
-                [
-                    PlaceDefined(place_id=COUNTY, level="county", name="县"),
-                    PlaceDefined(place_id=TOWNSHIP, level="township", name="镇", parent_id=COUNTY),
-                ],
+                envelopes(
+                    [
+                        PlaceDefined(place_id=COUNTY, level="county", name="县"),
+                        PlaceDefined(place_id=TOWNSHIP, level="township", name="镇", parent_id=COUNTY),
+                    ]
+                ),
+                producer="registry",
             )
         )
         port = 18000 + os.getpid() % 1000

@@ -6,7 +6,7 @@ a ground truth of every command the clients saw accepted.
     python bench/faults.py --postgres auto     # the same on PostgreSQL (127.0.0.1:5432, trust), with
                                                # a database outage; or --postgres URL of a server
 
-Redis (private, append-only file) and the four services run as child processes (services.launcher
+Redis (private, append-only file) and the four services run as child processes (shian.launcher
 .System) on free ports of 127.0.0.1 in a private var directory. Clients with their own tokens send
 commands at a steady rate, each with a fresh Idempotency-Key; on a connection error, a timeout or a
 503 they send the same command with the same key until a definite answer comes, and every 2xx is
@@ -51,13 +51,13 @@ if str(REPO_ROOT) not in sys.path:  # `python bench/faults.py` from a checkout
 
 import httpx  # noqa: E402
 
-from services.demo import load_demo, places, read_county  # noqa: E402
 from services.inspection.checklists import templates  # noqa: E402
-from services.launcher import System  # noqa: E402
 from shared.auth import Role, issue_token  # noqa: E402
 from shared.clock import local_today  # noqa: E402
 from shared.localredis import free_port  # noqa: E402
 from shared.settings import SERVICE_NAMES, Settings  # noqa: E402
+from shian.demo import load_demo, places, read_county  # noqa: E402
+from shian.launcher import System  # noqa: E402
 
 SECRET = "faults-secret-key-" + "5f3a9c1e7b2d4086" * 2
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -992,7 +992,7 @@ class Campaign:
     async def snapshot(self) -> Any:
         from redis.asyncio import Redis
 
-        from services.status import take_snapshot
+        from shian.status import take_snapshot
 
         assert self.system is not None and self.settings is not None and self.system.redis_url
         redis = Redis.from_url(self.system.redis_url, socket_timeout=5)

@@ -601,3 +601,24 @@ async def replay_deadletters(redis: Redis, settings: Settings, ids: Iterable[str
         await pipe.execute()
         replayed.append(key)
     return replayed
+
+
+async def publish(settings: Settings, envelopes: Sequence[Envelope], producer: str = "registry") -> None:
+    """Publish envelopes on a producer's stream exactly as the outbox relay does, from outside a
+    service (tests and benchmarks that play another service's part)."""
+    bus = Bus(settings, producer)
+    await bus.connect()
+    try:
+        await bus.publish_many(
+            [
+                OutgoingEvent(
+                    stream=settings.stream(producer),
+                    body=envelope.to_bytes(),
+                    event_id=str(envelope.event_id),
+                    event_type=envelope.type,
+                )
+                for envelope in envelopes
+            ]
+        )
+    finally:
+        await bus.close()

@@ -21,11 +21,12 @@ import httpx
 import pytest
 
 from shared.auth import Role, issue_token
+from shared.bus import publish
 from shared.events import Envelope
 from shared.settings import Settings
 from tests.alerts.conftest import incident_body, place_events
 from tests.services.conftest import COUNTY, DONGSHAN
-from tests.support.processes import REPO_ROOT, publish, query, settings_env, wait_until
+from tests.support.processes import REPO_ROOT, query, settings_env, wait_until
 
 TICK = 0.5
 

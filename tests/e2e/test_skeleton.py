@@ -1,5 +1,5 @@
 """The walking skeleton end to end: the four services as real processes (started by the same
-`services.launcher.System` that `shian up` uses), talking over a real Redis, driven over HTTP.
+`shian.launcher.System` that `shian up` uses), talking over a real Redis, driven over HTTP.
 
 A county loads its places; a township registers a business; inspection's directory learns it; a
 village coordinator reports 35 ill (level IV); reporting's summary counts both. Another township
@@ -19,12 +19,12 @@ from typing import Any
 import httpx
 import pytest
 
-from services.demo import places, read_county
-from services.launcher import LaunchError, System
 from shared.auth import Role, issue_token
 from shared.clock import local_today
 from shared.localredis import free_port
 from shared.settings import SERVICE_NAMES
+from shian.demo import places, read_county
+from shian.launcher import LaunchError, System
 
 pytestmark = pytest.mark.e2e
 

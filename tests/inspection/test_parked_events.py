@@ -11,6 +11,7 @@ from datetime import date
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
+from shared.bus import publish
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.registry import (
     BusinessRegistered,
@@ -21,7 +22,6 @@ from shared.catalogue.registry import (
 from shared.clock import to_local
 from shared.events import Envelope, EventPayload
 from tests.inspection.conftest import COUNTY, DONGSHAN, SHANGCUN, Inspection, wait_for
-from tests.support.processes import publish
 
 
 def envelope(payload: EventPayload, actor: str) -> Envelope:

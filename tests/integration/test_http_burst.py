@@ -19,10 +19,10 @@ import httpx
 import pytest
 
 from shared.auth import Role, issue_token
+from shared.bus import publish
 from shared.catalogue.inspection import CampaignLaunched
 from shared.events import Envelope
 from shared.settings import Settings
-from tests.support.processes import publish
 from tests.support.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration

@@ -14,12 +14,12 @@ import httpx
 import pytest
 
 from shared.auth import Role, issue_token
-from shared.bus import decode_entry
+from shared.bus import decode_entry, publish
 from shared.catalogue.registry import BusinessRegistered, PlaceDefined
 from shared.events import Envelope
 from shared.settings import Settings
 from tests.inspection.conftest import results
-from tests.support.processes import publish, wait_until
+from tests.support.processes import wait_until
 from tests.support.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration

@@ -14,9 +14,10 @@ import httpx
 import pytest
 
 from shared.auth import Role, issue_token
+from shared.bus import publish
 from shared.events import Envelope, PlaceDefined
 from shared.settings import Settings
-from tests.support.processes import publish, wait_until
+from tests.support.processes import wait_until
 from tests.support.service_process import ServiceProcess
 
 pytestmark = pytest.mark.integration

@@ -16,12 +16,12 @@ import httpx
 import pytest
 import redis
 
-from services.demo import places
-from services.launcher import LaunchError, System
 from services.registry.places.county import read_county
 from shared.auth import Role, issue_token
 from shared.localredis import free_port
 from shared.settings import SERVICE_NAMES, Settings
+from shian.demo import places
+from shian.launcher import LaunchError, System
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

@@ -431,7 +431,6 @@ async def _drive_the_bus(settings: Settings) -> None:
     status, and take a rate-limit step: every command the services and `shian` send."""
     from prometheus_client import CollectorRegistry
 
-    from services.status import take_snapshot
     from shared.bus import (
         BatchResult,
         Bus,
@@ -442,6 +441,7 @@ async def _drive_the_bus(settings: Settings) -> None:
     )
     from shared.events import Envelope, PlaceDefined
     from shared.metrics import BusMetrics
+    from shian.status import take_snapshot
 
     envelopes = [
         Envelope.wrap(

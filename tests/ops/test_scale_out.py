@@ -31,12 +31,13 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
+from shared.bus import publish
 from shared.events import BusinessRegistered, Envelope
 from shared.localredis import free_port
 from shared.migrations import upgrade
 from shared.settings import Settings
 from tests.ops.conftest import REPO, eventually
-from tests.support.processes import publish, settings_env
+from tests.support.processes import settings_env
 
 pytestmark = pytest.mark.integration
 

@@ -34,7 +34,7 @@ def status_env(running: RunningSystem) -> dict[str, str]:
 
 def shian_status(running: RunningSystem, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "services.cli", "status", *args],
+        [sys.executable, "-m", "shian.cli", "status", *args],
         cwd=REPO,
         env=status_env(running),
         capture_output=True,
@@ -170,7 +170,7 @@ def test_status_watch_refreshes_until_interrupted(running: RunningSystem, tmp_pa
     out = tmp_path / "watch.jsonl"
     with open(out, "w") as sink:
         watcher = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "status", "--watch", "--interval", "0.3", "--json"],
+            [sys.executable, "-m", "shian.cli", "status", "--watch", "--interval", "0.3", "--json"],
             cwd=REPO,
             env=status_env(running),
             stdout=sink,

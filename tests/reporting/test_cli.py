@@ -15,9 +15,9 @@ from click.testing import Result
 from docx import Document
 from typer.testing import CliRunner
 
-from services.cli import app
 from services.reporting.readmodels.registry import ReportBusiness
 from shared.settings import Settings, get_settings
+from shian.cli import app
 from tests.reporting.conftest import Known
 from tests.services.conftest import COUNTY, DEFINITION, DONGSHAN, SHANGCUN, XISHUI, County
 

@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from services.reporting.app import SPEC, create
 from services.reporting.rebuild.service import rebuild
+from shared.bus import publish
 from shared.catalogue.alerts import (
     AlertAcknowledged,
     AlertEscalated,
@@ -36,7 +37,6 @@ from shared.migrations import upgrade
 from shared.service import ServiceRuntime
 from shared.settings import Settings
 from tests.services.conftest import COUNTY, DONGSHAN, SHANGCUN, wait_for
-from tests.support.processes import publish
 
 
 @pytest.fixture

@@ -25,11 +25,11 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.python import asgi
 
-from services.docs import endpoints
 from shared.auth import Role, issue_token
 from shared.migrations import upgrade
 from shared.places import find_place
 from shared.settings import SERVICE_NAMES
+from shian.docs import endpoints
 from tests.conftest import make_settings
 from tests.security.conftest import REQUESTS
 from tests.services.conftest import COUNTY, DEFINITION, DONGSHAN, wait_for

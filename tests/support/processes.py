@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from shared.bus import Bus, OutgoingEvent
-from shared.events import Envelope
 from shared.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -48,26 +46,6 @@ def settings_env(settings: Settings) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"
     return env
-
-
-async def publish(settings: Settings, envelopes: list[Envelope], producer: str = "registry") -> None:
-    """Publish envelopes on a producer's stream exactly as the outbox relay does."""
-    bus = Bus(settings, producer)
-    await bus.connect()
-    try:
-        await bus.publish_many(
-            [
-                OutgoingEvent(
-                    stream=settings.stream(producer),
-                    body=envelope.to_bytes(),
-                    event_id=str(envelope.event_id),
-                    event_type=envelope.type,
-                )
-                for envelope in envelopes
-            ]
-        )
-    finally:
-        await bus.close()
 
 
 @dataclass

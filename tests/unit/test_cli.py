@@ -19,8 +19,13 @@ import pytest
 import redis
 from typer.testing import CliRunner
 
-from services.cli import app
-from services.demo import (
+from services.registry.places.county import DEMO_COUNTY_FILE, read_county
+from shared import localredis
+from shared.auth import Principal, Role, decode_token
+from shared.events import catalogue_rows
+from shared.settings import SERVICE_NAMES, Settings, get_settings
+from shian.cli import app
+from shian.demo import (
     PlaceError,
     RefusedInProduction,
     demo_businesses,
@@ -28,12 +33,7 @@ from services.demo import (
     load_demo,
     resolve_place,
 )
-from services.launcher import STATE_FILE, read_state, reap_orphans
-from services.registry.places.county import DEMO_COUNTY_FILE, read_county
-from shared import localredis
-from shared.auth import Principal, Role, decode_token
-from shared.events import catalogue_rows
-from shared.settings import SERVICE_NAMES, Settings, get_settings
+from shian.launcher import STATE_FILE, read_state, reap_orphans
 
 SECRET = "cli-test-secret-key-" + "0123456789abcdef" * 2
 
@@ -330,7 +330,7 @@ class FakeSystem:
         pass
 
     def watch(self) -> list[Any]:
-        from services.cli import _Shutdown
+        from shian.cli.up import _Shutdown
 
         raise _Shutdown(signal.SIGINT)
 
@@ -340,12 +340,12 @@ class FakeSystem:
 
 @pytest.fixture
 def fake_system(monkeypatch: pytest.MonkeyPatch) -> type[FakeSystem]:
-    import services.demo
-    import services.launcher
+    import shian.demo
+    import shian.launcher
 
     FakeSystem.instances.clear()
-    monkeypatch.setattr(services.launcher, "System", FakeSystem)
-    monkeypatch.setattr(services.demo, "load_demo", lambda *_args, **_kwargs: pytest.fail("demo loaded"))
+    monkeypatch.setattr(shian.launcher, "System", FakeSystem)
+    monkeypatch.setattr(shian.demo, "load_demo", lambda *_args, **_kwargs: pytest.fail("demo loaded"))
     return FakeSystem
 
 
@@ -359,9 +359,9 @@ def test_token_is_refused_in_production(production: Settings) -> None:
 def test_demo_is_refused_in_production_before_reaching_the_registry(
     production: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import services.demo
+    import shian.demo
 
-    monkeypatch.setattr(services.demo.httpx, "Client", lambda *_a, **_k: pytest.fail("registry called"))
+    monkeypatch.setattr(shian.demo.httpx, "Client", lambda *_a, **_k: pytest.fail("registry called"))
     result = runner.invoke(app, ["demo", "--registry-url", "http://127.0.0.1:9"])
     assert result.exit_code == 1
     assert "`shian demo` is refused when SHIAN_ENV=production" in flat(result.stderr)

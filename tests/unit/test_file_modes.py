@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.launcher import System
 from shared import localredis
 from shared.db import create_db_engine
+from shian.launcher import System
 
 
 def mode(path: Path) -> int:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from services.docs import endpoints
 from shared.events import CATALOGUE
+from shian.docs import endpoints
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -31,7 +31,7 @@ def test_every_event_is_in_the_readme():
 def test_every_command_is_in_the_readme():
     from typer.main import get_command
 
-    from services.cli import app
+    from shian.cli import app
 
     command = get_command(app)
     for name in command.commands:  # type: ignore[attr-defined]

@@ -169,7 +169,7 @@ async def _lag(redis: Redis, stream: str, group: dict[Any, Any], last: str) -> t
     if "lag" in group:
         lag = group["lag"]
         return (int(lag) if lag is not None else None), False
-    after = await redis.xrange(stream, min=f"({last}", count=LAG_SCAN_LIMIT)
+    after = await redis.xrange(stream, min=f"({last}", count=LAG_SCAN_LIMIT) or []
     return len(after), len(after) >= LAG_SCAN_LIMIT
 
 
@@ -177,9 +177,10 @@ async def deadletter_counts(redis: Redis, stream: str) -> tuple[int, list[DeadLe
     total = int(await redis.xlen(stream))
     if not total:
         return 0, []
-    entries = await redis.xrevrange(stream, count=DEADLETTER_SCAN_LIMIT)
+    entries = await redis.xrevrange(stream, count=DEADLETTER_SCAN_LIMIT) or []
     origins = Counter(
-        (_text(fields.get(b"stream", b"?")), _text(fields.get(b"group", b"?"))) for _id, fields in entries
+        (_text((fields or {}).get(b"stream", b"?")), _text((fields or {}).get(b"group", b"?")))
+        for _id, fields in entries
     )
     return total, [DeadLetterCount(s, g, n) for (s, g), n in sorted(origins.items())]
 

@@ -1,8 +1,8 @@
 """The README's reference tables, generated from the code: every endpoint of every service (from
 its OpenAPI description) and every event of the catalogue.
 
-    python -m services.docs endpoints     # markdown, one table per service
-    python -m services.docs events        # markdown, the event catalogue
+    python -m shian.docs endpoints     # markdown, one table per service
+    python -m shian.docs events        # markdown, the event catalogue
 
 A test holds the README to these: an endpoint or event missing from it fails the suite.
 """

@@ -83,7 +83,7 @@ class Death:
 
 def settings_from_env(env: Mapping[str, str]) -> Settings:
     """The Settings a child started with this environment reads (init values beat os.environ)."""
-    values = {
+    values: dict[str, Any] = {
         key[len("SHIAN_") :].lower(): value
         for key, value in env.items()
         if key.startswith("SHIAN_") and key[len("SHIAN_") :].lower() in Settings.model_fields
