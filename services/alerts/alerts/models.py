@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,6 +21,7 @@ class Alert(Base, table=True):
     `group_key` (the business, banquet or complaint it is about) groups related alerts."""
 
     __tablename__ = "alerts"
+    audit_entity: ClassVar[str] = "alert"
     __table_args__ = (sa.Index("ix_alerts_kind_subject_status", "kind", "subject", "status"),)
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)

@@ -17,10 +17,11 @@ from sqlmodel import Session, select
 from services.alerts.alerts.models import Alert
 from services.alerts.directory import service as directory
 from services.alerts.escalation import service as escalation
-from services.alerts.incidents.models import OPEN_STATUSES, Incident
+from services.alerts.incidents.lifecycle import OPEN_STATUSES
+from services.alerts.incidents.models import Incident
 from services.alerts.notifications import service as notifications
-from shared import audit
-from shared.auth import Principal, Role
+from shared import changes
+from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.alerts import AlertKind, AlertRaised, AlertResolved
 from shared.catalogue.inspection import ComplaintDeadlineMissed, InspectionCompleted, RectificationOverdue
 from shared.catalogue.registry import (
@@ -29,9 +30,8 @@ from shared.catalogue.registry import (
     CertificateExpired,
     LicenceExpired,
 )
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict
 from shared.events import Envelope
-from shared.outbox import emit
 
 SYSTEM_ACTOR = "system:alerts"
 
@@ -74,20 +74,7 @@ def raise_alert(session: Session, envelope: Envelope, wanted: Raise) -> Alert:
         )
     ).first()
     if existing is not None:
-        existing.occurrences += 1
-        existing.last_seen_at = max(existing.last_seen_at, now)
-        session.add(existing)
-        audit.record(
-            session,
-            actor=SYSTEM_ACTOR,
-            action="alert.repeated",
-            entity="alert",
-            entity_id=str(existing.id),
-            county_id=existing.county_id,
-            township_id=existing.township_id,
-            detail={"source_event_id": str(envelope.event_id), "occurrences": existing.occurrences},
-        )
-        return existing
+        return _count_repeat(session, existing, envelope)
     township_id = envelope.township_id
     if township_id is None and wanted.business_id is not None:
         known = directory.get(session, wanted.business_id)
@@ -111,24 +98,18 @@ def raise_alert(session: Session, envelope: Envelope, wanted: Raise) -> Alert:
     )
     session.add(alert)
     session.flush()
-    audit.record(
+    changes.record(
         session,
+        alert,
         actor=SYSTEM_ACTOR,
         action="alert.raised",
-        entity="alert",
-        entity_id=str(alert.id),
-        county_id=alert.county_id,
-        township_id=alert.township_id,
         detail={
             "kind": alert.kind,
             "subject": alert.subject,
             "status": alert.status,
             "source_event_id": str(envelope.event_id),
         },
-    )
-    emit(
-        session,
-        AlertRaised(
+        event=AlertRaised(
             alert_id=alert.id,
             kind=wanted.kind,
             subject=alert.subject,
@@ -137,14 +118,26 @@ def raise_alert(session: Session, envelope: Envelope, wanted: Raise) -> Alert:
             source_event_id=envelope.event_id,
             suppressed_by_incident=alert.suppressed_by_incident,
         ),
-        county_id=alert.county_id,
-        township_id=alert.township_id,
-        actor=SYSTEM_ACTOR,
         occurred_at=now,
         correlation_id=envelope.event_id,
     )
     if incident is None:
         _notify(session, alert, now)
+    return alert
+
+
+def _count_repeat(session: Session, alert: Alert, envelope: Envelope) -> Alert:
+    """The same event again while the alert is open: counted, not raised anew."""
+    alert.occurrences += 1
+    alert.last_seen_at = max(alert.last_seen_at, envelope.occurred_at)
+    session.add(alert)
+    changes.record(
+        session,
+        alert,
+        actor=SYSTEM_ACTOR,
+        action="alert.repeated",
+        detail={"source_event_id": str(envelope.event_id), "occurrences": alert.occurrences},
+    )
     return alert
 
 
@@ -191,14 +184,11 @@ def suppress_for_incident(session: Session, incident: Incident, now: datetime) -
         alert.status = "suppressed"
         alert.suppressed_by_incident = incident.id
         session.add(alert)
-        audit.record(
+        changes.record(
             session,
+            alert,
             actor=SYSTEM_ACTOR,
             action="alert.suppressed",
-            entity="alert",
-            entity_id=str(alert.id),
-            county_id=alert.county_id,
-            township_id=alert.township_id,
             detail={"incident_id": str(incident.id)},
         )
     return len(alerts)
@@ -212,14 +202,11 @@ def release_for_incident(session: Session, incident: Incident) -> int:
     for alert in alerts:
         alert.status = "open"
         session.add(alert)
-        audit.record(
+        changes.record(
             session,
+            alert,
             actor=SYSTEM_ACTOR,
             action="alert.released",
-            entity="alert",
-            entity_id=str(alert.id),
-            county_id=alert.county_id,
-            township_id=alert.township_id,
             detail={"incident_id": str(incident.id)},
         )
     return len(alerts)
@@ -392,37 +379,26 @@ def resolve(
     *, session: Session, principal: Principal, alert_id: uuid.UUID, note: str | None, now: datetime
 ) -> Alert:
     principal.ensure_role(Role.county, Role.township)
-    alert = session.exec(select(Alert).where(Alert.id == alert_id, scope_condition(principal))).first()
-    if alert is None:
-        raise NotFound()
+    alert = load_in_scope(session, principal, Alert, alert_id)
     if alert.status == "resolved":
         raise Conflict("status", "the alert is already resolved")
     alert.status = "resolved"
     alert.resolved_at = now
     alert.resolved_by = principal.actor
     session.add(alert)
-    audit.record(
+    changes.record(
         session,
+        alert,
         actor=principal.actor,
         action="alert.resolved",
-        entity="alert",
-        entity_id=str(alert.id),
-        county_id=alert.county_id,
-        township_id=alert.township_id,
         detail={"note": note},
-    )
-    emit(
-        session,
-        AlertResolved(
+        event=AlertResolved(
             alert_id=alert.id,
             kind=alert.kind,
             subject=alert.subject,
             note=note,
             occurrences=alert.occurrences,
-        ),  # type: ignore[arg-type]
-        county_id=alert.county_id,
-        township_id=alert.township_id,
-        actor=principal.actor,
+        ),
         occurred_at=now,
     )
     session.commit()

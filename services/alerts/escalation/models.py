@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, time
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -112,6 +112,7 @@ class EscalationPolicy(Base, table=True):
     """A county's default chain (scope = county id) or a township's own (scope = township id)."""
 
     __tablename__ = "escalation_policies"
+    audit_entity: ClassVar[str] = "escalation_policy"
 
     scope_id: str = SQLField(primary_key=True, max_length=40)
     county_id: str = SQLField(max_length=40, index=True)
@@ -120,6 +121,11 @@ class EscalationPolicy(Base, table=True):
     version: int = 1
     updated_by: str = SQLField(max_length=120)
     updated_at: datetime = SQLField(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+    @property
+    def id(self) -> str:
+        """The scope is the policy's identity (in the audit log too)."""
+        return self.scope_id
 
 
 class PolicyRead(BaseModel):

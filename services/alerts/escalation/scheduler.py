@@ -23,7 +23,8 @@ from sqlmodel import Session, select
 from services.alerts.alerts.models import Alert
 from services.alerts.escalation import service as escalation
 from services.alerts.escalation.models import EscalationTimer
-from services.alerts.incidents.models import OPEN_STATUSES, Incident
+from services.alerts.incidents.lifecycle import OPEN_STATUSES
+from services.alerts.incidents.models import Incident
 from services.alerts.incidents.rules import LEVEL_ORDER
 from services.alerts.metrics import AlertsMetrics
 from services.alerts.notifications import service as notifications

@@ -17,17 +17,16 @@ from sqlmodel import Session
 
 from services.alerts.escalation import acknowledgement_deadline as deadlines
 from services.alerts.escalation.models import EscalationPolicy, EscalationTimer, PolicyBody, Step, Target
-from services.alerts.incidents import timeline
+from services.alerts.incidents import lifecycle, timeline
 from services.alerts.incidents.models import Incident
 from services.alerts.incidents.rules import Level
 from services.alerts.metrics import AlertsMetrics
 from services.alerts.notifications import service as notifications
-from shared import audit
+from shared import changes
 from shared.auth import Principal, Role
 from shared.catalogue.alerts import AlertEscalated, EscalationPolicyUpdated, IncidentProgressed
 from shared.clock import Clock, to_local
 from shared.errors import NotFound
-from shared.outbox import emit
 from shared.places import find_place
 
 SCHEDULER = "system:alerts-scheduler"
@@ -115,22 +114,13 @@ def put_policy(
         policy.updated_at = now
     session.add(policy)
     session.flush()
-    audit.record(
+    changes.record(
         session,
+        policy,
         actor=principal.actor,
         action="escalation.policy_updated",
-        entity="escalation_policy",
-        entity_id=scope_id,
-        county_id=principal.county_id,
-        township_id=township_id,
         detail={"steps": steps, "version": policy.version},
-    )
-    emit(
-        session,
-        EscalationPolicyUpdated(scope_id=scope_id, steps=steps, version=policy.version),
-        county_id=principal.county_id,
-        township_id=township_id,
-        actor=principal.actor,
+        event=EscalationPolicyUpdated(scope_id=scope_id, steps=steps, version=policy.version),
         occurred_at=now,
     )
     session.commit()
@@ -183,6 +173,16 @@ def _deadline(step: Step, level: Level, rule: deadlines.AcknowledgementRule) -> 
     return timedelta(minutes=deadlines.deadline_minutes(rule, level))
 
 
+def _message(incident: Incident, level: Level, deadline_at: datetime | None) -> str:
+    """The text an official reads (an SMS): the level, the place, the counts and what is asked."""
+    due = f"请于{to_local(deadline_at):%m-%d %H:%M}前确认" if deadline_at else "请知悉"
+    return (
+        f"[食安] {timeline.LEVEL_LABELS[level]}食品安全事故 {incident.address or incident.township_id}: "
+        f"发病{incident.ill_count}人 住院{incident.hospitalised_count}人 死亡{incident.death_count}人 "
+        f"({incident.place_kind}); {due}. 事件 {str(incident.id)[:8]}"
+    )
+
+
 def _notify(
     session: Session,
     escalator: Escalator,
@@ -199,12 +199,7 @@ def _notify(
     targets = _targets(step, incident, now)
     since_onset = timeline.seconds_since(incident.onset_at, now)
     since_report = timeline.seconds_since(incident.reported_at, now)
-    due = f"请于{to_local(deadline_at):%m-%d %H:%M}前确认" if deadline_at else "请知悉"
-    text = (
-        f"[食安] {timeline.LEVEL_LABELS[level]}食品安全事故 {incident.address or incident.township_id}: "
-        f"发病{incident.ill_count}人 住院{incident.hospitalised_count}人 死亡{incident.death_count}人 "
-        f"({incident.place_kind}); {due}. 事件 {str(incident.id)[:8]}"
-    )
+    text = _message(incident, level, deadline_at)
     channels = step.channels or list(escalator.default_channels)
     notifications.enqueue(
         session,
@@ -227,22 +222,13 @@ def _notify(
             "deadline_at": deadline_at.isoformat() if deadline_at else None,
         },
     )
-    timeline.add(
+    timeline.step(
         session,
         incident,
-        kind="escalated",
+        "escalated",
         actor=actor,
         at=now,
-        step=index,
-        step_name=step.name,
-        tier=step.tier,
-        targets=targets,
-        reason=reason,
-        deadline_at=deadline_at.isoformat() if deadline_at else None,
-    )
-    emit(
-        session,
-        AlertEscalated(
+        event=AlertEscalated(
             incident_id=incident.id,
             level=level,
             step=index,
@@ -254,11 +240,12 @@ def _notify(
             seconds_since_report=since_report,
             deadline_at=deadline_at,
         ),
-        county_id=incident.county_id,
-        township_id=incident.township_id,
-        actor=actor,
-        occurred_at=now,
-        correlation_id=incident.id,
+        step=index,
+        step_name=step.name,
+        tier=step.tier,
+        targets=targets,
+        reason=reason,
+        deadline_at=deadline_at.isoformat() if deadline_at else None,
     )
     if escalator.metrics is not None:
         escalator.metrics.escalations.labels(step.tier, reason).inc()
@@ -350,30 +337,20 @@ def raise_level(
 def _await_acknowledgement(
     session: Session, incident: Incident, *, now: datetime, actor: str, reason: str
 ) -> None:
-    incident.awaiting_ack = True
-    if incident.status == "acknowledged":
-        incident.status = "reported"
-        emit(
+    if lifecycle.await_acknowledgement(incident):
+        timeline.step(
             session,
-            IncidentProgressed(
+            incident,
+            "status_changed",
+            actor=actor,
+            at=now,
+            event=IncidentProgressed(
                 incident_id=incident.id,
                 previous_status="acknowledged",
                 status="reported",
                 seconds_since_onset=timeline.seconds_since(incident.onset_at, now),
                 seconds_since_report=timeline.seconds_since(incident.reported_at, now) or 0.0,
             ),
-            county_id=incident.county_id,
-            township_id=incident.township_id,
-            actor=actor,
-            occurred_at=now,
-            correlation_id=incident.id,
-        )
-        timeline.add(
-            session,
-            incident,
-            kind="status_changed",
-            actor=actor,
-            at=now,
             previous="acknowledged",
             status="reported",
             reason=reason,
@@ -384,7 +361,7 @@ def acknowledged(session: Session, incident: Incident, *, now: datetime) -> None
     """Escalation stops; the acknowledgement lapses unless progress follows within the window."""
     rule = _rule(incident)
     window = timedelta(minutes=int(rule.progress_minutes[incident.level]))
-    if incident.status in ("reported", "acknowledged"):
+    if lifecycle.awaits_progress(incident):
         _set_timer(
             session,
             incident,

@@ -9,7 +9,7 @@ from typing import Literal
 from fastapi import Response, status
 
 from services.alerts.context import EscalatorDep
-from services.alerts.incidents import service
+from services.alerts.incidents import commands, queries, stats
 from services.alerts.incidents.models import (
     Acknowledge,
     Close,
@@ -29,7 +29,6 @@ from services.alerts.notifications.models import AttemptRead, NotificationRead
 from shared.clock import Clock
 from shared.dates import Moment
 from shared.deps import ClockDep, CurrentUser, SessionDep
-from shared.errors import NotFound
 from shared.paging import Limit, Offset
 from shared.routing import ServiceRouter
 
@@ -60,7 +59,7 @@ def report_incident(
     """Classified level I-IV (or below IV) from the severity rule table; emits `incident.reported`
     and notifies the escalation chain. A report of an outbreak already open (same business, banquet,
     or village and kind of place, within the grouping window) is added to it: 200, not 201."""
-    result = service.report(session=session, principal=user, data=data, clock=clock, escalator=escalator)
+    result = commands.report(session=session, principal=user, data=data, clock=clock, escalator=escalator)
     if not result.created:
         response.status_code = status.HTTP_200_OK
     return _read(result.incident, clock)
@@ -78,7 +77,7 @@ def list_incidents(
     limit: Limit = 50,
 ):
     """The most severe first, then the longest waiting; `age_seconds` counts from the report."""
-    rows = service.list_incidents(
+    rows = queries.list_incidents(
         session=session,
         principal=user,
         offset=offset,
@@ -95,25 +94,23 @@ def response_stats(
     session: SessionDep, user: CurrentUser, since: Moment | None = None, until: Moment | None = None
 ):
     """Per incident and per township, for incidents reported in [since, until)."""
-    return service.response_stats(session=session, principal=user, since=since, until=until)
+    return stats.response_stats(session=session, principal=user, since=since, until=until)
 
 
 @router.get("/{incident_id}", response_model=IncidentRead, summary="One incident")
 def get_incident(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser, clock: ClockDep):
-    incident = service.get(session=session, principal=user, incident_id=incident_id)
-    if incident is None:
-        raise NotFound()
+    incident = queries.get(session=session, principal=user, incident_id=incident_id)
     return _read(incident, clock)
 
 
 @router.get("/{incident_id}/timeline", response_model=list[TimelineRead], summary="Every step, in order")
 def get_timeline(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
-    return service.timeline_of(session=session, principal=user, incident_id=incident_id)
+    return queries.timeline_of(session=session, principal=user, incident_id=incident_id)
 
 
 @router.get("/{incident_id}/reports", response_model=list[ReportRead], summary="The reports grouped in it")
 def get_reports(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
-    return service.reports_of(session=session, principal=user, incident_id=incident_id)
+    return queries.reports_of(session=session, principal=user, incident_id=incident_id)
 
 
 @router.get(
@@ -122,9 +119,7 @@ def get_reports(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
     summary="Notifications and attempts",
 )
 def get_notifications(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
-    incident = service.get(session=session, principal=user, incident_id=incident_id)
-    if incident is None:
-        raise NotFound()
+    incident = queries.get(session=session, principal=user, incident_id=incident_id)
     return [
         NotificationRead.model_validate(row).model_copy(
             update={"attempt_log": [AttemptRead.model_validate(attempt) for attempt in attempts]}
@@ -144,7 +139,7 @@ def acknowledge(
 ):
     """Stops the escalation; it lapses (and the step is notified again) if no progress follows in
     the window of the rule table. 409 when nothing awaits an acknowledgement."""
-    incident = service.acknowledge(
+    incident = commands.acknowledge(
         session=session,
         principal=user,
         incident_id=incident_id,
@@ -157,7 +152,7 @@ def acknowledge(
 
 @router.post("/{incident_id}/progress", response_model=IncidentRead, summary="Responding, or contained")
 def progress(incident_id: uuid.UUID, data: Progress, session: SessionDep, user: CurrentUser, clock: ClockDep):
-    incident = service.progress(
+    incident = commands.progress(
         session=session,
         principal=user,
         incident_id=incident_id,
@@ -177,7 +172,7 @@ def progress(incident_id: uuid.UUID, data: Progress, session: SessionDep, user: 
 def add_note(
     incident_id: uuid.UUID, data: NoteCreate, session: SessionDep, user: CurrentUser, clock: ClockDep
 ):
-    return service.add_note(
+    return commands.add_note(
         session=session, principal=user, incident_id=incident_id, text=data.text, clock=clock
     )
 
@@ -192,7 +187,7 @@ def update_counts(
     escalator: EscalatorDep,
 ):
     """Current figures (not increments). Reclassified; a higher level escalates again at once."""
-    incident = service.update_counts(
+    incident = commands.update_counts(
         session=session, principal=user, incident_id=incident_id, data=data, clock=clock, escalator=escalator
     )
     return _read(incident, clock)
@@ -207,7 +202,7 @@ def close(
     clock: ClockDep,
     escalator: EscalatorDep,
 ):
-    incident = service.close(
+    incident = commands.close(
         session=session,
         principal=user,
         incident_id=incident_id,

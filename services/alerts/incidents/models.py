@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from sqlmodel import JSON, Column
@@ -18,12 +18,12 @@ from shared.db import UTCDateTime, utcnow
 
 PlaceKind = Literal["school", "kindergarten", "banquet", "restaurant", "canteen", "market", "other"]
 ReporterKind = Literal["village_coordinator", "township", "county", "inspector", "business", "public"]
-OPEN_STATUSES = ("reported", "acknowledged", "responding", "contained")
 MAX_PEOPLE = 1_000_000
 
 
 class Incident(Base, table=True):
     __tablename__ = "incidents"
+    audit_entity: ClassVar[str] = "incident"
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     county_id: str = SQLField(max_length=40, index=True)

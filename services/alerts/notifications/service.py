@@ -119,7 +119,7 @@ def deliver_pending(
                 attempts = channel.send(message)
             except Exception as error:  # a channel bug must not stop the loop; it is recorded
                 attempts = [Attempt(ok=False, duration_ms=0.0, error=f"{type(error).__name__}: {error}")]
-        delivered = _record(db, notification, attempts, clock.now(), metrics)
+        delivered = _finish(db, notification, attempts, clock.now(), metrics)
         if delivered:
             run.delivered += 1
         else:
@@ -127,13 +127,15 @@ def deliver_pending(
     return run
 
 
-def _record(
+def _finish(
     db: Database,
     notification: Notification,
     attempts: list[Attempt],
     now: datetime,
     metrics: AlertsMetrics | None,
 ) -> bool:
+    """Write down every attempt and the outcome, in a transaction of its own after the sending,
+    which ran outside any transaction; returns whether the notification was delivered."""
     delivered = any(attempt.ok for attempt in attempts)
     with db.session() as session:
         row = session.get(Notification, notification.id)
