@@ -13,8 +13,8 @@ from sqlmodel import JSON, Column
 from sqlmodel import Field as SQLField
 
 from services.alerts.database import Base
-from services.alerts.escalation.acknowledgement_deadline import TIER_ORDER
-from services.alerts.incidents.rules import Level
+from services.alerts.rules.acknowledgement import TIER_ORDER
+from shared.catalogue.alerts import IncidentLevel
 from shared.clock import to_local
 from shared.db import UTCDateTime, utcnow
 
@@ -69,7 +69,7 @@ class Step(BaseModel):
     tier: str = Field(min_length=1, max_length=20, description="village, township, county, city, province")
     targets: list[Target] = Field(min_length=1, max_length=50)
     channels: list[str] | None = Field(default=None, description="Notification channels; None: the defaults")
-    deadline_minutes: dict[Level, int] | None = Field(
+    deadline_minutes: dict[IncidentLevel, int] | None = Field(
         default=None, description="Acknowledgement deadline per level; None: the rule table's"
     )
     repeat: int = Field(

@@ -25,9 +25,9 @@ from services.alerts.escalation import service as escalation
 from services.alerts.escalation.models import EscalationTimer
 from services.alerts.incidents.lifecycle import OPEN_STATUSES
 from services.alerts.incidents.models import Incident
-from services.alerts.incidents.rules import LEVEL_ORDER
 from services.alerts.metrics import AlertsMetrics
 from services.alerts.notifications import service as notifications
+from shared.catalogue.alerts import LEVEL_ORDER
 from shared.clock import Clock
 from shared.db import Database
 
@@ -117,13 +117,10 @@ def refresh_gauges(session: Session, metrics: AlertsMetrics) -> None:
             sa.select(Alert.kind, sa.func.count()).where(Alert.status == "open").group_by(Alert.kind)
         ).all()
     )
-    for kind in {*alerts, *(labels[0] for labels in _seen_labels(metrics.open_alerts))}:
+    metrics.alert_kinds_labelled.update(alerts)
+    for kind in metrics.alert_kinds_labelled:  # a kind with no open alert left falls back to 0
         metrics.open_alerts.labels(kind).set(alerts.get(kind, 0))
     metrics.notifications_pending.set(notifications.pending_count(session))
-
-
-def _seen_labels(gauge: object) -> list[tuple[str, ...]]:
-    return list(getattr(gauge, "_metrics", {}).keys())
 
 
 async def run_every(seconds: float, stop: asyncio.Event, work: Callable[[], object], what: str) -> None:

@@ -15,16 +15,15 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from services.alerts.escalation import acknowledgement_deadline as deadlines
 from services.alerts.escalation.models import EscalationPolicy, EscalationTimer, PolicyBody, Step, Target
 from services.alerts.incidents import lifecycle, timeline
 from services.alerts.incidents.models import Incident
-from services.alerts.incidents.rules import Level
 from services.alerts.metrics import AlertsMetrics
 from services.alerts.notifications import service as notifications
+from services.alerts.rules import acknowledgement as deadlines
 from shared import changes
 from shared.auth import Principal, Role
-from shared.catalogue.alerts import AlertEscalated, EscalationPolicyUpdated, IncidentProgressed
+from shared.catalogue.alerts import AlertEscalated, EscalationPolicyUpdated, IncidentLevel, IncidentProgressed
 from shared.clock import Clock, to_local
 from shared.errors import NotFound
 from shared.places import find_place
@@ -156,7 +155,7 @@ def _targets(step: Step, incident: Incident, now: datetime) -> list[str]:
 
 
 def _usable(
-    step: Step, incident: Incident, level: Level, rule: deadlines.AcknowledgementRule, now: datetime
+    step: Step, incident: Incident, level: IncidentLevel, rule: deadlines.AcknowledgementRule, now: datetime
 ) -> bool:
     if step.tier == "village" and incident.village_id is None:
         return False
@@ -167,13 +166,13 @@ def _usable(
     return bool(_targets(step, incident, now))
 
 
-def _deadline(step: Step, level: Level, rule: deadlines.AcknowledgementRule) -> timedelta:
+def _deadline(step: Step, level: IncidentLevel, rule: deadlines.AcknowledgementRule) -> timedelta:
     if step.deadline_minutes and level in step.deadline_minutes:
         return timedelta(minutes=step.deadline_minutes[level])
     return timedelta(minutes=deadlines.deadline_minutes(rule, level))
 
 
-def _message(incident: Incident, level: Level, deadline_at: datetime | None) -> str:
+def _message(incident: Incident, level: IncidentLevel, deadline_at: datetime | None) -> str:
     """The text an official reads (an SMS): the level, the place, the counts and what is asked."""
     due = f"请于{to_local(deadline_at):%m-%d %H:%M}前确认" if deadline_at else "请知悉"
     return (
@@ -195,7 +194,7 @@ def _notify(
     actor: str,
     deadline_at: datetime | None,
 ) -> None:
-    level: Level = incident.level  # type: ignore[assignment]
+    level: IncidentLevel = incident.level  # type: ignore[assignment]
     targets = _targets(step, incident, now)
     since_onset = timeline.seconds_since(incident.onset_at, now)
     since_report = timeline.seconds_since(incident.reported_at, now)
@@ -274,7 +273,7 @@ def start(session: Session, escalator: Escalator, incident: Incident, *, now: da
         session, county_id=incident.county_id, township_id=incident.township_id, now=now
     )
     rule = _rule(incident)
-    level: Level = incident.level  # type: ignore[assignment]
+    level: IncidentLevel = incident.level  # type: ignore[assignment]
     usable = [i for i, step in enumerate(steps) if _usable(step, incident, level, rule, now)]
     if not usable:  # a chain with nobody on duty now: tell the county office rather than no one
         steps.append(
@@ -304,13 +303,19 @@ def start(session: Session, escalator: Escalator, incident: Incident, *, now: da
 
 
 def raise_level(
-    session: Session, escalator: Escalator, incident: Incident, *, previous: Level, now: datetime, actor: str
+    session: Session,
+    escalator: Escalator,
+    incident: Incident,
+    *,
+    previous: IncidentLevel,
+    now: datetime,
+    actor: str,
 ) -> None:
     """Counts raised the level: the tiers the new level reaches at once hear of it now, the current
     step hears that it got worse, and a fresh acknowledgement is due at the new level's deadline."""
     steps = _steps(incident)
     rule = _rule(incident)
-    level: Level = incident.level  # type: ignore[assignment]
+    level: IncidentLevel = incident.level  # type: ignore[assignment]
     current = incident.escalation_step or 0
     usable = [i for i, step in enumerate(steps) if _usable(step, incident, level, rule, now)]
     newly = [i for i in usable if i > current and deadlines.notified_at_once(rule, level, steps[i].tier)]
@@ -381,7 +386,7 @@ def fire(session: Session, escalator: Escalator, timer: EscalationTimer, *, now:
         return "obsolete"
     steps = _steps(incident)
     rule = _rule(incident)
-    level: Level = incident.level  # type: ignore[assignment]
+    level: IncidentLevel = incident.level  # type: ignore[assignment]
     current = incident.escalation_step or 0
     if timer.kind == "ack_progress":
         if incident.status != "acknowledged" or incident.awaiting_ack:

@@ -23,9 +23,9 @@ from services.alerts.incidents.models import (
     ResponseStats,
     TimelineRead,
 )
-from services.alerts.incidents.rules import Level
 from services.alerts.notifications import service as notifications
 from services.alerts.notifications.models import AttemptRead, NotificationRead
+from shared.catalogue.alerts import IncidentLevel
 from shared.clock import Clock
 from shared.dates import Moment
 from shared.deps import ClockDep, CurrentUser, SessionDep
@@ -71,7 +71,7 @@ def list_incidents(
     user: CurrentUser,
     clock: ClockDep,
     state: Literal["open", "closed", "all"] = "open",
-    level: Level | None = None,
+    level: IncidentLevel | None = None,
     township_id: str | None = None,
     offset: Offset = 0,
     limit: Limit = 50,

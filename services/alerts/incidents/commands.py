@@ -19,7 +19,7 @@ from services.alerts.alerts import service as alerts
 from services.alerts.database import place_directory
 from services.alerts.directory import service as directory
 from services.alerts.escalation import service as escalation
-from services.alerts.incidents import grouping, lifecycle, timeline
+from services.alerts.incidents import lifecycle, timeline
 from services.alerts.incidents.lifecycle import OPEN_STATUSES
 from services.alerts.incidents.models import (
     CountsUpdate,
@@ -28,13 +28,16 @@ from services.alerts.incidents.models import (
     IncidentReport,
     TimelineEntry,
 )
-from services.alerts.incidents.rules import LEVEL_ORDER, Level, classify, rule_for
+from services.alerts.rules import grouping
+from services.alerts.rules.severity import classify, rule_for
 from shared import changes
 from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.alerts import (
+    LEVEL_ORDER,
     AlertAcknowledged,
     IncidentClosed,
     IncidentCountsUpdated,
+    IncidentLevel,
     IncidentLevelChanged,
     IncidentProgressed,
     IncidentReported,
@@ -510,7 +513,7 @@ def _apply_counts(
         "death_count": incident.death_count,
         "level": incident.level,
     }
-    previous: Level = incident.level
+    previous: IncidentLevel = incident.level
     level = classify(
         ill=ill,
         deaths=deaths,

@@ -11,8 +11,7 @@ from sqlmodel import JSON, Column
 from sqlmodel import Field as SQLField
 
 from services.alerts.database import Base
-from services.alerts.incidents.rules import Level
-from shared.catalogue.alerts import IncidentStatus
+from shared.catalogue.alerts import IncidentLevel, IncidentStatus
 from shared.dates import Moment
 from shared.db import UTCDateTime, utcnow
 
@@ -193,7 +192,7 @@ class IncidentRead(BaseModel):
     hospitalised_count: int = 0
     death_count: int
     crosses_province: bool
-    level: Level
+    level: IncidentLevel
     status: IncidentStatus
     description: str
     suspected_food: str | None = None
@@ -242,7 +241,7 @@ class ReportRead(BaseModel):
 class ResponseTimes(BaseModel):
     incident_id: uuid.UUID
     township_id: str
-    level: Level
+    level: IncidentLevel
     seconds_to_acknowledge: float | None
     seconds_to_close: float | None
 

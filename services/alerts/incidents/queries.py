@@ -9,8 +9,8 @@ from sqlmodel import Session, col, select
 
 from services.alerts.incidents.lifecycle import OPEN_STATUSES
 from services.alerts.incidents.models import Incident, IncidentReport, TimelineEntry
-from services.alerts.incidents.rules import LEVEL_ORDER
 from shared.auth import Principal, load_in_scope
+from shared.catalogue.alerts import LEVEL_ORDER
 
 
 def get(*, session: Session, principal: Principal, incident_id: uuid.UUID) -> Incident:
