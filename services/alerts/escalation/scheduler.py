@@ -9,16 +9,12 @@ replicas never both fire it. The tick also refreshes the gauges of open incident
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.alerts.alerts.models import Alert
 from services.alerts.escalation import service as escalation
@@ -29,9 +25,7 @@ from services.alerts.metrics import AlertsMetrics
 from services.alerts.notifications import service as notifications
 from shared.catalogue.alerts import LEVEL_ORDER
 from shared.clock import Clock
-from shared.db import Database
-
-log = logging.getLogger("shian.alerts.scheduler")
+from shared.db import Database, claim
 
 
 @dataclass
@@ -47,26 +41,21 @@ def tick(db: Database, clock: Clock, escalator: escalation.Escalator, *, limit: 
     """Fire every timer due by now, one transaction per timer (one incident's decision)."""
     report = TickReport()
     now = clock.now()
-    table = EscalationTimer.__table__  # type: ignore[attr-defined]
     with db.session() as session:
         due = session.exec(
             select(EscalationTimer.id)
             .where(
-                EscalationTimer.fired_at.is_(None),  # type: ignore[union-attr]
-                EscalationTimer.cancelled_at.is_(None),  # type: ignore[union-attr]
+                col(EscalationTimer.fired_at).is_(None),
+                col(EscalationTimer.cancelled_at).is_(None),
                 EscalationTimer.due_at <= now,
             )
-            .order_by(EscalationTimer.due_at)  # type: ignore[arg-type]
+            .order_by(col(EscalationTimer.due_at))
             .limit(limit)
         ).all()
     for timer_id in due:
         with db.session() as session:
-            claimed = session.execute(
-                table.update()
-                .where(table.c.id == timer_id, table.c.fired_at.is_(None), table.c.cancelled_at.is_(None))
-                .values(fired_at=now)
-            ).rowcount
-            if not claimed:
+            live = (col(EscalationTimer.fired_at).is_(None), col(EscalationTimer.cancelled_at).is_(None))
+            if not claim(session, EscalationTimer, timer_id, *live, fired_at=now):
                 continue
             timer = session.get(EscalationTimer, timer_id)
             assert timer is not None
@@ -89,8 +78,8 @@ def overdue_timers(session: Session, now: datetime) -> int:
             sa.select(sa.func.count())
             .select_from(EscalationTimer)
             .where(
-                EscalationTimer.fired_at.is_(None),  # type: ignore[union-attr]
-                EscalationTimer.cancelled_at.is_(None),  # type: ignore[union-attr]
+                col(EscalationTimer.fired_at).is_(None),
+                col(EscalationTimer.cancelled_at).is_(None),
                 EscalationTimer.due_at < now,
             )
         ).scalar_one()
@@ -102,7 +91,7 @@ def refresh_gauges(session: Session, metrics: AlertsMetrics) -> None:
     awaiting = dict.fromkeys(LEVEL_ORDER, 0)
     rows = session.execute(
         sa.select(Incident.level, Incident.awaiting_ack, sa.func.count())
-        .where(Incident.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
+        .where(col(Incident.status).in_(OPEN_STATUSES))
         .group_by(Incident.level, Incident.awaiting_ack)
     ).all()
     for level, waiting, count in rows:
@@ -121,14 +110,3 @@ def refresh_gauges(session: Session, metrics: AlertsMetrics) -> None:
     for kind in metrics.alert_kinds_labelled:  # a kind with no open alert left falls back to 0
         metrics.open_alerts.labels(kind).set(alerts.get(kind, 0))
     metrics.notifications_pending.set(notifications.pending_count(session))
-
-
-async def run_every(seconds: float, stop: asyncio.Event, work: Callable[[], object], what: str) -> None:
-    """Call `work()` in a worker thread at once and then every `seconds`, until stopped."""
-    while not stop.is_set():
-        try:
-            await asyncio.to_thread(work)
-        except Exception:
-            log.exception("%s failed; trying again at the next tick", what)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=seconds)
