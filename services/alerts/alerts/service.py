@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.alerts.alerts.models import Alert
 from services.alerts.directory import service as directory
@@ -335,16 +335,20 @@ def list_alerts(
     group_key: str | None,
     offset: int,
     limit: int,
-) -> list[Alert]:
-    query = select(Alert).where(scope_condition(principal))
+) -> tuple[list[Alert], int]:
+    """The latest seen first; one page of them, and how many there are in all."""
+    conditions = [scope_condition(principal)]
     if status:
-        query = query.where(Alert.status == status)
+        conditions.append(col(Alert.status) == status)
     if kind:
-        query = query.where(Alert.kind == kind)
+        conditions.append(col(Alert.kind) == kind)
     if group_key:
-        query = query.where(Alert.group_key == group_key)
-    query = query.order_by(Alert.last_seen_at.desc()).offset(offset).limit(limit)  # type: ignore[attr-defined]
-    return list(session.exec(query).all())
+        conditions.append(col(Alert.group_key) == group_key)
+    total = session.exec(select(sa.func.count()).select_from(Alert).where(*conditions)).one()
+    query = (
+        select(Alert).where(*conditions).order_by(col(Alert.last_seen_at).desc()).offset(offset).limit(limit)
+    )
+    return list(session.exec(query).all()), int(total)
 
 
 def groups(*, session: Session, principal: Principal) -> list[dict[str, object]]:

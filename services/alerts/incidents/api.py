@@ -29,7 +29,7 @@ from shared.catalogue.alerts import IncidentLevel
 from shared.clock import Clock
 from shared.dates import Moment
 from shared.deps import ClockDep, CurrentUser, SessionDep
-from shared.paging import Limit, Offset
+from shared.paging import Limit, Offset, Page
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/incidents", tags=["incidents"])
@@ -65,7 +65,7 @@ def report_incident(
     return _read(result.incident, clock)
 
 
-@router.get("", response_model=list[IncidentRead], summary="Incidents by level and age (open by default)")
+@router.get("", response_model=Page[IncidentRead], summary="Incidents by level and age (open by default)")
 def list_incidents(
     session: SessionDep,
     user: CurrentUser,
@@ -77,7 +77,7 @@ def list_incidents(
     limit: Limit = 50,
 ):
     """The most severe first, then the longest waiting; `age_seconds` counts from the report."""
-    rows = queries.list_incidents(
+    rows, total = queries.list_incidents(
         session=session,
         principal=user,
         offset=offset,
@@ -86,7 +86,9 @@ def list_incidents(
         level=level,
         township_id=township_id,
     )
-    return [_read(row, clock) for row in rows]
+    return Page[IncidentRead](
+        items=[_read(row, clock) for row in rows], total=total, offset=offset, limit=limit
+    )
 
 
 @router.get("/stats", response_model=ResponseStats, summary="Time to acknowledge and to close")

@@ -26,20 +26,28 @@ def list_incidents(
     state: str = "open",
     level: str | None = None,
     township_id: str | None = None,
-) -> list[Incident]:
-    """The responders' view: the most severe first, then the oldest (the longest waiting) first."""
-    query = select(Incident).where(principal.scope(Incident))
+) -> tuple[list[Incident], int]:
+    """The responders' view: the most severe first, then the oldest (the longest waiting) first;
+    one page of it, and how many there are in all."""
+    conditions = [principal.scope(Incident)]
     if state == "open":
-        query = query.where(col(Incident.status).in_(OPEN_STATUSES))
+        conditions.append(col(Incident.status).in_(OPEN_STATUSES))
     elif state == "closed":
-        query = query.where(Incident.status == "closed")
+        conditions.append(col(Incident.status) == "closed")
     if level:
-        query = query.where(Incident.level == level)
+        conditions.append(col(Incident.level) == level)
     if township_id:
-        query = query.where(Incident.township_id == township_id)
+        conditions.append(col(Incident.township_id) == township_id)
+    total = session.exec(select(sa.func.count()).select_from(Incident).where(*conditions)).one()
     severity = sa.case(LEVEL_ORDER, value=Incident.level, else_=9)
-    query = query.order_by(severity, col(Incident.reported_at)).offset(offset).limit(limit)
-    return list(session.exec(query).all())
+    query = (
+        select(Incident)
+        .where(*conditions)
+        .order_by(severity, col(Incident.reported_at))
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(session.exec(query).all()), int(total)
 
 
 def timeline_of(*, session: Session, principal: Principal, incident_id: uuid.UUID) -> list[TimelineEntry]:
