@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from services.alerts.alerts.api import router as alerts_router
 from services.alerts.config import AlertsConfig
 from services.alerts.context import AlertsContext
-from services.alerts.database import Base, infra, place_directory
+from services.alerts.database import Base, infra, place_directory, register_tables
 from services.alerts.escalation.api import router as escalation_router
 from services.alerts.escalation.scheduler import tick
 from services.alerts.handlers import EVENT_HANDLERS
@@ -23,6 +23,8 @@ from shared.clock import Clock
 from shared.service import BackgroundLoop, ServiceSpec, periodic
 from shared.settings import Settings
 from shared.web import create_app
+
+register_tables()
 
 SPEC = ServiceSpec(
     name="alerts",
