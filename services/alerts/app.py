@@ -7,7 +7,6 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.alerts.alerts.api import router as alerts_router
 from services.alerts.config import AlertsConfig
 from services.alerts.context import AlertsContext
 from services.alerts.database import Base, infra, place_directory, register_tables
@@ -18,6 +17,7 @@ from services.alerts.incidents.api import router as incidents_router
 from services.alerts.metrics import AlertsMetrics
 from services.alerts.notifications.channels import build_channels
 from services.alerts.notifications.service import deliver_pending
+from services.alerts.signals.api import router as alerts_router
 from shared.auth import KnownPlaces
 from shared.clock import Clock
 from shared.service import BackgroundLoop, ServiceSpec, periodic

@@ -17,8 +17,3 @@ place_directory = add_place_directory(Base.metadata)
 
 def register_tables() -> None:
     """Import every module that declares a table, so the metadata is complete (migrations, tests)."""
-    import services.alerts.alerts.models
-    import services.alerts.directory.models
-    import services.alerts.escalation.models
-    import services.alerts.incidents.models
-    import services.alerts.notifications.models  # noqa: F401

@@ -16,13 +16,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from services.alerts.alerts.models import Alert
 from services.alerts.escalation import service as escalation
 from services.alerts.escalation.models import EscalationTimer
 from services.alerts.incidents.lifecycle import OPEN_STATUSES
 from services.alerts.incidents.models import Incident
 from services.alerts.metrics import AlertsMetrics
 from services.alerts.notifications import service as notifications
+from services.alerts.signals.models import Alert
 from shared.catalogue.alerts import LEVEL_ORDER
 from shared.clock import Clock
 from shared.db import Database, claim

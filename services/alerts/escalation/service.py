@@ -23,7 +23,13 @@ from services.alerts.notifications import service as notifications
 from services.alerts.rules import acknowledgement as deadlines
 from shared import changes
 from shared.auth import Principal, Role
-from shared.catalogue.alerts import AlertEscalated, EscalationPolicyUpdated, IncidentLevel, IncidentProgressed
+from shared.catalogue.alerts import (
+    LEVEL_LABELS,
+    EscalationPolicyUpdated,
+    IncidentEscalated,
+    IncidentLevel,
+    IncidentProgressed,
+)
 from shared.clock import Clock, to_local
 from shared.errors import NotFound
 from shared.places import find_place
@@ -176,7 +182,7 @@ def _message(incident: Incident, level: IncidentLevel, deadline_at: datetime | N
     """The text an official reads (an SMS): the level, the place, the counts and what is asked."""
     due = f"请于{to_local(deadline_at):%m-%d %H:%M}前确认" if deadline_at else "请知悉"
     return (
-        f"[食安] {timeline.LEVEL_LABELS[level]}食品安全事故 {incident.address or incident.township_id}: "
+        f"[食安] {LEVEL_LABELS[level]}食品安全事故 {incident.address or incident.township_id}: "
         f"发病{incident.ill_count}人 住院{incident.hospitalised_count}人 死亡{incident.death_count}人 "
         f"({incident.place_kind}); {due}. 事件 {str(incident.id)[:8]}"
     )
@@ -227,7 +233,7 @@ def _notify(
         "escalated",
         actor=actor,
         at=now,
-        event=AlertEscalated(
+        event=IncidentEscalated(
             incident_id=incident.id,
             level=level,
             step=index,

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from services.alerts.alerts import service as alerts
 from services.alerts.database import place_directory
 from services.alerts.directory import service as directory
 from services.alerts.escalation import service as escalation
@@ -30,11 +29,12 @@ from services.alerts.incidents.models import (
 )
 from services.alerts.rules import grouping
 from services.alerts.rules.severity import classify, rule_for
+from services.alerts.signals import service as signals
 from shared import changes
 from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.alerts import (
     LEVEL_ORDER,
-    AlertAcknowledged,
+    IncidentAcknowledged,
     IncidentClosed,
     IncidentCountsUpdated,
     IncidentLevel,
@@ -98,7 +98,7 @@ def report(
 
     incident = _new_incident(session, principal, checked)
     escalation.start(session, escalator, incident, now=checked.now, actor=principal.actor)
-    alerts.suppress_for_incident(session, incident, checked.now)
+    signals.suppress_for_incident(session, incident, checked.now)
     session.add(incident)
     session.commit()
     return Reported(incident, created=True)
@@ -376,7 +376,7 @@ def _acknowledge(
         at=now,
         audit_action="alert.acknowledged",
         audit_detail={"note": note, "step": incident.escalation_step},
-        event=AlertAcknowledged(
+        event=IncidentAcknowledged(
             incident_id=incident.id,
             acknowledged_by=actor,
             level=incident.level,
@@ -584,7 +584,7 @@ def close(
     now = clock.now()
     previous = lifecycle.close(incident, actor=principal.actor, cause=cause, now=now)
     escalation.cancel_timers(session, incident.id, now)
-    alerts.release_for_incident(session, incident)
+    signals.release_for_incident(session, incident)
     since_report = timeline.seconds_since(incident.reported_at, now) or 0.0
     timeline.step(
         session,

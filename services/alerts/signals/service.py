@@ -14,12 +14,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from services.alerts.alerts.models import Alert
 from services.alerts.directory import service as directory
 from services.alerts.escalation import service as escalation
 from services.alerts.incidents.lifecycle import OPEN_STATUSES
 from services.alerts.incidents.models import Incident
 from services.alerts.notifications import service as notifications
+from services.alerts.signals.models import Alert
 from shared import changes
 from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.alerts import AlertKind, AlertRaised, AlertResolved

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from services.alerts.alerts import service
-from services.alerts.alerts.models import AlertGroup, AlertRead, Resolve
+from services.alerts.signals import service
+from services.alerts.signals.models import AlertGroup, AlertRead, Resolve
 from shared.catalogue.alerts import AlertKind
 from shared.deps import ClockDep, CurrentUser, SessionDep
 from shared.paging import Limit, Offset, Page
