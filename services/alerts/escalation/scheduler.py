@@ -47,7 +47,7 @@ def tick(db: Database, clock: Clock, escalator: escalation.Escalator, *, limit: 
             .where(
                 col(EscalationTimer.fired_at).is_(None),
                 col(EscalationTimer.cancelled_at).is_(None),
-                EscalationTimer.due_at <= now,
+                col(EscalationTimer.due_at) <= now,
             )
             .order_by(col(EscalationTimer.due_at))
             .limit(limit)
@@ -80,7 +80,7 @@ def overdue_timers(session: Session, now: datetime) -> int:
             .where(
                 col(EscalationTimer.fired_at).is_(None),
                 col(EscalationTimer.cancelled_at).is_(None),
-                EscalationTimer.due_at < now,
+                col(EscalationTimer.due_at) < now,
             )
         ).scalar_one()
     )
@@ -90,9 +90,9 @@ def refresh_gauges(session: Session, metrics: AlertsMetrics) -> None:
     open_by_level = dict.fromkeys(LEVEL_ORDER, 0)
     awaiting = dict.fromkeys(LEVEL_ORDER, 0)
     rows = session.execute(
-        sa.select(Incident.level, Incident.awaiting_ack, sa.func.count())
+        sa.select(col(Incident.level), col(Incident.awaiting_ack), sa.func.count())
         .where(col(Incident.status).in_(OPEN_STATUSES))
-        .group_by(Incident.level, Incident.awaiting_ack)
+        .group_by(col(Incident.level), col(Incident.awaiting_ack))
     ).all()
     for level, waiting, count in rows:
         open_by_level[level] = open_by_level.get(level, 0) + count
@@ -101,9 +101,11 @@ def refresh_gauges(session: Session, metrics: AlertsMetrics) -> None:
     for level, count in open_by_level.items():
         metrics.open_incidents.labels(level).set(count)
         metrics.awaiting_acknowledgement.labels(level).set(awaiting[level])
-    alerts = dict(
+    alerts: dict[str, int] = dict(
         session.execute(
-            sa.select(Alert.kind, sa.func.count()).where(Alert.status == "open").group_by(Alert.kind)
+            sa.select(col(Alert.kind), sa.func.count())
+            .where(col(Alert.status) == "open")
+            .group_by(col(Alert.kind))
         ).all()
     )
     metrics.alert_kinds_labelled.update(alerts)

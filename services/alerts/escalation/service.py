@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from services.alerts.escalation.models import EscalationPolicy, EscalationTimer, PolicyBody, Step, Target
 from services.alerts.incidents import lifecycle, timeline
@@ -200,7 +200,7 @@ def _notify(
     actor: str,
     deadline_at: datetime | None,
 ) -> None:
-    level: IncidentLevel = incident.level  # type: ignore[assignment]
+    level: IncidentLevel = incident.level
     targets = _targets(step, incident, now)
     since_onset = timeline.seconds_since(incident.onset_at, now)
     since_report = timeline.seconds_since(incident.reported_at, now)
@@ -257,12 +257,13 @@ def _notify(
 
 
 def cancel_timers(session: Session, incident_id: uuid.UUID, now: datetime) -> int:
-    table = EscalationTimer.__table__  # type: ignore[attr-defined]
-    return session.execute(
-        table.update()
-        .where(table.c.incident_id == incident_id, table.c.fired_at.is_(None), table.c.cancelled_at.is_(None))
-        .values(cancelled_at=now)
-    ).rowcount
+    """Cancel the incident's live timer, if any (a core UPDATE on the session's connection)."""
+    live = sa.update(EscalationTimer).where(
+        col(EscalationTimer.incident_id) == incident_id,
+        col(EscalationTimer.fired_at).is_(None),
+        col(EscalationTimer.cancelled_at).is_(None),
+    )
+    return session.connection().execute(live.values(cancelled_at=now)).rowcount
 
 
 def _set_timer(
@@ -279,7 +280,7 @@ def start(session: Session, escalator: Escalator, incident: Incident, *, now: da
         session, county_id=incident.county_id, township_id=incident.township_id, now=now
     )
     rule = _rule(incident)
-    level: IncidentLevel = incident.level  # type: ignore[assignment]
+    level: IncidentLevel = incident.level
     usable = [i for i, step in enumerate(steps) if _usable(step, incident, level, rule, now)]
     if not usable:  # a chain with nobody on duty now: tell the county office rather than no one
         steps.append(
@@ -321,7 +322,7 @@ def raise_level(
     step hears that it got worse, and a fresh acknowledgement is due at the new level's deadline."""
     steps = _steps(incident)
     rule = _rule(incident)
-    level: IncidentLevel = incident.level  # type: ignore[assignment]
+    level: IncidentLevel = incident.level
     current = incident.escalation_step or 0
     usable = [i for i, step in enumerate(steps) if _usable(step, incident, level, rule, now)]
     newly = [i for i in usable if i > current and deadlines.notified_at_once(rule, level, steps[i].tier)]
@@ -392,7 +393,7 @@ def fire(session: Session, escalator: Escalator, timer: EscalationTimer, *, now:
         return "obsolete"
     steps = _steps(incident)
     rule = _rule(incident)
-    level: IncidentLevel = incident.level  # type: ignore[assignment]
+    level: IncidentLevel = incident.level
     current = incident.escalation_step or 0
     if timer.kind == "ack_progress":
         if incident.status != "acknowledged" or incident.awaiting_ack:

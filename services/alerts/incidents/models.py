@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from sqlmodel import JSON, Column
 from sqlmodel import Field as SQLField
+from sqlmodel.sql.sqltypes import AutoString
 
 from services.alerts.database import Base
 from shared.catalogue.alerts import IncidentLevel, IncidentStatus
@@ -33,8 +34,8 @@ class Incident(Base, table=True):
     ill_count: int
     death_count: int
     crosses_province: bool = False
-    level: str = SQLField(max_length=10, index=True)
-    status: str = SQLField(default="reported", max_length=16, index=True)
+    level: IncidentLevel = SQLField(sa_type=AutoString(length=10), index=True)
+    status: IncidentStatus = SQLField(default="reported", sa_type=AutoString(length=16), index=True)
     description: str = SQLField(max_length=4000)
     onset_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime, nullable=True))
     reported_at: datetime = SQLField(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

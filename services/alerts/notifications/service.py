@@ -160,7 +160,7 @@ def _finish(
 def pending_count(session: Session) -> int:
     return int(
         session.execute(
-            sa.select(sa.func.count()).select_from(Notification).where(Notification.status == "pending")
+            sa.select(sa.func.count()).select_from(Notification).where(col(Notification.status) == "pending")
         ).scalar_one()
     )
 
@@ -170,7 +170,7 @@ def for_incident(
 ) -> list[tuple[Notification, list[NotificationAttempt]]]:
     notifications = session.exec(
         select(Notification)
-        .where(Notification.incident_id == incident_id)
+        .where(col(Notification.incident_id) == incident_id)
         .order_by(col(Notification.created_at))
     ).all()
     ids = [row.id for row in notifications]

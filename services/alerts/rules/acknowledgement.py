@@ -20,18 +20,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from shared.rules import rule_in_force
 
 if TYPE_CHECKING:  # the catalogue is imported through shared.events, which it imports itself
     from shared.catalogue.alerts import IncidentLevel
 
+Value = TypeVar("Value")
+
 # the tiers of a chain: village, township, county, then whatever a policy adds (city, province)
 TIER_ORDER: dict[str, int] = {"village": 0, "township": 1, "county": 2, "city": 3, "province": 4}
 
 
-def _frozen(values: dict[str, object]) -> Mapping[str, object]:
+def _frozen(values: dict[str, Value]) -> Mapping[str, Value]:
     return MappingProxyType(values)
 
 

@@ -19,7 +19,7 @@ from services.alerts.escalation import service as escalation
 from services.alerts.incidents.lifecycle import OPEN_STATUSES
 from services.alerts.incidents.models import Incident
 from services.alerts.notifications import service as notifications
-from services.alerts.signals.models import Alert
+from services.alerts.signals.models import Alert, AlertGroup
 from shared import changes
 from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.alerts import AlertKind, AlertRaised, AlertResolved
@@ -50,15 +50,19 @@ class Raise:
 def _explaining_incident(session: Session, county_id: str, wanted: Raise) -> Incident | None:
     conditions = []
     if wanted.business_id is not None:
-        conditions.append(Incident.business_id == wanted.business_id)
+        conditions.append(col(Incident.business_id) == wanted.business_id)
     if wanted.banquet_id is not None:
-        conditions.append(Incident.banquet_id == wanted.banquet_id)
+        conditions.append(col(Incident.banquet_id) == wanted.banquet_id)
     if not conditions:
         return None
     return session.exec(
         select(Incident)
-        .where(Incident.county_id == county_id, Incident.status.in_(OPEN_STATUSES), sa.or_(*conditions))  # type: ignore[attr-defined]
-        .order_by(Incident.reported_at)  # type: ignore[arg-type]
+        .where(
+            col(Incident.county_id) == county_id,
+            col(Incident.status).in_(OPEN_STATUSES),
+            sa.or_(*conditions),
+        )
+        .order_by(col(Incident.reported_at))
     ).first()
 
 
@@ -70,7 +74,7 @@ def raise_alert(session: Session, envelope: Envelope, wanted: Raise) -> Alert:
             Alert.county_id == envelope.county_id,
             Alert.kind == wanted.kind,
             Alert.subject == wanted.subject,
-            Alert.status.in_(("open", "suppressed")),  # type: ignore[attr-defined]
+            col(Alert.status).in_(("open", "suppressed")),
         )
     ).first()
     if existing is not None:
@@ -170,9 +174,9 @@ def suppress_for_incident(session: Session, incident: Incident, now: datetime) -
     """An open incident about a business or banquet explains the open alerts about it."""
     conditions = []
     if incident.business_id is not None:
-        conditions.append(Alert.business_id == incident.business_id)
+        conditions.append(col(Alert.business_id) == incident.business_id)
     if incident.banquet_id is not None:
-        conditions.append(Alert.banquet_id == incident.banquet_id)
+        conditions.append(col(Alert.banquet_id) == incident.banquet_id)
     if not conditions:
         return 0
     alerts = session.exec(
@@ -351,32 +355,30 @@ def list_alerts(
     return list(session.exec(query).all()), int(total)
 
 
-def groups(*, session: Session, principal: Principal) -> list[dict[str, object]]:
+def groups(*, session: Session, principal: Principal) -> list[AlertGroup]:
     """Open alerts grouped by what they are about (a business, a banquet, a complaint)."""
     rows = session.execute(
         sa.select(
-            Alert.group_key, Alert.township_id, Alert.kind, Alert.occurrences, Alert.last_seen_at
-        ).where(scope_condition(principal), Alert.status == "open")
+            col(Alert.group_key),
+            col(Alert.township_id),
+            col(Alert.kind),
+            col(Alert.occurrences),
+            col(Alert.last_seen_at),
+        ).where(scope_condition(principal), col(Alert.status) == "open")
     ).all()
-    grouped: dict[tuple[str, str | None], dict[str, object]] = {}
+    grouped: dict[tuple[str, str | None], AlertGroup] = {}
     for key, township, kind, occurrences, last_seen in rows:
         group = grouped.setdefault(
             (key, township),
-            {
-                "group_key": key,
-                "township_id": township,
-                "alerts": 0,
-                "occurrences": 0,
-                "kinds": set(),
-                "last_seen_at": last_seen,
-            },
+            AlertGroup(
+                group_key=key, township_id=township, alerts=0, occurrences=0, kinds=[], last_seen_at=last_seen
+            ),
         )
-        group["alerts"] = int(group["alerts"]) + 1  # type: ignore[call-overload]
-        group["occurrences"] = int(group["occurrences"]) + occurrences  # type: ignore[call-overload]
-        group["kinds"].add(kind)  # type: ignore[attr-defined]
-        group["last_seen_at"] = max(group["last_seen_at"], last_seen)  # type: ignore[type-var]
-    result = [{**group, "kinds": sorted(group["kinds"])} for group in grouped.values()]  # type: ignore[call-overload]
-    return sorted(result, key=lambda group: (-int(group["alerts"]), str(group["group_key"])))
+        group.alerts += 1
+        group.occurrences += occurrences
+        group.kinds = sorted({*group.kinds, kind})
+        group.last_seen_at = max(group.last_seen_at, last_seen)
+    return sorted(grouped.values(), key=lambda group: (-group.alerts, group.group_key))
 
 
 def resolve(
