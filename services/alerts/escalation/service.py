@@ -2,8 +2,9 @@
 
 Every decision here runs inside the transaction of the change that caused it (a report, an
 acknowledgement, a count update, or a timer the scheduler claimed), and writes its effects in that
-transaction: the timeline, the `alert.escalated` events (outbox), the notifications to deliver,
-and the next durable timer. So a crash keeps all of a decision or none of it.
+transaction: the timeline, the `incident.escalated` events (and, this release, `alert.escalated`)
+in the outbox, the notifications to deliver, and the next durable timer. So a crash keeps all of
+a decision or none of it.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The incident lifecycle as a state machine: reported -> acknowledged -> responding -> contained ->
-closed, with no database and no clock of its own (see docs/domain.md).
+closed, with no database and no clock of its own.
 
 Status moves forward only. Acknowledging stops the escalation (`awaiting_ack` false) and, from
 `reported`, makes the incident `acknowledged`; the first acknowledgement is kept for the response
