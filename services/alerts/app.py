@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from pathlib import Path
 
 from fastapi import FastAPI
 
-from services.alerts.alerts.api import router as alerts_router
 from services.alerts.config import AlertsConfig
 from services.alerts.context import AlertsContext
-from services.alerts.database import Base, infra, place_directory
+from services.alerts.database import Base, infra, place_directory, register_tables
 from services.alerts.escalation.api import router as escalation_router
-from services.alerts.escalation.scheduler import run_every, tick
+from services.alerts.escalation.scheduler import tick
 from services.alerts.handlers import EVENT_HANDLERS
 from services.alerts.incidents.api import router as incidents_router
 from services.alerts.metrics import AlertsMetrics
 from services.alerts.notifications.channels import build_channels
 from services.alerts.notifications.service import deliver_pending
+from services.alerts.signals.api import router as alerts_router
 from shared.auth import KnownPlaces
 from shared.clock import Clock
-from shared.service import BackgroundLoop, ServiceRuntime, ServiceSpec
+from shared.service import BackgroundLoop, ServiceSpec, periodic
 from shared.settings import Settings
 from shared.web import create_app
+
+register_tables()
 
 SPEC = ServiceSpec(
     name="alerts",
@@ -41,30 +42,21 @@ SPEC = ServiceSpec(
 )
 
 
-def escalation_loop(context: AlertsContext) -> BackgroundLoop:
-    """Fires due timers at once on start (a deadline passed while down) and then every tick."""
-
-    async def loop(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-        await run_every(
-            context.config.tick_seconds,
-            stop,
-            lambda: tick(runtime.db, runtime.clock, context.escalator),
+def loops(context: AlertsContext) -> tuple[BackgroundLoop, ...]:
+    """The escalation tick (at once on start, so a deadline passed while down fires first) and the
+    notification delivery poll, each at the period its setting gives."""
+    return (
+        periodic(
             "escalation tick",
-        )
-
-    return loop
-
-
-def notification_loop(context: AlertsContext) -> BackgroundLoop:
-    async def loop(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-        await run_every(
-            context.config.notify_seconds,
-            stop,
-            lambda: deliver_pending(runtime.db, context.channels, runtime.clock, context.metrics),
+            context.config.tick_seconds,
+            lambda runtime: tick(runtime.db, runtime.clock, context.escalator),
+        ),
+        periodic(
             "notification delivery",
-        )
-
-    return loop
+            context.config.notify_seconds,
+            lambda runtime: deliver_pending(runtime.db, context.channels, runtime.clock, context.metrics),
+        ),
+    )
 
 
 def create(
@@ -74,9 +66,7 @@ def create(
     (refused in production)."""
     config = config or AlertsConfig()
     context = AlertsContext(config=config, channels=build_channels(config))
-    spec = dataclasses.replace(
-        SPEC, loops=(*SPEC.loops, escalation_loop(context), notification_loop(context))
-    )
+    spec = dataclasses.replace(SPEC, loops=(*SPEC.loops, *loops(context)))
     app = create_app(spec, settings, clock or config.clock())
     context.metrics = AlertsMetrics(app.state.runtime.registry)
     app.state.alerts = context

@@ -13,3 +13,7 @@ class Base(SQLModel, registry=registry()):
 
 infra = add_infrastructure_tables(Base.metadata)
 place_directory = add_place_directory(Base.metadata)
+
+
+def register_tables() -> None:
+    """Import every module that declares a table, so the metadata is complete (migrations, tests)."""

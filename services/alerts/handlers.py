@@ -1,8 +1,8 @@
 """Who in the alerts service reacts to which event."""
 
-from services.alerts.alerts import service as alerts
 from services.alerts.database import place_directory
 from services.alerts.directory import service as directory
+from services.alerts.signals import service as signals
 from shared.catalogue.inspection import ComplaintDeadlineMissed, InspectionCompleted, RectificationOverdue
 from shared.catalogue.registry import (
     BanquetFiled,
@@ -23,11 +23,11 @@ EVENT_HANDLERS: HandlerMap = {
     BusinessUpdated: [directory.on_business],
     BanquetFiled: [directory.on_banquet_filed],
     # alerts short of an incident
-    InspectionCompleted: [alerts.on_inspection_completed],
-    RectificationOverdue: [alerts.on_rectification_overdue],
-    CertificateExpired: [alerts.on_certificate_expired],
-    LicenceExpired: [alerts.on_licence_expired],
-    BanquetLate: [alerts.on_banquet_late],
-    BanquetGuidanceDue: [alerts.on_banquet_guidance_due],
-    ComplaintDeadlineMissed: [alerts.on_complaint_deadline_missed],
+    InspectionCompleted: [signals.on_inspection_completed],
+    RectificationOverdue: [signals.on_rectification_overdue],
+    CertificateExpired: [signals.on_certificate_expired],
+    LicenceExpired: [signals.on_licence_expired],
+    BanquetLate: [signals.on_banquet_late],
+    BanquetGuidanceDue: [signals.on_banquet_guidance_due],
+    ComplaintDeadlineMissed: [signals.on_complaint_deadline_missed],
 }

@@ -80,3 +80,4 @@ class AlertsMetrics:
             ["kind"],
             registry=registry,
         )
+        self.alert_kinds_labelled: set[str] = set()  # the kinds `open_alerts` has a series for

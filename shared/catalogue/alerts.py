@@ -75,11 +75,8 @@ class IncidentLevelChanged(EventPayload):
     hospitalised_count: int | None = None
 
 
-class AlertEscalated(EventPayload):
-    """An escalation step notified its targets (at once, or because a deadline passed)."""
-
-    TYPE = "alert.escalated"
-    PRODUCER = "alerts"
+class _Escalated(EventPayload):
+    """The fields of an escalation step, under either name."""
 
     incident_id: uuid.UUID
     level: IncidentLevel
@@ -93,17 +90,44 @@ class AlertEscalated(EventPayload):
     deadline_at: datetime | None = None  # when the step's acknowledgement is due, if it has one
 
 
-class AlertAcknowledged(EventPayload):
-    """Someone took responsibility for an incident; escalation stops while progress follows."""
+class IncidentEscalated(_Escalated):
+    """An escalation step notified its targets (at once, or because a deadline passed)."""
 
-    TYPE = "alert.acknowledged"
+    TYPE = "incident.escalated"
     PRODUCER = "alerts"
+
+
+class AlertEscalated(_Escalated):
+    """Deprecated in favour of `incident.escalated` (the same fields; it is about an incident, not
+    an alert): both are published for this release, then this name is retired."""
+
+    TYPE = "alert.escalated"
+    PRODUCER = "alerts"
+
+
+class _Acknowledged(EventPayload):
+    """The fields of an acknowledgement, under either name."""
 
     incident_id: uuid.UUID
     acknowledged_by: str
     seconds_since_onset: float | None = None
     seconds_since_report: float
     level: IncidentLevel | None = None
+
+
+class IncidentAcknowledged(_Acknowledged):
+    """Someone took responsibility for an incident; escalation stops while progress follows."""
+
+    TYPE = "incident.acknowledged"
+    PRODUCER = "alerts"
+
+
+class AlertAcknowledged(_Acknowledged):
+    """Deprecated in favour of `incident.acknowledged` (the same fields; it is about an incident,
+    not an alert): both are published for this release, then this name is retired."""
+
+    TYPE = "alert.acknowledged"
+    PRODUCER = "alerts"
 
 
 class IncidentClosed(EventPayload):

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
+
 from tests.alerts.conftest import START, Alerts
 from tests.services.conftest import COUNTY, DONGSHAN, HECUN, SHANGCUN, XISHUI
 
@@ -293,3 +295,24 @@ def test_the_scheduler_reports_its_heartbeat_and_timers_it_has_not_fired(alerts:
         if line.startswith("shian_escalation_last_tick_timestamp_seconds ")
     )
     assert beat >= before
+
+
+def test_acknowledgements_and_escalations_go_out_under_both_names_for_this_release(alerts: Alerts):
+    incident = alerts.report()
+    alerts.advance(minutes=40)
+    alerts.as_("dongshan", "POST", f"/incidents/{incident['id']}/acknowledge", json={})
+    for old, new in (
+        ("alert.acknowledged", "incident.acknowledged"),
+        ("alert.escalated", "incident.escalated"),
+    ):
+        before, after = alerts.events(old, incident["id"]), alerts.events(new, incident["id"])
+        assert before and [e["payload"] for e in before] == [e["payload"] for e in after]
+        assert [(e["actor"], e["occurred_at"], e["correlation_id"]) for e in before] == [
+            (e["actor"], e["occurred_at"], e["correlation_id"]) for e in after
+        ]
+    audit_log = alerts.runtime.db.infra.audit_log
+    with alerts.runtime.db.engine.connect() as connection:
+        actions = connection.execute(
+            sa.select(audit_log.c.action).where(audit_log.c.entity_id == incident["id"])
+        ).scalars()
+        assert [action for action in actions if "acknowledged" in action] == ["alert.acknowledged"]

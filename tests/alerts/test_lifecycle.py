@@ -68,8 +68,8 @@ def test_an_incident_goes_through_its_whole_life_with_a_timeline(alerts: Alerts)
         "responding",
         "contained",
     ]
-    assert alerts.as_("dongshan", "GET", "/incidents").json() == []
-    assert [i["id"] for i in alerts.as_("dongshan", "GET", "/incidents?state=closed").json()] == [
+    assert alerts.as_("dongshan", "GET", "/incidents").json()["items"] == []
+    assert [i["id"] for i in alerts.as_("dongshan", "GET", "/incidents?state=closed").json()["items"]] == [
         incident["id"]
     ]
     alerts.advance(hours=10)
@@ -81,13 +81,15 @@ def test_the_responders_view_lists_by_level_then_age_and_times_responses(alerts:
     alerts.advance(minutes=10)
     worse = alerts.report("dongshan", village_id=None, ill_count=120, place_kind="restaurant")
     alerts.advance(minutes=5)
-    listed = alerts.as_("dongshan", "GET", "/incidents").json()
+    listed = alerts.as_("dongshan", "GET", "/incidents").json()["items"]
     assert [(i["id"], i["level"], i["age_seconds"]) for i in listed] == [
         (worse["id"], "III", 300.0),
         (older["id"], "IV", 900.0),
     ]
-    assert [i["id"] for i in alerts.as_("dongshan", "GET", "/incidents?level=IV").json()] == [older["id"]]
-    assert alerts.as_("xishui", "GET", "/incidents").json() == []
+    assert [i["id"] for i in alerts.as_("dongshan", "GET", "/incidents?level=IV").json()["items"]] == [
+        older["id"]
+    ]
+    assert alerts.as_("xishui", "GET", "/incidents").json()["items"] == []
 
     alerts.as_("county", "POST", f"/incidents/{worse['id']}/acknowledge", json={})
     alerts.advance(minutes=45)

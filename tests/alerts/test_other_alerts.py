@@ -67,7 +67,7 @@ def test_each_kind_of_event_raises_its_alert(alerts: Alerts):
     alerts.feed(
         ComplaintDeadlineMissed(complaint_id=uuid.uuid4(), deadline_kind="accept", due_on=date(2026, 3, 1))
     )
-    listed = alerts.as_("dongshan", "GET", "/alerts").json()
+    listed = alerts.as_("dongshan", "GET", "/alerts").json()["items"]
     assert sorted(a["kind"] for a in listed) == sorted(
         [
             "stop_operating",
@@ -81,9 +81,9 @@ def test_each_kind_of_event_raises_its_alert(alerts: Alerts):
     assert len(alerts.events("alert.raised")) == 6
     groups = alerts.as_("dongshan", "GET", "/alerts/groups").json()
     assert groups[0]["group_key"] == f"business:{business}" and groups[0]["alerts"] == 4
-    assert alerts.as_("xishui", "GET", "/alerts").json() == []
+    assert alerts.as_("xishui", "GET", "/alerts").json()["items"] == []
     banquet = next(a for a in listed if a["kind"] == "banquet_late")
-    assert [a["id"] for a in alerts.as_("shangcun", "GET", "/alerts").json()] == [banquet["id"]]
+    assert [a["id"] for a in alerts.as_("shangcun", "GET", "/alerts").json()["items"]] == [banquet["id"]]
     alerts.deliver()
     assert alerts.counts(("notifications",))["notifications"] == 7  # banquet: township and village
 
@@ -92,7 +92,7 @@ def test_the_same_alert_twice_is_one_alert_counted_twice(alerts: Alerts):
     business = alerts.business()
     alerts.feed(licence_expired(business))
     alerts.feed(licence_expired(business))  # another event id, the same licence
-    (alert,) = alerts.as_("dongshan", "GET", "/alerts").json()
+    (alert,) = alerts.as_("dongshan", "GET", "/alerts").json()["items"]
     assert alert["occurrences"] == 2
     assert len(alerts.events("alert.raised")) == 1
     assert alerts.counts(("notifications",))["notifications"] == 1
@@ -112,7 +112,7 @@ def test_an_incident_suppresses_the_alerts_it_explains_and_never_itself(alerts: 
             expires_on=date(2026, 3, 1),
         )
     )
-    by_kind = {a["kind"]: a for a in alerts.as_("dongshan", "GET", "/alerts").json()}
+    by_kind = {a["kind"]: a for a in alerts.as_("dongshan", "GET", "/alerts").json()["items"]}
     assert by_kind["stop_operating"]["status"] == "suppressed"
     assert by_kind["stop_operating"]["suppressed_by_incident"] == incident["id"]
     assert by_kind["certificate_expired"]["status"] == "suppressed"
@@ -125,14 +125,14 @@ def test_an_incident_suppresses_the_alerts_it_explains_and_never_itself(alerts: 
     assert alerts.as_("dongshan", "GET", f"/incidents/{incident['id']}").json()["status"] == "reported"
     # closed, it explains nothing any more
     alerts.as_("dongshan", "POST", f"/incidents/{incident['id']}/close", json={"cause": "员工带病上岗"})
-    statuses = {a["kind"]: a["status"] for a in alerts.as_("dongshan", "GET", "/alerts").json()}
+    statuses = {a["kind"]: a["status"] for a in alerts.as_("dongshan", "GET", "/alerts").json()["items"]}
     assert statuses == {"stop_operating": "open", "certificate_expired": "open", "licence_expired": "open"}
 
 
 def test_a_township_resolves_its_alert(alerts: Alerts):
     business = alerts.business()
     alerts.feed(licence_expired(business))
-    (alert,) = alerts.as_("dongshan", "GET", "/alerts").json()
+    (alert,) = alerts.as_("dongshan", "GET", "/alerts").json()["items"]
     path = f"/alerts/{alert['id']}/resolve"
     assert alerts.client.post(path, json={}).status_code == 401
     assert alerts.as_("xishui", "POST", path, json={}).status_code == 404
@@ -143,10 +143,10 @@ def test_a_township_resolves_its_alert(alerts: Alerts):
     (event,) = alerts.events("alert.resolved")
     assert event["payload"]["note"] == "已换证"
     alerts.feed(licence_expired(business))  # after resolving, it is news again
-    assert len(alerts.as_("dongshan", "GET", "/alerts?status=open").json()) == 1
+    assert len(alerts.as_("dongshan", "GET", "/alerts?status=open").json()["items"]) == 1
 
 
 def test_an_alert_without_a_township_in_the_envelope_is_placed_by_the_business(alerts: Alerts):
     business = alerts.business(township_id=XISHUI)
     alerts.feed(licence_expired(business), township_id=None)
-    assert len(alerts.as_("xishui", "GET", "/alerts").json()) == 1
+    assert len(alerts.as_("xishui", "GET", "/alerts").json()["items"]) == 1

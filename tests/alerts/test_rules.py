@@ -8,9 +8,9 @@ import pytest
 from pydantic import ValidationError
 
 from services.alerts.config import AlertsConfig, OffsetClock
-from services.alerts.escalation import acknowledgement_deadline as rules
 from services.alerts.escalation.models import Condition
-from services.alerts.incidents import grouping
+from services.alerts.rules import acknowledgement as rules
+from services.alerts.rules import grouping
 from shared.clock import LOCAL_ZONE, ManualClock
 
 

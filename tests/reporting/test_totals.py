@@ -84,7 +84,7 @@ def test_every_figure_equals_the_records_of_the_services_that_own_them(known: Kn
     assert figures["complaints.received"] == len(complaints) == 1
     assert figures["complaints.closed"] == len([c for c in complaints if c["status"] == "closed"]) == 1
 
-    incidents = known.api("alerts", "GET", "/incidents", "dongshan", params={"state": "all"})
+    incidents = known.api("alerts", "GET", "/incidents", "dongshan", params={"state": "all"})["items"]
     assert figures["incidents.reported"] == len(incidents) == 1
     assert groups("incidents.reported") == Counter(i["level"] for i in incidents)
     assert figures["incidents.ill"] == sum(i["ill_count"] for i in incidents)

@@ -254,7 +254,7 @@ class Fixtures:
         banquet = self.banquet(place)["banquet"]
 
         def raised() -> str | None:
-            listed = self.call("alerts", "GET", "/alerts", "county", params={"limit": 500})
+            listed = self.call("alerts", "GET", "/alerts", "county", params={"limit": 500})["items"]
             return next((item["id"] for item in listed if item.get("banquet_id") == banquet), None)
 
         return {"alert": str(wait_for(raised, what="the banquet's alert"))}

@@ -33,7 +33,7 @@ def test_a_village_coordinator_reports_an_incident_and_it_is_classified(county: 
         headers=county.headers("dongshan"),
     )
     assert school.json()["level"] == "II"
-    open_incidents = county.alerts.get("/incidents", headers=county.headers("dongshan")).json()
+    open_incidents = county.alerts.get("/incidents", headers=county.headers("dongshan")).json()["items"]
     assert {item["id"] for item in open_incidents} == {body["id"], school.json()["id"]}
 
 

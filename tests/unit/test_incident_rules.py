@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from services.alerts.incidents.rules import RULE_TABLE, SeverityRule, classify, rule_for
+from services.alerts.rules.severity import RULE_TABLE, SeverityRule, classify, rule_for
 
 
 @pytest.mark.parametrize(
@@ -30,8 +30,10 @@ from services.alerts.incidents.rules import RULE_TABLE, SeverityRule, classify, 
     ],
 )
 def test_classification_follows_the_rule_table(ill, deaths, place_kind, crosses_province, expected):
+    rule = rule_for("qingyun", date(2026, 3, 2))
     assert (
-        classify(ill=ill, deaths=deaths, place_kind=place_kind, crosses_province=crosses_province) == expected
+        classify(ill=ill, deaths=deaths, place_kind=place_kind, crosses_province=crosses_province, rule=rule)
+        == expected
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, time
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -13,8 +13,8 @@ from sqlmodel import JSON, Column
 from sqlmodel import Field as SQLField
 
 from services.alerts.database import Base
-from services.alerts.escalation.acknowledgement_deadline import TIER_ORDER
-from services.alerts.incidents.rules import Level
+from services.alerts.rules.acknowledgement import TIER_ORDER
+from shared.catalogue.alerts import IncidentLevel
 from shared.clock import to_local
 from shared.db import UTCDateTime, utcnow
 
@@ -69,7 +69,7 @@ class Step(BaseModel):
     tier: str = Field(min_length=1, max_length=20, description="village, township, county, city, province")
     targets: list[Target] = Field(min_length=1, max_length=50)
     channels: list[str] | None = Field(default=None, description="Notification channels; None: the defaults")
-    deadline_minutes: dict[Level, int] | None = Field(
+    deadline_minutes: dict[IncidentLevel, int] | None = Field(
         default=None, description="Acknowledgement deadline per level; None: the rule table's"
     )
     repeat: int = Field(
@@ -112,6 +112,7 @@ class EscalationPolicy(Base, table=True):
     """A county's default chain (scope = county id) or a township's own (scope = township id)."""
 
     __tablename__ = "escalation_policies"
+    audit_entity: ClassVar[str] = "escalation_policy"
 
     scope_id: str = SQLField(primary_key=True, max_length=40)
     county_id: str = SQLField(max_length=40, index=True)
@@ -120,6 +121,11 @@ class EscalationPolicy(Base, table=True):
     version: int = 1
     updated_by: str = SQLField(max_length=120)
     updated_at: datetime = SQLField(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+    @property
+    def id(self) -> str:
+        """The scope is the policy's identity (in the audit log too)."""
+        return self.scope_id
 
 
 class PolicyRead(BaseModel):

@@ -9,28 +9,23 @@ replicas never both fire it. The tick also refreshes the gauges of open incident
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from services.alerts.alerts.models import Alert
 from services.alerts.escalation import service as escalation
 from services.alerts.escalation.models import EscalationTimer
-from services.alerts.incidents.models import OPEN_STATUSES, Incident
-from services.alerts.incidents.rules import LEVEL_ORDER
+from services.alerts.incidents.lifecycle import OPEN_STATUSES
+from services.alerts.incidents.models import Incident
 from services.alerts.metrics import AlertsMetrics
 from services.alerts.notifications import service as notifications
+from services.alerts.signals.models import Alert
+from shared.catalogue.alerts import LEVEL_ORDER
 from shared.clock import Clock
-from shared.db import Database
-
-log = logging.getLogger("shian.alerts.scheduler")
+from shared.db import Database, claim
 
 
 @dataclass
@@ -46,26 +41,21 @@ def tick(db: Database, clock: Clock, escalator: escalation.Escalator, *, limit: 
     """Fire every timer due by now, one transaction per timer (one incident's decision)."""
     report = TickReport()
     now = clock.now()
-    table = EscalationTimer.__table__  # type: ignore[attr-defined]
     with db.session() as session:
         due = session.exec(
             select(EscalationTimer.id)
             .where(
-                EscalationTimer.fired_at.is_(None),  # type: ignore[union-attr]
-                EscalationTimer.cancelled_at.is_(None),  # type: ignore[union-attr]
-                EscalationTimer.due_at <= now,
+                col(EscalationTimer.fired_at).is_(None),
+                col(EscalationTimer.cancelled_at).is_(None),
+                col(EscalationTimer.due_at) <= now,
             )
-            .order_by(EscalationTimer.due_at)  # type: ignore[arg-type]
+            .order_by(col(EscalationTimer.due_at))
             .limit(limit)
         ).all()
     for timer_id in due:
         with db.session() as session:
-            claimed = session.execute(
-                table.update()
-                .where(table.c.id == timer_id, table.c.fired_at.is_(None), table.c.cancelled_at.is_(None))
-                .values(fired_at=now)
-            ).rowcount
-            if not claimed:
+            live = (col(EscalationTimer.fired_at).is_(None), col(EscalationTimer.cancelled_at).is_(None))
+            if not claim(session, EscalationTimer, timer_id, *live, fired_at=now):
                 continue
             timer = session.get(EscalationTimer, timer_id)
             assert timer is not None
@@ -88,9 +78,9 @@ def overdue_timers(session: Session, now: datetime) -> int:
             sa.select(sa.func.count())
             .select_from(EscalationTimer)
             .where(
-                EscalationTimer.fired_at.is_(None),  # type: ignore[union-attr]
-                EscalationTimer.cancelled_at.is_(None),  # type: ignore[union-attr]
-                EscalationTimer.due_at < now,
+                col(EscalationTimer.fired_at).is_(None),
+                col(EscalationTimer.cancelled_at).is_(None),
+                col(EscalationTimer.due_at) < now,
             )
         ).scalar_one()
     )
@@ -100,9 +90,9 @@ def refresh_gauges(session: Session, metrics: AlertsMetrics) -> None:
     open_by_level = dict.fromkeys(LEVEL_ORDER, 0)
     awaiting = dict.fromkeys(LEVEL_ORDER, 0)
     rows = session.execute(
-        sa.select(Incident.level, Incident.awaiting_ack, sa.func.count())
-        .where(Incident.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
-        .group_by(Incident.level, Incident.awaiting_ack)
+        sa.select(col(Incident.level), col(Incident.awaiting_ack), sa.func.count())
+        .where(col(Incident.status).in_(OPEN_STATUSES))
+        .group_by(col(Incident.level), col(Incident.awaiting_ack))
     ).all()
     for level, waiting, count in rows:
         open_by_level[level] = open_by_level.get(level, 0) + count
@@ -111,26 +101,14 @@ def refresh_gauges(session: Session, metrics: AlertsMetrics) -> None:
     for level, count in open_by_level.items():
         metrics.open_incidents.labels(level).set(count)
         metrics.awaiting_acknowledgement.labels(level).set(awaiting[level])
-    alerts = dict(
+    alerts: dict[str, int] = dict(
         session.execute(
-            sa.select(Alert.kind, sa.func.count()).where(Alert.status == "open").group_by(Alert.kind)
+            sa.select(col(Alert.kind), sa.func.count())
+            .where(col(Alert.status) == "open")
+            .group_by(col(Alert.kind))
         ).all()
     )
-    for kind in {*alerts, *(labels[0] for labels in _seen_labels(metrics.open_alerts))}:
+    metrics.alert_kinds_labelled.update(alerts)
+    for kind in metrics.alert_kinds_labelled:  # a kind with no open alert left falls back to 0
         metrics.open_alerts.labels(kind).set(alerts.get(kind, 0))
     metrics.notifications_pending.set(notifications.pending_count(session))
-
-
-def _seen_labels(gauge: object) -> list[tuple[str, ...]]:
-    return list(getattr(gauge, "_metrics", {}).keys())
-
-
-async def run_every(seconds: float, stop: asyncio.Event, work: Callable[[], object], what: str) -> None:
-    """Call `work()` in a worker thread at once and then every `seconds`, until stopped."""
-    while not stop.is_set():
-        try:
-            await asyncio.to_thread(work)
-        except Exception:
-            log.exception("%s failed; trying again at the next tick", what)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=seconds)

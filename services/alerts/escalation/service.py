@@ -2,8 +2,9 @@
 
 Every decision here runs inside the transaction of the change that caused it (a report, an
 acknowledgement, a count update, or a timer the scheduler claimed), and writes its effects in that
-transaction: the timeline, the `alert.escalated` events (outbox), the notifications to deliver,
-and the next durable timer. So a crash keeps all of a decision or none of it.
+transaction: the timeline, the `incident.escalated` events (and, this release, `alert.escalated`)
+in the outbox, the notifications to deliver, and the next durable timer. So a crash keeps all of
+a decision or none of it.
 """
 
 from __future__ import annotations
@@ -13,21 +14,25 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
-from services.alerts.escalation import acknowledgement_deadline as deadlines
 from services.alerts.escalation.models import EscalationPolicy, EscalationTimer, PolicyBody, Step, Target
-from services.alerts.incidents import timeline
+from services.alerts.incidents import lifecycle, timeline
 from services.alerts.incidents.models import Incident
-from services.alerts.incidents.rules import Level
 from services.alerts.metrics import AlertsMetrics
 from services.alerts.notifications import service as notifications
-from shared import audit
+from services.alerts.rules import acknowledgement as deadlines
+from shared import changes
 from shared.auth import Principal, Role
-from shared.catalogue.alerts import AlertEscalated, EscalationPolicyUpdated, IncidentProgressed
+from shared.catalogue.alerts import (
+    LEVEL_LABELS,
+    EscalationPolicyUpdated,
+    IncidentEscalated,
+    IncidentLevel,
+    IncidentProgressed,
+)
 from shared.clock import Clock, to_local
 from shared.errors import NotFound
-from shared.outbox import emit
 from shared.places import find_place
 
 SCHEDULER = "system:alerts-scheduler"
@@ -115,22 +120,13 @@ def put_policy(
         policy.updated_at = now
     session.add(policy)
     session.flush()
-    audit.record(
+    changes.record(
         session,
+        policy,
         actor=principal.actor,
         action="escalation.policy_updated",
-        entity="escalation_policy",
-        entity_id=scope_id,
-        county_id=principal.county_id,
-        township_id=township_id,
         detail={"steps": steps, "version": policy.version},
-    )
-    emit(
-        session,
-        EscalationPolicyUpdated(scope_id=scope_id, steps=steps, version=policy.version),
-        county_id=principal.county_id,
-        township_id=township_id,
-        actor=principal.actor,
+        event=EscalationPolicyUpdated(scope_id=scope_id, steps=steps, version=policy.version),
         occurred_at=now,
     )
     session.commit()
@@ -166,7 +162,7 @@ def _targets(step: Step, incident: Incident, now: datetime) -> list[str]:
 
 
 def _usable(
-    step: Step, incident: Incident, level: Level, rule: deadlines.AcknowledgementRule, now: datetime
+    step: Step, incident: Incident, level: IncidentLevel, rule: deadlines.AcknowledgementRule, now: datetime
 ) -> bool:
     if step.tier == "village" and incident.village_id is None:
         return False
@@ -177,10 +173,20 @@ def _usable(
     return bool(_targets(step, incident, now))
 
 
-def _deadline(step: Step, level: Level, rule: deadlines.AcknowledgementRule) -> timedelta:
+def _deadline(step: Step, level: IncidentLevel, rule: deadlines.AcknowledgementRule) -> timedelta:
     if step.deadline_minutes and level in step.deadline_minutes:
         return timedelta(minutes=step.deadline_minutes[level])
     return timedelta(minutes=deadlines.deadline_minutes(rule, level))
+
+
+def _message(incident: Incident, level: IncidentLevel, deadline_at: datetime | None) -> str:
+    """The text an official reads (an SMS): the level, the place, the counts and what is asked."""
+    due = f"请于{to_local(deadline_at):%m-%d %H:%M}前确认" if deadline_at else "请知悉"
+    return (
+        f"[食安] {LEVEL_LABELS[level]}食品安全事故 {incident.address or incident.township_id}: "
+        f"发病{incident.ill_count}人 住院{incident.hospitalised_count}人 死亡{incident.death_count}人 "
+        f"({incident.place_kind}); {due}. 事件 {str(incident.id)[:8]}"
+    )
 
 
 def _notify(
@@ -195,16 +201,11 @@ def _notify(
     actor: str,
     deadline_at: datetime | None,
 ) -> None:
-    level: Level = incident.level  # type: ignore[assignment]
+    level: IncidentLevel = incident.level
     targets = _targets(step, incident, now)
     since_onset = timeline.seconds_since(incident.onset_at, now)
     since_report = timeline.seconds_since(incident.reported_at, now)
-    due = f"请于{to_local(deadline_at):%m-%d %H:%M}前确认" if deadline_at else "请知悉"
-    text = (
-        f"[食安] {timeline.LEVEL_LABELS[level]}食品安全事故 {incident.address or incident.township_id}: "
-        f"发病{incident.ill_count}人 住院{incident.hospitalised_count}人 死亡{incident.death_count}人 "
-        f"({incident.place_kind}); {due}. 事件 {str(incident.id)[:8]}"
-    )
+    text = _message(incident, level, deadline_at)
     channels = step.channels or list(escalator.default_channels)
     notifications.enqueue(
         session,
@@ -227,22 +228,13 @@ def _notify(
             "deadline_at": deadline_at.isoformat() if deadline_at else None,
         },
     )
-    timeline.add(
+    timeline.step(
         session,
         incident,
-        kind="escalated",
+        "escalated",
         actor=actor,
         at=now,
-        step=index,
-        step_name=step.name,
-        tier=step.tier,
-        targets=targets,
-        reason=reason,
-        deadline_at=deadline_at.isoformat() if deadline_at else None,
-    )
-    emit(
-        session,
-        AlertEscalated(
+        event=IncidentEscalated(
             incident_id=incident.id,
             level=level,
             step=index,
@@ -254,23 +246,25 @@ def _notify(
             seconds_since_report=since_report,
             deadline_at=deadline_at,
         ),
-        county_id=incident.county_id,
-        township_id=incident.township_id,
-        actor=actor,
-        occurred_at=now,
-        correlation_id=incident.id,
+        step=index,
+        step_name=step.name,
+        tier=step.tier,
+        targets=targets,
+        reason=reason,
+        deadline_at=deadline_at.isoformat() if deadline_at else None,
     )
     if escalator.metrics is not None:
         escalator.metrics.escalations.labels(step.tier, reason).inc()
 
 
 def cancel_timers(session: Session, incident_id: uuid.UUID, now: datetime) -> int:
-    table = EscalationTimer.__table__  # type: ignore[attr-defined]
-    return session.execute(
-        table.update()
-        .where(table.c.incident_id == incident_id, table.c.fired_at.is_(None), table.c.cancelled_at.is_(None))
-        .values(cancelled_at=now)
-    ).rowcount
+    """Cancel the incident's live timer, if any (a core UPDATE on the session's connection)."""
+    live = sa.update(EscalationTimer).where(
+        col(EscalationTimer.incident_id) == incident_id,
+        col(EscalationTimer.fired_at).is_(None),
+        col(EscalationTimer.cancelled_at).is_(None),
+    )
+    return session.connection().execute(live.values(cancelled_at=now)).rowcount
 
 
 def _set_timer(
@@ -287,7 +281,7 @@ def start(session: Session, escalator: Escalator, incident: Incident, *, now: da
         session, county_id=incident.county_id, township_id=incident.township_id, now=now
     )
     rule = _rule(incident)
-    level: Level = incident.level  # type: ignore[assignment]
+    level: IncidentLevel = incident.level
     usable = [i for i, step in enumerate(steps) if _usable(step, incident, level, rule, now)]
     if not usable:  # a chain with nobody on duty now: tell the county office rather than no one
         steps.append(
@@ -317,13 +311,19 @@ def start(session: Session, escalator: Escalator, incident: Incident, *, now: da
 
 
 def raise_level(
-    session: Session, escalator: Escalator, incident: Incident, *, previous: Level, now: datetime, actor: str
+    session: Session,
+    escalator: Escalator,
+    incident: Incident,
+    *,
+    previous: IncidentLevel,
+    now: datetime,
+    actor: str,
 ) -> None:
     """Counts raised the level: the tiers the new level reaches at once hear of it now, the current
     step hears that it got worse, and a fresh acknowledgement is due at the new level's deadline."""
     steps = _steps(incident)
     rule = _rule(incident)
-    level: Level = incident.level  # type: ignore[assignment]
+    level: IncidentLevel = incident.level
     current = incident.escalation_step or 0
     usable = [i for i, step in enumerate(steps) if _usable(step, incident, level, rule, now)]
     newly = [i for i in usable if i > current and deadlines.notified_at_once(rule, level, steps[i].tier)]
@@ -350,30 +350,20 @@ def raise_level(
 def _await_acknowledgement(
     session: Session, incident: Incident, *, now: datetime, actor: str, reason: str
 ) -> None:
-    incident.awaiting_ack = True
-    if incident.status == "acknowledged":
-        incident.status = "reported"
-        emit(
+    if lifecycle.await_acknowledgement(incident):
+        timeline.step(
             session,
-            IncidentProgressed(
+            incident,
+            "status_changed",
+            actor=actor,
+            at=now,
+            event=IncidentProgressed(
                 incident_id=incident.id,
                 previous_status="acknowledged",
                 status="reported",
                 seconds_since_onset=timeline.seconds_since(incident.onset_at, now),
                 seconds_since_report=timeline.seconds_since(incident.reported_at, now) or 0.0,
             ),
-            county_id=incident.county_id,
-            township_id=incident.township_id,
-            actor=actor,
-            occurred_at=now,
-            correlation_id=incident.id,
-        )
-        timeline.add(
-            session,
-            incident,
-            kind="status_changed",
-            actor=actor,
-            at=now,
             previous="acknowledged",
             status="reported",
             reason=reason,
@@ -384,7 +374,7 @@ def acknowledged(session: Session, incident: Incident, *, now: datetime) -> None
     """Escalation stops; the acknowledgement lapses unless progress follows within the window."""
     rule = _rule(incident)
     window = timedelta(minutes=int(rule.progress_minutes[incident.level]))
-    if incident.status in ("reported", "acknowledged"):
+    if lifecycle.awaits_progress(incident):
         _set_timer(
             session,
             incident,
@@ -404,7 +394,7 @@ def fire(session: Session, escalator: Escalator, timer: EscalationTimer, *, now:
         return "obsolete"
     steps = _steps(incident)
     rule = _rule(incident)
-    level: Level = incident.level  # type: ignore[assignment]
+    level: IncidentLevel = incident.level
     current = incident.escalation_step or 0
     if timer.kind == "ack_progress":
         if incident.status != "acknowledged" or incident.awaiting_ack:

@@ -9,7 +9,7 @@ from typing import Literal
 from fastapi import Response, status
 
 from services.alerts.context import EscalatorDep
-from services.alerts.incidents import service
+from services.alerts.incidents import commands, queries, stats
 from services.alerts.incidents.models import (
     Acknowledge,
     Close,
@@ -23,14 +23,13 @@ from services.alerts.incidents.models import (
     ResponseStats,
     TimelineRead,
 )
-from services.alerts.incidents.rules import Level
 from services.alerts.notifications import service as notifications
 from services.alerts.notifications.models import AttemptRead, NotificationRead
+from shared.catalogue.alerts import IncidentLevel
 from shared.clock import Clock
 from shared.dates import Moment
 from shared.deps import ClockDep, CurrentUser, SessionDep
-from shared.errors import NotFound
-from shared.paging import Limit, Offset
+from shared.paging import Limit, Offset, Page
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/incidents", tags=["incidents"])
@@ -60,25 +59,25 @@ def report_incident(
     """Classified level I-IV (or below IV) from the severity rule table; emits `incident.reported`
     and notifies the escalation chain. A report of an outbreak already open (same business, banquet,
     or village and kind of place, within the grouping window) is added to it: 200, not 201."""
-    result = service.report(session=session, principal=user, data=data, clock=clock, escalator=escalator)
+    result = commands.report(session=session, principal=user, data=data, clock=clock, escalator=escalator)
     if not result.created:
         response.status_code = status.HTTP_200_OK
     return _read(result.incident, clock)
 
 
-@router.get("", response_model=list[IncidentRead], summary="Incidents by level and age (open by default)")
+@router.get("", response_model=Page[IncidentRead], summary="Incidents by level and age (open by default)")
 def list_incidents(
     session: SessionDep,
     user: CurrentUser,
     clock: ClockDep,
     state: Literal["open", "closed", "all"] = "open",
-    level: Level | None = None,
+    level: IncidentLevel | None = None,
     township_id: str | None = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ):
     """The most severe first, then the longest waiting; `age_seconds` counts from the report."""
-    rows = service.list_incidents(
+    rows, total = queries.list_incidents(
         session=session,
         principal=user,
         offset=offset,
@@ -87,7 +86,9 @@ def list_incidents(
         level=level,
         township_id=township_id,
     )
-    return [_read(row, clock) for row in rows]
+    return Page[IncidentRead](
+        items=[_read(row, clock) for row in rows], total=total, offset=offset, limit=limit
+    )
 
 
 @router.get("/stats", response_model=ResponseStats, summary="Time to acknowledge and to close")
@@ -95,25 +96,23 @@ def response_stats(
     session: SessionDep, user: CurrentUser, since: Moment | None = None, until: Moment | None = None
 ):
     """Per incident and per township, for incidents reported in [since, until)."""
-    return service.response_stats(session=session, principal=user, since=since, until=until)
+    return stats.response_stats(session=session, principal=user, since=since, until=until)
 
 
 @router.get("/{incident_id}", response_model=IncidentRead, summary="One incident")
 def get_incident(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser, clock: ClockDep):
-    incident = service.get(session=session, principal=user, incident_id=incident_id)
-    if incident is None:
-        raise NotFound()
+    incident = queries.get(session=session, principal=user, incident_id=incident_id)
     return _read(incident, clock)
 
 
 @router.get("/{incident_id}/timeline", response_model=list[TimelineRead], summary="Every step, in order")
 def get_timeline(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
-    return service.timeline_of(session=session, principal=user, incident_id=incident_id)
+    return queries.timeline_of(session=session, principal=user, incident_id=incident_id)
 
 
 @router.get("/{incident_id}/reports", response_model=list[ReportRead], summary="The reports grouped in it")
 def get_reports(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
-    return service.reports_of(session=session, principal=user, incident_id=incident_id)
+    return queries.reports_of(session=session, principal=user, incident_id=incident_id)
 
 
 @router.get(
@@ -122,9 +121,7 @@ def get_reports(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
     summary="Notifications and attempts",
 )
 def get_notifications(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
-    incident = service.get(session=session, principal=user, incident_id=incident_id)
-    if incident is None:
-        raise NotFound()
+    incident = queries.get(session=session, principal=user, incident_id=incident_id)
     return [
         NotificationRead.model_validate(row).model_copy(
             update={"attempt_log": [AttemptRead.model_validate(attempt) for attempt in attempts]}
@@ -144,7 +141,7 @@ def acknowledge(
 ):
     """Stops the escalation; it lapses (and the step is notified again) if no progress follows in
     the window of the rule table. 409 when nothing awaits an acknowledgement."""
-    incident = service.acknowledge(
+    incident = commands.acknowledge(
         session=session,
         principal=user,
         incident_id=incident_id,
@@ -157,7 +154,7 @@ def acknowledge(
 
 @router.post("/{incident_id}/progress", response_model=IncidentRead, summary="Responding, or contained")
 def progress(incident_id: uuid.UUID, data: Progress, session: SessionDep, user: CurrentUser, clock: ClockDep):
-    incident = service.progress(
+    incident = commands.progress(
         session=session,
         principal=user,
         incident_id=incident_id,
@@ -177,7 +174,7 @@ def progress(incident_id: uuid.UUID, data: Progress, session: SessionDep, user: 
 def add_note(
     incident_id: uuid.UUID, data: NoteCreate, session: SessionDep, user: CurrentUser, clock: ClockDep
 ):
-    return service.add_note(
+    return commands.add_note(
         session=session, principal=user, incident_id=incident_id, text=data.text, clock=clock
     )
 
@@ -192,7 +189,7 @@ def update_counts(
     escalator: EscalatorDep,
 ):
     """Current figures (not increments). Reclassified; a higher level escalates again at once."""
-    incident = service.update_counts(
+    incident = commands.update_counts(
         session=session, principal=user, incident_id=incident_id, data=data, clock=clock, escalator=escalator
     )
     return _read(incident, clock)
@@ -207,7 +204,7 @@ def close(
     clock: ClockDep,
     escalator: EscalatorDep,
 ):
-    incident = service.close(
+    incident = commands.close(
         session=session,
         principal=user,
         incident_id=incident_id,

@@ -4,26 +4,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from sqlmodel import JSON, Column
 from sqlmodel import Field as SQLField
+from sqlmodel.sql.sqltypes import AutoString
 
 from services.alerts.database import Base
-from services.alerts.incidents.rules import Level
-from shared.catalogue.alerts import IncidentStatus
+from shared.catalogue.alerts import IncidentLevel, IncidentStatus
 from shared.dates import Moment
 from shared.db import UTCDateTime, utcnow
 
 PlaceKind = Literal["school", "kindergarten", "banquet", "restaurant", "canteen", "market", "other"]
 ReporterKind = Literal["village_coordinator", "township", "county", "inspector", "business", "public"]
-OPEN_STATUSES = ("reported", "acknowledged", "responding", "contained")
 MAX_PEOPLE = 1_000_000
 
 
 class Incident(Base, table=True):
     __tablename__ = "incidents"
+    audit_entity: ClassVar[str] = "incident"
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     county_id: str = SQLField(max_length=40, index=True)
@@ -34,8 +34,8 @@ class Incident(Base, table=True):
     ill_count: int
     death_count: int
     crosses_province: bool = False
-    level: str = SQLField(max_length=10, index=True)
-    status: str = SQLField(default="reported", max_length=16, index=True)
+    level: IncidentLevel = SQLField(sa_type=AutoString(length=10), index=True)
+    status: IncidentStatus = SQLField(default="reported", sa_type=AutoString(length=16), index=True)
     description: str = SQLField(max_length=4000)
     onset_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime, nullable=True))
     reported_at: datetime = SQLField(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
@@ -193,7 +193,7 @@ class IncidentRead(BaseModel):
     hospitalised_count: int = 0
     death_count: int
     crosses_province: bool
-    level: Level
+    level: IncidentLevel
     status: IncidentStatus
     description: str
     suspected_food: str | None = None
@@ -242,7 +242,7 @@ class ReportRead(BaseModel):
 class ResponseTimes(BaseModel):
     incident_id: uuid.UUID
     township_id: str
-    level: Level
+    level: IncidentLevel
     seconds_to_acknowledge: float | None
     seconds_to_close: float | None
 

@@ -9,13 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.alerts.metrics import AlertsMetrics
 from services.alerts.notifications.channels import Attempt, Channel, Message
 from services.alerts.notifications.models import Notification, NotificationAttempt
 from shared.clock import Clock
-from shared.db import Database
+from shared.db import Database, claim
 
 LEASE = timedelta(minutes=2)  # a delivery not finished by then (a crash) is taken up again
 
@@ -74,30 +74,19 @@ def deliver_pending(
     every attempt and the outcome. Two replicas never send the same claimed notification."""
     run = DeliveryRun()
     now = clock.now()
-    table = Notification.__table__  # type: ignore[attr-defined]
+    free = (
+        col(Notification.status) == "pending",
+        sa.or_(col(Notification.lease_until).is_(None), col(Notification.lease_until) < now),
+    )
     with db.session() as session:
         candidates = session.exec(
-            select(Notification.id)
-            .where(
-                Notification.status == "pending",
-                sa.or_(Notification.lease_until.is_(None), Notification.lease_until < now),  # type: ignore[union-attr]
-            )
-            .order_by(Notification.created_at)  # type: ignore[arg-type]
-            .limit(limit)
+            select(Notification.id).where(*free).order_by(col(Notification.created_at)).limit(limit)
         ).all()
-        claimed: list[uuid.UUID] = []
-        for notification_id in candidates:
-            taken = session.execute(
-                table.update()
-                .where(
-                    table.c.id == notification_id,
-                    table.c.status == "pending",
-                    sa.or_(table.c.lease_until.is_(None), table.c.lease_until < now),
-                )
-                .values(lease_until=now + LEASE)
-            ).rowcount
-            if taken:
-                claimed.append(notification_id)
+        claimed = [
+            notification_id
+            for notification_id in candidates
+            if claim(session, Notification, notification_id, *free, lease_until=now + LEASE)
+        ]
         batch = [session.get(Notification, notification_id) for notification_id in claimed]
     for notification in batch:
         assert notification is not None
@@ -119,7 +108,7 @@ def deliver_pending(
                 attempts = channel.send(message)
             except Exception as error:  # a channel bug must not stop the loop; it is recorded
                 attempts = [Attempt(ok=False, duration_ms=0.0, error=f"{type(error).__name__}: {error}")]
-        delivered = _record(db, notification, attempts, clock.now(), metrics)
+        delivered = _finish(db, notification, attempts, clock.now(), metrics)
         if delivered:
             run.delivered += 1
         else:
@@ -127,13 +116,15 @@ def deliver_pending(
     return run
 
 
-def _record(
+def _finish(
     db: Database,
     notification: Notification,
     attempts: list[Attempt],
     now: datetime,
     metrics: AlertsMetrics | None,
 ) -> bool:
+    """Write down every attempt and the outcome, in a transaction of its own after the sending,
+    which ran outside any transaction; returns whether the notification was delivered."""
     delivered = any(attempt.ok for attempt in attempts)
     with db.session() as session:
         row = session.get(Notification, notification.id)
@@ -169,7 +160,7 @@ def _record(
 def pending_count(session: Session) -> int:
     return int(
         session.execute(
-            sa.select(sa.func.count()).select_from(Notification).where(Notification.status == "pending")
+            sa.select(sa.func.count()).select_from(Notification).where(col(Notification.status) == "pending")
         ).scalar_one()
     )
 
@@ -178,15 +169,17 @@ def for_incident(
     session: Session, incident_id: uuid.UUID
 ) -> list[tuple[Notification, list[NotificationAttempt]]]:
     notifications = session.exec(
-        select(Notification).where(Notification.incident_id == incident_id).order_by(Notification.created_at)  # type: ignore[arg-type]
+        select(Notification)
+        .where(col(Notification.incident_id) == incident_id)
+        .order_by(col(Notification.created_at))
     ).all()
     ids = [row.id for row in notifications]
     attempts: dict[uuid.UUID, list[NotificationAttempt]] = {i: [] for i in ids}
     if ids:
         for attempt in session.exec(
             select(NotificationAttempt)
-            .where(NotificationAttempt.notification_id.in_(ids))  # type: ignore[attr-defined]
-            .order_by(NotificationAttempt.id)  # type: ignore[arg-type]
+            .where(col(NotificationAttempt.notification_id).in_(ids))
+            .order_by(col(NotificationAttempt.id))
         ).all():
             attempts[attempt.notification_id].append(attempt)
     return [(row, attempts[row.id]) for row in notifications]

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Column
 from sqlmodel import Field as SQLField
+from sqlmodel.sql.sqltypes import AutoString
 
 from services.alerts.database import Base
 from shared.catalogue.alerts import AlertKind
 from shared.db import UTCDateTime
+
+AlertStatus = Literal["open", "suppressed", "resolved"]
 
 
 class Alert(Base, table=True):
@@ -20,19 +24,20 @@ class Alert(Base, table=True):
     `group_key` (the business, banquet or complaint it is about) groups related alerts."""
 
     __tablename__ = "alerts"
+    audit_entity: ClassVar[str] = "alert"
     __table_args__ = (sa.Index("ix_alerts_kind_subject_status", "kind", "subject", "status"),)
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     county_id: str = SQLField(max_length=40, index=True)
     township_id: str | None = SQLField(default=None, max_length=40, index=True)
     village_id: str | None = SQLField(default=None, max_length=40)
-    kind: str = SQLField(max_length=40)
+    kind: AlertKind = SQLField(sa_type=AutoString(length=40))
     subject: str = SQLField(max_length=120)
     group_key: str = SQLField(max_length=120, index=True)
     business_id: uuid.UUID | None = SQLField(default=None, index=True)
     banquet_id: uuid.UUID | None = SQLField(default=None, index=True)
     summary: str = SQLField(max_length=500)
-    status: str = SQLField(default="open", max_length=12, index=True)  # open | suppressed | resolved
+    status: AlertStatus = SQLField(default="open", sa_type=AutoString(length=12), index=True)
     suppressed_by_incident: uuid.UUID | None = None
     occurrences: int = 1
     source_event_id: uuid.UUID
@@ -54,7 +59,7 @@ class AlertRead(BaseModel):
     business_id: uuid.UUID | None
     banquet_id: uuid.UUID | None
     summary: str
-    status: str
+    status: AlertStatus
     suppressed_by_incident: uuid.UUID | None
     occurrences: int
     first_seen_at: datetime

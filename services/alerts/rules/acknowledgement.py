@@ -20,15 +20,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
+from typing import TYPE_CHECKING, TypeVar
 
-from services.alerts.incidents.rules import Level
 from shared.rules import rule_in_force
 
-Tier = str  # "village", "township", "county", then whatever a policy adds ("city", "province")
+if TYPE_CHECKING:  # the catalogue is imported through shared.events, which it imports itself
+    from shared.catalogue.alerts import IncidentLevel
+
+Value = TypeVar("Value")
+
+# the tiers of a chain: village, township, county, then whatever a policy adds (city, province)
 TIER_ORDER: dict[str, int] = {"village": 0, "township": 1, "county": 2, "city": 3, "province": 4}
 
 
-def _frozen(values: dict[str, object]) -> Mapping[str, object]:
+def _frozen(values: dict[str, Value]) -> Mapping[str, Value]:
     return MappingProxyType(values)
 
 
@@ -62,10 +67,10 @@ RULE_TABLE: tuple[AcknowledgementRule, ...] = (
 
 
 def rule_for(
-    region: str = "default", on: date | None = None, table: tuple[AcknowledgementRule, ...] = RULE_TABLE
+    region: str, on: date, table: tuple[AcknowledgementRule, ...] = RULE_TABLE
 ) -> AcknowledgementRule:
     """The newest rule in force on the day for the region (a county id), else the newest default."""
-    return rule_in_force(table, region=region, on=on or date.today(), what="acknowledgement")
+    return rule_in_force(table, region=region, on=on, what="acknowledgement")
 
 
 def tier_rank(tier: str) -> int:
@@ -73,15 +78,15 @@ def tier_rank(tier: str) -> int:
     return TIER_ORDER.get(tier, len(TIER_ORDER))
 
 
-def deadline_minutes(rule: AcknowledgementRule, level: Level) -> int:
+def deadline_minutes(rule: AcknowledgementRule, level: IncidentLevel) -> int:
     return int(rule.deadline_minutes[level])
 
 
-def notified_at_once(rule: AcknowledgementRule, level: Level, tier: str) -> bool:
+def notified_at_once(rule: AcknowledgementRule, level: IncidentLevel, tier: str) -> bool:
     """Whether a step of this tier hears of a new incident of this level at once."""
     return tier_rank(tier) <= tier_rank(rule.at_once_tier[level])
 
 
-def within_reach(rule: AcknowledgementRule, level: Level, tier: str) -> bool:
+def within_reach(rule: AcknowledgementRule, level: IncidentLevel, tier: str) -> bool:
     """Whether an incident of this level may be escalated to this tier at all."""
     return tier_rank(tier) <= tier_rank(rule.top_tier[level])

@@ -1,4 +1,5 @@
 """When is a new report another report of an incident already open (one outbreak, many callers)?
+See docs/domain.md, "Incident grouping".
 
 A rule table (region, date in force), with the default: an open incident reported within the last
 72 hours about the same business, the same banquet, or, when neither is named, the same village
@@ -27,7 +28,6 @@ class GroupingRule:
 RULE_TABLE: tuple[GroupingRule, ...] = (GroupingRule(region="default", effective_from=date(2011, 10, 13)),)
 
 
-def rule_for(
-    region: str = "default", on: date | None = None, table: tuple[GroupingRule, ...] = RULE_TABLE
-) -> GroupingRule:
-    return rule_in_force(table, region=region, on=on or date.today(), what="incident grouping")
+def rule_for(region: str, on: date, table: tuple[GroupingRule, ...] = RULE_TABLE) -> GroupingRule:
+    """The newest rule in force on the day for the region, else the newest default rule."""
+    return rule_in_force(table, region=region, on=on, what="incident grouping")

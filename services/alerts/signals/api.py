@@ -5,17 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from services.alerts.alerts import service
-from services.alerts.alerts.models import AlertGroup, AlertRead, Resolve
+from services.alerts.signals import service
+from services.alerts.signals.models import AlertGroup, AlertRead, Resolve
 from shared.catalogue.alerts import AlertKind
 from shared.deps import ClockDep, CurrentUser, SessionDep
-from shared.paging import Limit, Offset
+from shared.paging import Limit, Offset, Page
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/alerts", tags=["alerts"])
 
 
-@router.get("", response_model=list[AlertRead], summary="Alerts, latest first")
+@router.get("", response_model=Page[AlertRead], summary="Alerts, latest first")
 def list_alerts(
     session: SessionDep,
     user: CurrentUser,
@@ -25,7 +25,7 @@ def list_alerts(
     offset: Offset = 0,
     limit: Limit = 100,
 ):
-    return service.list_alerts(
+    rows, total = service.list_alerts(
         session=session,
         principal=user,
         status=status,
@@ -34,6 +34,8 @@ def list_alerts(
         offset=offset,
         limit=limit,
     )
+    items = [AlertRead.model_validate(row) for row in rows]
+    return Page[AlertRead](items=items, total=total, offset=offset, limit=limit)
 
 
 @router.get("/groups", response_model=list[AlertGroup], summary="Open alerts grouped by what they are about")

@@ -12,15 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from services.alerts.alerts.models import Alert
 from services.alerts.directory import service as directory
 from services.alerts.escalation import service as escalation
-from services.alerts.incidents.models import OPEN_STATUSES, Incident
+from services.alerts.incidents.lifecycle import OPEN_STATUSES
+from services.alerts.incidents.models import Incident
 from services.alerts.notifications import service as notifications
-from shared import audit
-from shared.auth import Principal, Role
+from services.alerts.signals.models import Alert, AlertGroup
+from shared import changes
+from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.alerts import AlertKind, AlertRaised, AlertResolved
 from shared.catalogue.inspection import ComplaintDeadlineMissed, InspectionCompleted, RectificationOverdue
 from shared.catalogue.registry import (
@@ -29,9 +30,8 @@ from shared.catalogue.registry import (
     CertificateExpired,
     LicenceExpired,
 )
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict
 from shared.events import Envelope
-from shared.outbox import emit
 
 SYSTEM_ACTOR = "system:alerts"
 
@@ -50,15 +50,19 @@ class Raise:
 def _explaining_incident(session: Session, county_id: str, wanted: Raise) -> Incident | None:
     conditions = []
     if wanted.business_id is not None:
-        conditions.append(Incident.business_id == wanted.business_id)
+        conditions.append(col(Incident.business_id) == wanted.business_id)
     if wanted.banquet_id is not None:
-        conditions.append(Incident.banquet_id == wanted.banquet_id)
+        conditions.append(col(Incident.banquet_id) == wanted.banquet_id)
     if not conditions:
         return None
     return session.exec(
         select(Incident)
-        .where(Incident.county_id == county_id, Incident.status.in_(OPEN_STATUSES), sa.or_(*conditions))  # type: ignore[attr-defined]
-        .order_by(Incident.reported_at)  # type: ignore[arg-type]
+        .where(
+            col(Incident.county_id) == county_id,
+            col(Incident.status).in_(OPEN_STATUSES),
+            sa.or_(*conditions),
+        )
+        .order_by(col(Incident.reported_at))
     ).first()
 
 
@@ -70,24 +74,11 @@ def raise_alert(session: Session, envelope: Envelope, wanted: Raise) -> Alert:
             Alert.county_id == envelope.county_id,
             Alert.kind == wanted.kind,
             Alert.subject == wanted.subject,
-            Alert.status.in_(("open", "suppressed")),  # type: ignore[attr-defined]
+            col(Alert.status).in_(("open", "suppressed")),
         )
     ).first()
     if existing is not None:
-        existing.occurrences += 1
-        existing.last_seen_at = max(existing.last_seen_at, now)
-        session.add(existing)
-        audit.record(
-            session,
-            actor=SYSTEM_ACTOR,
-            action="alert.repeated",
-            entity="alert",
-            entity_id=str(existing.id),
-            county_id=existing.county_id,
-            township_id=existing.township_id,
-            detail={"source_event_id": str(envelope.event_id), "occurrences": existing.occurrences},
-        )
-        return existing
+        return _count_repeat(session, existing, envelope)
     township_id = envelope.township_id
     if township_id is None and wanted.business_id is not None:
         known = directory.get(session, wanted.business_id)
@@ -111,24 +102,18 @@ def raise_alert(session: Session, envelope: Envelope, wanted: Raise) -> Alert:
     )
     session.add(alert)
     session.flush()
-    audit.record(
+    changes.record(
         session,
+        alert,
         actor=SYSTEM_ACTOR,
         action="alert.raised",
-        entity="alert",
-        entity_id=str(alert.id),
-        county_id=alert.county_id,
-        township_id=alert.township_id,
         detail={
             "kind": alert.kind,
             "subject": alert.subject,
             "status": alert.status,
             "source_event_id": str(envelope.event_id),
         },
-    )
-    emit(
-        session,
-        AlertRaised(
+        event=AlertRaised(
             alert_id=alert.id,
             kind=wanted.kind,
             subject=alert.subject,
@@ -137,14 +122,26 @@ def raise_alert(session: Session, envelope: Envelope, wanted: Raise) -> Alert:
             source_event_id=envelope.event_id,
             suppressed_by_incident=alert.suppressed_by_incident,
         ),
-        county_id=alert.county_id,
-        township_id=alert.township_id,
-        actor=SYSTEM_ACTOR,
         occurred_at=now,
         correlation_id=envelope.event_id,
     )
     if incident is None:
         _notify(session, alert, now)
+    return alert
+
+
+def _count_repeat(session: Session, alert: Alert, envelope: Envelope) -> Alert:
+    """The same event again while the alert is open: counted, not raised anew."""
+    alert.occurrences += 1
+    alert.last_seen_at = max(alert.last_seen_at, envelope.occurred_at)
+    session.add(alert)
+    changes.record(
+        session,
+        alert,
+        actor=SYSTEM_ACTOR,
+        action="alert.repeated",
+        detail={"source_event_id": str(envelope.event_id), "occurrences": alert.occurrences},
+    )
     return alert
 
 
@@ -177,9 +174,9 @@ def suppress_for_incident(session: Session, incident: Incident, now: datetime) -
     """An open incident about a business or banquet explains the open alerts about it."""
     conditions = []
     if incident.business_id is not None:
-        conditions.append(Alert.business_id == incident.business_id)
+        conditions.append(col(Alert.business_id) == incident.business_id)
     if incident.banquet_id is not None:
-        conditions.append(Alert.banquet_id == incident.banquet_id)
+        conditions.append(col(Alert.banquet_id) == incident.banquet_id)
     if not conditions:
         return 0
     alerts = session.exec(
@@ -191,14 +188,11 @@ def suppress_for_incident(session: Session, incident: Incident, now: datetime) -
         alert.status = "suppressed"
         alert.suppressed_by_incident = incident.id
         session.add(alert)
-        audit.record(
+        changes.record(
             session,
+            alert,
             actor=SYSTEM_ACTOR,
             action="alert.suppressed",
-            entity="alert",
-            entity_id=str(alert.id),
-            county_id=alert.county_id,
-            township_id=alert.township_id,
             detail={"incident_id": str(incident.id)},
         )
     return len(alerts)
@@ -212,14 +206,11 @@ def release_for_incident(session: Session, incident: Incident) -> int:
     for alert in alerts:
         alert.status = "open"
         session.add(alert)
-        audit.record(
+        changes.record(
             session,
+            alert,
             actor=SYSTEM_ACTOR,
             action="alert.released",
-            entity="alert",
-            entity_id=str(alert.id),
-            county_id=alert.county_id,
-            township_id=alert.township_id,
             detail={"incident_id": str(incident.id)},
         )
     return len(alerts)
@@ -348,81 +339,72 @@ def list_alerts(
     group_key: str | None,
     offset: int,
     limit: int,
-) -> list[Alert]:
-    query = select(Alert).where(scope_condition(principal))
+) -> tuple[list[Alert], int]:
+    """The latest seen first; one page of them, and how many there are in all."""
+    conditions = [scope_condition(principal)]
     if status:
-        query = query.where(Alert.status == status)
+        conditions.append(col(Alert.status) == status)
     if kind:
-        query = query.where(Alert.kind == kind)
+        conditions.append(col(Alert.kind) == kind)
     if group_key:
-        query = query.where(Alert.group_key == group_key)
-    query = query.order_by(Alert.last_seen_at.desc()).offset(offset).limit(limit)  # type: ignore[attr-defined]
-    return list(session.exec(query).all())
+        conditions.append(col(Alert.group_key) == group_key)
+    total = session.exec(select(sa.func.count()).select_from(Alert).where(*conditions)).one()
+    query = (
+        select(Alert).where(*conditions).order_by(col(Alert.last_seen_at).desc()).offset(offset).limit(limit)
+    )
+    return list(session.exec(query).all()), int(total)
 
 
-def groups(*, session: Session, principal: Principal) -> list[dict[str, object]]:
+def groups(*, session: Session, principal: Principal) -> list[AlertGroup]:
     """Open alerts grouped by what they are about (a business, a banquet, a complaint)."""
     rows = session.execute(
         sa.select(
-            Alert.group_key, Alert.township_id, Alert.kind, Alert.occurrences, Alert.last_seen_at
-        ).where(scope_condition(principal), Alert.status == "open")
+            col(Alert.group_key),
+            col(Alert.township_id),
+            col(Alert.kind),
+            col(Alert.occurrences),
+            col(Alert.last_seen_at),
+        ).where(scope_condition(principal), col(Alert.status) == "open")
     ).all()
-    grouped: dict[tuple[str, str | None], dict[str, object]] = {}
+    grouped: dict[tuple[str, str | None], AlertGroup] = {}
     for key, township, kind, occurrences, last_seen in rows:
         group = grouped.setdefault(
             (key, township),
-            {
-                "group_key": key,
-                "township_id": township,
-                "alerts": 0,
-                "occurrences": 0,
-                "kinds": set(),
-                "last_seen_at": last_seen,
-            },
+            AlertGroup(
+                group_key=key, township_id=township, alerts=0, occurrences=0, kinds=[], last_seen_at=last_seen
+            ),
         )
-        group["alerts"] = int(group["alerts"]) + 1  # type: ignore[call-overload]
-        group["occurrences"] = int(group["occurrences"]) + occurrences  # type: ignore[call-overload]
-        group["kinds"].add(kind)  # type: ignore[attr-defined]
-        group["last_seen_at"] = max(group["last_seen_at"], last_seen)  # type: ignore[type-var]
-    result = [{**group, "kinds": sorted(group["kinds"])} for group in grouped.values()]  # type: ignore[call-overload]
-    return sorted(result, key=lambda group: (-int(group["alerts"]), str(group["group_key"])))
+        group.alerts += 1
+        group.occurrences += occurrences
+        group.kinds = sorted({*group.kinds, kind})
+        group.last_seen_at = max(group.last_seen_at, last_seen)
+    return sorted(grouped.values(), key=lambda group: (-group.alerts, group.group_key))
 
 
 def resolve(
     *, session: Session, principal: Principal, alert_id: uuid.UUID, note: str | None, now: datetime
 ) -> Alert:
     principal.ensure_role(Role.county, Role.township)
-    alert = session.exec(select(Alert).where(Alert.id == alert_id, scope_condition(principal))).first()
-    if alert is None:
-        raise NotFound()
+    alert = load_in_scope(session, principal, Alert, alert_id)
     if alert.status == "resolved":
         raise Conflict("status", "the alert is already resolved")
     alert.status = "resolved"
     alert.resolved_at = now
     alert.resolved_by = principal.actor
     session.add(alert)
-    audit.record(
+    changes.record(
         session,
+        alert,
         actor=principal.actor,
         action="alert.resolved",
-        entity="alert",
-        entity_id=str(alert.id),
-        county_id=alert.county_id,
-        township_id=alert.township_id,
         detail={"note": note},
-    )
-    emit(
-        session,
-        AlertResolved(
+        event=AlertResolved(
             alert_id=alert.id,
             kind=alert.kind,
             subject=alert.subject,
             note=note,
             occurrences=alert.occurrences,
-        ),  # type: ignore[arg-type]
-        county_id=alert.county_id,
-        township_id=alert.township_id,
-        actor=principal.actor,
+        ),
         occurred_at=now,
     )
     session.commit()

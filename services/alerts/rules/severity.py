@@ -1,4 +1,5 @@
-"""Incident severity (食品安全事故分级): when is an incident level I, II, III, IV, or below IV?
+"""Incident severity (食品安全事故分级, docs/domain.md): when is an incident level I, II, III, IV, or
+below IV?
 
 The thresholds vary by province, so they are a rule table (a region and the date a rule takes
 effect), seeded with the national defaults:
@@ -14,12 +15,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import TYPE_CHECKING
 
 from shared.rules import rule_in_force
 
-Level = Literal["I", "II", "III", "IV", "below_IV"]
-LEVEL_ORDER: dict[str, int] = {"I": 1, "II": 2, "III": 3, "IV": 4, "below_IV": 5}
+if TYPE_CHECKING:  # the catalogue is imported through shared.events, which it imports itself
+    from shared.catalogue.alerts import IncidentLevel
+
 SCHOOL_PLACE_KINDS = frozenset({"school", "kindergarten"})
 
 
@@ -37,22 +39,14 @@ class SeverityRule:
 RULE_TABLE: tuple[SeverityRule, ...] = (SeverityRule(region="default", effective_from=date(2011, 10, 13)),)
 
 
-def rule_for(
-    region: str = "default", on: date | None = None, table: tuple[SeverityRule, ...] = RULE_TABLE
-) -> SeverityRule:
+def rule_for(region: str, on: date, table: tuple[SeverityRule, ...] = RULE_TABLE) -> SeverityRule:
     """The newest rule in force on the day for the region, else the newest default rule."""
-    return rule_in_force(table, region=region, on=on or date.today(), what="incident severity")
+    return rule_in_force(table, region=region, on=on, what="incident severity")
 
 
 def classify(
-    *,
-    ill: int,
-    deaths: int,
-    place_kind: str,
-    crosses_province: bool = False,
-    rule: SeverityRule | None = None,
-) -> Level:
-    rule = rule or rule_for()
+    *, ill: int, deaths: int, place_kind: str, rule: SeverityRule, crosses_province: bool = False
+) -> IncidentLevel:
     if crosses_province:
         return "I"
     if (
