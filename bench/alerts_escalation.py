@@ -221,7 +221,7 @@ def main() -> None:
 
     from shared.auth import Role, issue_token
     from shared.bus import publish
-    from shared.events import PlaceDefined
+    from shared.catalogue.registry import PlaceDefined
     from shared.localredis import start_local_redis
 
     workdir = Path(tempfile.mkdtemp(prefix="shian-bench-alerts-"))

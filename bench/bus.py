@@ -50,7 +50,8 @@ TARGET_RATIO = 0.40
 
 def make_envelope(number: int) -> Any:
     """A realistic ~310-byte envelope (a village defined by the registry)."""
-    from shared.events import Envelope, PlaceDefined
+    from shared.catalogue.registry import PlaceDefined
+    from shared.events import Envelope
 
     return Envelope.wrap(
         PlaceDefined(
@@ -185,8 +186,8 @@ async def _shian_producer(args: argparse.Namespace) -> None:
     from prometheus_client import CollectorRegistry
 
     from shared.bus import Bus
+    from shared.catalogue.registry import PlaceDefined
     from shared.db import Database, add_infrastructure_tables, service_base
-    from shared.events import PlaceDefined
     from shared.metrics import BusMetrics
     from shared.outbox import OutboxRelay, emit
 
@@ -252,8 +253,8 @@ async def _shian_consumer(args: argparse.Namespace) -> None:
     from prometheus_client import CollectorRegistry
 
     from shared.bus import Bus, StreamConsumer, ensure_group
+    from shared.catalogue.registry import PlaceDefined
     from shared.db import Database, add_infrastructure_tables, service_base
-    from shared.events import PlaceDefined
     from shared.inbox import InboxProcessor, batch_handler
     from shared.metrics import BusMetrics
 

@@ -100,20 +100,11 @@ def catalogue_rows() -> list[dict[str, Any]]:
 
 
 # Every payload type registers itself in CATALOGUE when its module is imported; import them all here
-# so that any process that can read an envelope can parse its payload.
+# so that any process that can read an envelope can parse its payload. Plain module imports: a
+# catalogue module imported first (it imports this one) is then only partly initialised.
+import shared.catalogue.alerts  # noqa: E402
 import shared.catalogue.inspection  # noqa: E402
+import shared.catalogue.registry  # noqa: E402
 import shared.catalogue.reporting  # noqa: E402, F401
-from shared.catalogue.alerts import IncidentLevel, IncidentReported  # noqa: E402
-from shared.catalogue.registry import BusinessRegistered, PlaceDefined, PlaceLevel  # noqa: E402
 
-__all__ = [
-    "CATALOGUE",
-    "BusinessRegistered",
-    "Envelope",
-    "EventPayload",
-    "IncidentLevel",
-    "IncidentReported",
-    "PlaceDefined",
-    "PlaceLevel",
-    "catalogue_rows",
-]
+__all__ = ["CATALOGUE", "Envelope", "EventPayload", "catalogue_rows"]

@@ -7,8 +7,9 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from shared.auth import places_changed
+from shared.catalogue.registry import PlaceDefined
 from shared.db import UTCDateTime, utcnow
-from shared.events import Envelope, PlaceDefined
+from shared.events import Envelope
 from shared.inbox import Handler
 
 

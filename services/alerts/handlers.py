@@ -12,8 +12,8 @@ from shared.catalogue.registry import (
     BusinessUpdated,
     CertificateExpired,
     LicenceExpired,
+    PlaceDefined,
 )
-from shared.events import PlaceDefined
 from shared.inbox import HandlerMap
 from shared.places import place_directory_handler
 

@@ -23,7 +23,9 @@ from services.registry.app import SPEC as REGISTRY
 from services.registry.app import create as create_registry
 from shared.auth import Role, issue_token
 from shared.bus import decode_entry, list_deadletters, replay_deadletters
-from shared.events import BusinessRegistered, Envelope, IncidentReported, PlaceDefined
+from shared.catalogue.alerts import IncidentReported
+from shared.catalogue.registry import BusinessRegistered, PlaceDefined
+from shared.events import Envelope
 from shared.localredis import RedisHandle
 from shared.migrations import upgrade
 from shared.settings import Settings

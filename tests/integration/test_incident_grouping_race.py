@@ -15,7 +15,8 @@ import pytest
 
 from shared.auth import Role, issue_token
 from shared.bus import publish
-from shared.events import Envelope, PlaceDefined
+from shared.catalogue.registry import PlaceDefined
+from shared.events import Envelope
 from shared.settings import Settings
 from tests.support.processes import wait_until
 from tests.support.service_process import ServiceProcess

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from services.registry.app import SPEC as REGISTRY
 from shared.bus import Bus
+from shared.catalogue.registry import PlaceDefined
 from shared.db import Database
-from shared.events import PlaceDefined
 from shared.metrics import BusMetrics
 from shared.migrations import upgrade
 from shared.outbox import OutboxRelay, emit

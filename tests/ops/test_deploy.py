@@ -439,7 +439,8 @@ async def _drive_the_bus(settings: Settings) -> None:
         list_deadletters,
         replay_deadletters,
     )
-    from shared.events import Envelope, PlaceDefined
+    from shared.catalogue.registry import PlaceDefined
+    from shared.events import Envelope
     from shared.metrics import BusMetrics
     from shian.status import take_snapshot
 

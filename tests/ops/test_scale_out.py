@@ -32,7 +32,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
 from shared.bus import publish
-from shared.events import BusinessRegistered, Envelope
+from shared.catalogue.registry import BusinessRegistered
+from shared.events import Envelope
 from shared.localredis import free_port
 from shared.migrations import upgrade
 from shared.settings import Settings

@@ -12,15 +12,9 @@ from faststream.redis.parser.binary import BinaryMessageFormatV1
 
 import shared.events
 from shared.bus import DATA_FIELD, decode_entry
-from shared.events import (
-    CATALOGUE,
-    BusinessRegistered,
-    Envelope,
-    EventPayload,
-    IncidentReported,
-    PlaceDefined,
-    catalogue_rows,
-)
+from shared.catalogue.alerts import IncidentReported
+from shared.catalogue.registry import BusinessRegistered, PlaceDefined
+from shared.events import CATALOGUE, Envelope, EventPayload, catalogue_rows
 from shared.settings import SERVICE_NAMES
 
 
@@ -216,7 +210,8 @@ async def test_the_bus_writes_exactly_fastreams_binary_message_format():
     from faststream.redis.parser.binary import BinaryMessageFormatV1
 
     from shared.bus import OutgoingEvent, decode_entry, encode_message
-    from shared.events import Envelope, PlaceDefined
+    from shared.catalogue.registry import PlaceDefined
+    from shared.events import Envelope
 
     envelope = Envelope.wrap(
         PlaceDefined(place_id="qy.ds.v1", level="village", name="上村", parent_id="qy.ds"),

@@ -10,8 +10,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from shared.catalogue.alerts import IncidentReported
+from shared.catalogue.registry import PlaceDefined
 from shared.db import Database, add_infrastructure_tables, service_base, utcnow
-from shared.events import Envelope, IncidentReported, PlaceDefined
+from shared.events import Envelope
 from shared.inbox import InboxProcessor
 
 Base = service_base("inboxtest")

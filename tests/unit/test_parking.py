@@ -17,9 +17,11 @@ from prometheus_client import CollectorRegistry
 from sqlmodel import Session
 
 from shared.bus import StreamConsumer
+from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.inspection import InspectionTaskOpened
+from shared.catalogue.registry import BusinessRegistered
 from shared.db import Database, add_infrastructure_tables, service_base, utcnow
-from shared.events import BusinessRegistered, Envelope, IncidentReported
+from shared.events import Envelope
 from shared.inbox import InboxProcessor
 from shared.metrics import BusMetrics
 from shared.outbox import emit

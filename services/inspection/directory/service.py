@@ -12,6 +12,7 @@ from services.inspection.directory.models import DirectoryBusiness
 from shared.auth import Principal, incident_reaches
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.registry import (
+    BusinessRegistered,
     BusinessRiskChanged,
     BusinessStatusChanged,
     BusinessUpdated,
@@ -19,7 +20,7 @@ from shared.catalogue.registry import (
 )
 from shared.clock import to_local
 from shared.db import utcnow
-from shared.events import BusinessRegistered, Envelope
+from shared.events import Envelope
 from shared.parking import Unresolved, parks, release
 
 

@@ -8,8 +8,8 @@ from services.registry.places.county import county_file, read_county
 from services.registry.places.models import CountyDefinition, Place, VillageUpdate
 from shared import audit
 from shared.auth import Principal, Role, places_changed
+from shared.catalogue.registry import PlaceDefined
 from shared.errors import Invalid, NotFound
-from shared.events import PlaceDefined
 from shared.outbox import emit
 from shared.settings import Settings
 
