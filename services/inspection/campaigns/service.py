@@ -96,12 +96,19 @@ def launch(*, session: Session, principal: Principal, data: CampaignCreate) -> C
 
 def get(*, session: Session, principal: Principal, campaign_id: uuid.UUID) -> Campaign:
     principal.ensure_role(*READERS)
+    campaign = _concerning(session, principal, campaign_id)
+    if campaign is None:
+        raise NotFound()
+    return campaign
+
+
+def _concerning(session: Session, principal: Principal, campaign_id: uuid.UUID) -> Campaign | None:
+    """The campaign if it is of the caller's county and concerns them. Campaigns are county-wide
+    records (no township column), so the place scope of `load_in_scope` does not apply."""
     campaign = session.exec(
         select(Campaign).where(Campaign.id == campaign_id, Campaign.county_id == principal.county_id)
     ).first()
-    if campaign is None or not _concerns(campaign, principal):
-        raise NotFound()
-    return campaign
+    return campaign if campaign is not None and _concerns(campaign, principal) else None
 
 
 def _concerns(campaign: Campaign, principal: Principal) -> bool:
@@ -125,10 +132,8 @@ def check_inspection(
 ) -> Campaign:
     """The campaign an inspection is recorded under: known, running that day, for that township.
     A campaign that does not concern the caller is unknown to them (its dates are not theirs)."""
-    campaign = session.exec(
-        select(Campaign).where(Campaign.id == campaign_id, Campaign.county_id == principal.county_id)
-    ).first()
-    if campaign is None or not _concerns(campaign, principal):
+    campaign = _concerning(session, principal, campaign_id)
+    if campaign is None:
         raise Invalid("campaign_id", "unknown campaign")
     if campaign.targets and township_id not in campaign.targets:
         raise Invalid("campaign_id", "the campaign does not cover this township")

@@ -23,7 +23,7 @@ from services.inspection.database import place_directory
 from services.inspection.directory import service as directory
 from services.inspection.rules import complaint_deadline
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.inspection import (
     ComplaintAccepted,
     ComplaintAssigned,
@@ -190,11 +190,10 @@ def check_followup(
     *, session: Session, principal: Principal, complaint_id: uuid.UUID, business_id: uuid.UUID
 ) -> Complaint:
     """The complaint an inspection follows up: in scope, accepted, about this business (if it names one)."""
-    complaint = session.exec(
-        select(Complaint).where(Complaint.id == complaint_id, *_scope(principal))
-    ).first()
-    if complaint is None:
-        raise Invalid("complaint_id", "unknown complaint")
+    try:
+        complaint = load_in_scope(session, principal, Complaint, complaint_id, village_level=False)
+    except NotFound:
+        raise Invalid("complaint_id", "unknown complaint") from None
     if complaint.status != "accepted":
         raise Invalid("complaint_id", f"the complaint is {complaint.status}, not accepted")
     if complaint.business_id is not None and complaint.business_id != business_id:
@@ -299,12 +298,7 @@ def _scope(principal: Principal) -> list[sa.ColumnElement[bool]]:
 
 def get(*, session: Session, principal: Principal, complaint_id: uuid.UUID) -> Complaint:
     principal.ensure_role(*READERS)
-    complaint = session.exec(
-        select(Complaint).where(Complaint.id == complaint_id, *_scope(principal))
-    ).first()
-    if complaint is None:
-        raise NotFound()
-    return complaint
+    return load_in_scope(session, principal, Complaint, complaint_id, village_level=False)
 
 
 def search(

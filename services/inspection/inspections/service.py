@@ -36,7 +36,7 @@ from services.inspection.plans import service as plans
 from services.inspection.rectification import service as rectification
 from services.inspection.rules import rectification_deadline
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.inspection import InspectionCompleted
 from shared.clock import Clock, to_local
 from shared.errors import Invalid, NotFound
@@ -251,12 +251,7 @@ def _scope(principal: Principal) -> list[sa.ColumnElement[bool]]:
 
 def get(*, session: Session, principal: Principal, inspection_id: uuid.UUID) -> Inspection:
     principal.ensure_role(*READERS)
-    inspection = session.exec(
-        select(Inspection).where(Inspection.id == inspection_id, *_scope(principal))
-    ).first()
-    if inspection is None:
-        raise NotFound()
-    return inspection
+    return load_in_scope(session, principal, Inspection, inspection_id)
 
 
 def search(

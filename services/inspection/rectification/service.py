@@ -17,7 +17,7 @@ from services.inspection.rectification.models import OrderRead, RectificationOrd
 from services.inspection.rules import rectification_deadline
 from services.inspection.rules.rectification_deadline import Severity
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.inspection import (
     CaseReferred,
     RectificationEscalated,
@@ -26,7 +26,7 @@ from shared.catalogue.inspection import (
     RectificationVerified,
 )
 from shared.db import Database
-from shared.errors import Invalid, NotFound
+from shared.errors import Invalid
 from shared.outbox import emit
 
 SYSTEM_ACTOR = "system:inspection"
@@ -279,12 +279,7 @@ def search(
 
 def get(*, session: Session, principal: Principal, order_id: uuid.UUID) -> RectificationOrder:
     principal.ensure_role(Role.county, Role.township, Role.inspector)
-    order = session.exec(
-        select(RectificationOrder).where(RectificationOrder.id == order_id, *_scope(principal))
-    ).first()
-    if order is None:
-        raise NotFound()
-    return order
+    return load_in_scope(session, principal, RectificationOrder, order_id, village_level=False)
 
 
 def overdue_by_township(session: Session, *, today: date) -> dict[tuple[str, str], int]:
