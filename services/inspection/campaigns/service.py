@@ -17,11 +17,10 @@ from services.inspection.campaigns.models import (
 from services.inspection.checklists.templates import kind_map
 from services.inspection.database import place_directory
 from services.inspection.inspections.models import Inspection
-from shared import audit
+from shared import changes
 from shared.auth import Principal, Role
 from shared.catalogue.inspection import CampaignLaunched
 from shared.errors import Invalid, NotFound
-from shared.outbox import emit
 
 LAUNCHERS = (Role.county,)
 READERS = (Role.county, Role.township, Role.inspector)
@@ -64,18 +63,13 @@ def launch(*, session: Session, principal: Principal, data: CampaignCreate) -> C
     )
     session.add(campaign)
     session.flush()
-    audit.record(
+    changes.record(
         session,
+        campaign,
         actor=principal.actor,
         action="campaign.launched",
-        entity="campaign",
-        entity_id=str(campaign.id),
-        county_id=campaign.county_id,
         detail=data.model_dump(mode="json"),
-    )
-    emit(
-        session,
-        CampaignLaunched(
+        event=CampaignLaunched(
             campaign_id=campaign.id,
             name=campaign.name,
             kind=data.kind,
@@ -86,9 +80,6 @@ def launch(*, session: Session, principal: Principal, data: CampaignCreate) -> C
             ends_on=data.ends_on,
             targets=data.targets,
         ),
-        county_id=campaign.county_id,
-        township_id=None,
-        actor=principal.actor,
     )
     session.commit()
     return campaign

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Column
@@ -21,6 +21,7 @@ ComplaintStatus = Literal["received", "accepted", "refused", "closed"]
 
 class Complaint(Base, table=True):
     __tablename__ = "complaints"
+    audit_entity: ClassVar[str] = "complaint"
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     county_id: str = SQLField(max_length=40, index=True)

@@ -22,7 +22,7 @@ from services.inspection.complaints.working_days import china_calendar
 from services.inspection.database import place_directory
 from services.inspection.directory import service as directory
 from services.inspection.rules import complaint_deadline
-from shared import audit
+from shared import changes
 from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.inspection import (
     ComplaintAccepted,
@@ -35,7 +35,6 @@ from shared.catalogue.inspection import (
 from shared.clock import Clock, local_today, to_local
 from shared.db import Database
 from shared.errors import Invalid, NotFound
-from shared.outbox import emit
 from shared.places import find_place
 from shared.rules import dated_by
 
@@ -89,11 +88,13 @@ def receive(*, session: Session, principal: Principal, data: ComplaintCreate, cl
     )
     session.add(complaint)
     session.flush()
-    _audit(session, principal.actor, "complaint.received", complaint, {"channel": data.channel})
-    _emit(
+    changes.record(
         session,
         complaint,
-        ComplaintReceived(
+        actor=principal.actor,
+        action="complaint.received",
+        detail={"channel": data.channel},
+        event=ComplaintReceived(
             complaint_id=complaint.id,
             channel=data.channel,
             kind=data.kind,
@@ -102,7 +103,6 @@ def receive(*, session: Session, principal: Principal, data: ComplaintCreate, cl
             accept_due=complaint.accept_due,
             verify_due=complaint.verify_due,
         ),
-        principal.actor,
     )
     session.commit()
     return complaint
@@ -123,18 +123,19 @@ def decide(
     complaint.decided_on = today
     complaint.refusal_reason = None if data.accept else reason
     session.add(complaint)
-    _audit(session, principal.actor, f"complaint.{complaint.status}", complaint, {"reason": reason})
-    _emit(
+    changes.record(
         session,
         complaint,
-        ComplaintAccepted(
+        actor=principal.actor,
+        action=f"complaint.{complaint.status}",
+        detail={"reason": reason},
+        event=ComplaintAccepted(
             complaint_id=complaint.id,
             accepted=data.accept,
             reason=reason,
             decided_on=today,
             on_time=today <= complaint.accept_due,
         ),
-        principal.actor,
     )
     session.commit()
     return complaint
@@ -147,12 +148,13 @@ def assign(*, session: Session, principal: Principal, complaint_id: uuid.UUID, d
         raise Invalid("assignee", f"only an accepted complaint is assigned (it is {complaint.status})")
     complaint.assignee = data.assignee.strip()
     session.add(complaint)
-    _audit(session, principal.actor, "complaint.assigned", complaint, {"assignee": complaint.assignee})
-    _emit(
+    changes.record(
         session,
         complaint,
-        ComplaintAssigned(complaint_id=complaint.id, assignee=complaint.assignee),
-        principal.actor,
+        actor=principal.actor,
+        action="complaint.assigned",
+        detail={"assignee": complaint.assignee},
+        event=ComplaintAssigned(complaint_id=complaint.id, assignee=complaint.assignee),
     )
     session.commit()
     return complaint
@@ -170,17 +172,18 @@ def close(
     complaint.closed_on = today
     complaint.result = data.result.strip()
     session.add(complaint)
-    _audit(session, principal.actor, "complaint.closed", complaint, {"result": complaint.result})
-    _emit(
+    changes.record(
         session,
         complaint,
-        ComplaintClosed(
+        actor=principal.actor,
+        action="complaint.closed",
+        detail={"result": complaint.result},
+        event=ComplaintClosed(
             complaint_id=complaint.id,
             result=complaint.result,
             closed_on=today,
             in_time=(complaint.followed_up_on or today) <= complaint.verify_due,
         ),
-        principal.actor,
     )
     session.commit()
     return complaint
@@ -217,18 +220,19 @@ def link_followup(
     complaint.followed_up_on = inspected_on
     complaint.business_id = complaint.business_id or business_id
     session.add(complaint)
-    _audit(session, actor, "complaint.followed_up", complaint, {"inspection_id": str(inspection_id)})
-    _emit(
+    changes.record(
         session,
         complaint,
-        ComplaintFollowedUp(
+        actor=actor,
+        action="complaint.followed_up",
+        detail={"inspection_id": str(inspection_id)},
+        event=ComplaintFollowedUp(
             complaint_id=complaint.id,
             inspection_id=inspection_id,
             business_id=business_id,
             inspected_on=inspected_on,
             on_time=inspected_on <= complaint.verify_due,
         ),
-        actor,
     )
 
 
@@ -274,17 +278,18 @@ def check_deadlines(db: Database, *, today: date, now: datetime) -> MissedRun:
                 assert complaint is not None
                 due_on = complaint.accept_due if kind == "accept" else complaint.verify_due
                 setattr(run, kind, getattr(run, kind) + 1)
-                _audit(session, SYSTEM_ACTOR, "complaint.deadline_missed", complaint, {"deadline": kind})
-                _emit(
+                changes.record(
                     session,
                     complaint,
-                    ComplaintDeadlineMissed(
+                    actor=SYSTEM_ACTOR,
+                    action="complaint.deadline_missed",
+                    detail={"deadline": kind},
+                    event=ComplaintDeadlineMissed(
                         complaint_id=complaint.id,
                         business_id=complaint.business_id,
                         deadline_kind=kind,  # type: ignore[arg-type]
                         due_on=due_on,
                     ),
-                    SYSTEM_ACTOR,
                 )
     return run
 
@@ -326,20 +331,3 @@ def to_read(complaint: Complaint) -> ComplaintRead:
             "verify_missed": complaint.verify_missed_at is not None,
         }
     )
-
-
-def _audit(session: Session, actor: str, action: str, complaint: Complaint, detail: dict) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity="complaint",
-        entity_id=str(complaint.id),
-        county_id=complaint.county_id,
-        township_id=complaint.township_id,
-        detail=detail,
-    )
-
-
-def _emit(session: Session, complaint: Complaint, payload, actor: str) -> None:  # type: ignore[no-untyped-def]
-    emit(session, payload, county_id=complaint.county_id, township_id=complaint.township_id, actor=actor)

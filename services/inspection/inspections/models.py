@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -23,6 +23,7 @@ Result = Literal["pass", "fail", "not_applicable"]
 
 class Inspection(Base, table=True):
     __tablename__ = "inspections"
+    audit_entity: ClassVar[str] = "inspection"
     __table_args__ = (sa.Index("ix_inspections_business_day", "business_id", "inspected_on"),)
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)

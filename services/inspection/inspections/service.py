@@ -35,12 +35,11 @@ from services.inspection.inspections.verdict import ItemResult, Verdict, judge
 from services.inspection.plans import service as plans
 from services.inspection.rectification import service as rectification
 from services.inspection.rules import rectification_deadline
-from shared import audit
+from shared import changes
 from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.inspection import InspectionCompleted
 from shared.clock import Clock, to_local
 from shared.errors import Invalid, NotFound
-from shared.outbox import emit
 from shared.rules import dated_by
 
 RECORDERS = (Role.county, Role.township, Role.inspector)
@@ -179,14 +178,11 @@ def write(
             for given, result in zip(data.items, checked.results, strict=True)
         ],
     )
-    audit.record(
+    changes.record(
         session,
+        inspection,
         actor=principal.actor,
         action="inspection.completed",
-        entity="inspection",
-        entity_id=str(inspection.id),
-        county_id=inspection.county_id,
-        township_id=inspection.township_id,
         detail={
             "business_id": str(business.id),
             "outcome": verdict.outcome,
@@ -195,10 +191,7 @@ def write(
             "dynamic_grade": verdict.dynamic_grade,
             "grade_withheld": verdict.grade_withheld,
         },
-    )
-    emit(
-        session,
-        InspectionCompleted(
+        event=InspectionCompleted(
             inspection_id=inspection.id,
             business_id=business.id,
             kind=data.kind,
@@ -210,9 +203,6 @@ def write(
             failed_items=list(verdict.failed_items),
             inspector=principal.actor,
         ),
-        county_id=inspection.county_id,
-        township_id=inspection.township_id,
-        actor=principal.actor,
     )
     rectification.apply_inspection(
         session,
@@ -353,14 +343,11 @@ def attach(
         )
         session.add(attachment)
         session.flush()
-        audit.record(
+        changes.record(
             session,
+            inspection,
             actor=principal.actor,
             action="inspection.photo_attached",
-            entity="inspection",
-            entity_id=str(inspection.id),
-            county_id=inspection.county_id,
-            township_id=inspection.township_id,
             detail={"attachment_id": str(attachment.id), "sha256": digest, "size": len(data)},
         )
         session.commit()

@@ -30,14 +30,13 @@ from services.inspection.plans.models import (
 )
 from services.inspection.rectification.models import RectificationOrder
 from services.inspection.rules import grade_blackout, inspection_frequency
-from shared import audit
+from shared import changes
 from shared.auth import Principal, Role, incident_reaches
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.inspection import InspectionTaskOpened
 from shared.clock import to_local
 from shared.errors import Invalid, NotFound
 from shared.events import Envelope
-from shared.outbox import emit
 from shared.parking import Unresolved, parks
 from shared.places import find_place
 from shared.rules import dated_by
@@ -79,19 +78,13 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
     )
     session.add(task)
     session.flush()
-    audit.record(
+    changes.record(
         session,
+        task,
         actor=SYSTEM_ACTOR,
         action="inspection.task_opened",
-        entity="inspection_task",
-        entity_id=str(task.id),
-        county_id=task.county_id,
-        township_id=task.township_id,
         detail={"incident_id": str(payload.incident_id), "level": payload.level},
-    )
-    emit(
-        session,
-        InspectionTaskOpened(
+        event=InspectionTaskOpened(
             task_id=task.id,
             business_id=task.business_id,
             reason="incident",
@@ -99,9 +92,6 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
             due_on=task.due_on,
             incident_id=payload.incident_id,
         ),
-        county_id=task.county_id,
-        township_id=task.township_id,
-        actor=SYSTEM_ACTOR,
         correlation_id=envelope.event_id,
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +22,7 @@ class RectificationOrder(Base, table=True):
     two notices (overdue, escalated) are rows, so a restart neither loses nor repeats them."""
 
     __tablename__ = "rectification_orders"
+    audit_entity: ClassVar[str] = "rectification_order"
     __table_args__ = (sa.Index("ix_orders_open_item", "business_id", "item_code", "status"),)
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
@@ -46,6 +47,7 @@ class Referral(Base, table=True):
     """A case referred to the police, with the evidence taken from the inspection."""
 
     __tablename__ = "referrals"
+    audit_entity: ClassVar[str] = "referral"
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     county_id: str = SQLField(max_length=40, index=True)

@@ -16,7 +16,7 @@ from services.inspection.inspections.models import Attachment, Inspection, Inspe
 from services.inspection.rectification.models import OrderRead, RectificationOrder, Referral, ReferralCreate
 from services.inspection.rules import rectification_deadline
 from services.inspection.rules.rectification_deadline import Severity
-from shared import audit
+from shared import changes
 from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.inspection import (
     CaseReferred,
@@ -27,7 +27,6 @@ from shared.catalogue.inspection import (
 )
 from shared.db import Database
 from shared.errors import Invalid
-from shared.outbox import emit
 
 SYSTEM_ACTOR = "system:inspection"
 DECIDERS = (Role.county, Role.township)
@@ -90,10 +89,11 @@ def apply_inspection(
         session.add_all(opened)
         session.flush()
     for order in opened:
-        _emit(
+        changes.record(
             session,
             order,
-            RectificationOrdered(
+            actor=actor,
+            event=RectificationOrdered(
                 order_id=order.id,
                 business_id=order.business_id,
                 inspection_id=order.inspection_id,
@@ -101,17 +101,13 @@ def apply_inspection(
                 severity=order.severity,  # type: ignore[arg-type]
                 deadline=order.deadline,
             ),
-            actor,
         )
     if opened:
-        audit.record(
+        changes.record(
             session,
+            inspection,
             actor=actor,
             action="rectification.ordered",
-            entity="inspection",
-            entity_id=str(inspection.id),
-            county_id=inspection.county_id,
-            township_id=inspection.township_id,
             detail={"orders": {order.item_code: str(order.id) for order in opened}},
         )
     return opened
@@ -122,20 +118,13 @@ def _verify(session: Session, order: RectificationOrder, inspection: Inspection,
     order.verified_on = inspection.inspected_on
     order.verified_by_inspection = inspection.id
     session.add(order)
-    audit.record(
-        session,
-        actor=actor,
-        action="rectification.verified",
-        entity="rectification_order",
-        entity_id=str(order.id),
-        county_id=order.county_id,
-        township_id=order.township_id,
-        detail={"inspection_id": str(inspection.id)},
-    )
-    _emit(
+    changes.record(
         session,
         order,
-        RectificationVerified(
+        actor=actor,
+        action="rectification.verified",
+        detail={"inspection_id": str(inspection.id)},
+        event=RectificationVerified(
             order_id=order.id,
             business_id=order.business_id,
             inspection_id=inspection.id,
@@ -144,7 +133,6 @@ def _verify(session: Session, order: RectificationOrder, inspection: Inspection,
             verified_on=inspection.inspected_on,
             on_time=inspection.inspected_on <= order.deadline,
         ),
-        actor,
     )
 
 
@@ -180,11 +168,13 @@ def check_deadlines(db: Database, *, today: date, now: datetime) -> DeadlineRun:
             if not claimed:
                 continue
             run.overdue += 1
-            _audit_order(session, order, "rectification.overdue", {"deadline": order.deadline.isoformat()})
-            _emit(
+            changes.record(
                 session,
                 order,
-                RectificationOverdue(
+                actor=SYSTEM_ACTOR,
+                action="rectification.overdue",
+                detail={"deadline": order.deadline.isoformat()},
+                event=RectificationOverdue(
                     order_id=order.id,
                     business_id=order.business_id,
                     inspection_id=order.inspection_id,
@@ -192,7 +182,6 @@ def check_deadlines(db: Database, *, today: date, now: datetime) -> DeadlineRun:
                     deadline=order.deadline,
                     severity=order.severity,
                 ),
-                SYSTEM_ACTOR,
             )
     with db.session() as session:
         lingering = session.exec(
@@ -216,11 +205,13 @@ def check_deadlines(db: Database, *, today: date, now: datetime) -> DeadlineRun:
             if not claimed:
                 continue
             run.escalated += 1
-            _audit_order(session, order, "rectification.escalated", {"from": previous, "to": severity})
-            _emit(
+            changes.record(
                 session,
                 order,
-                RectificationEscalated(
+                actor=SYSTEM_ACTOR,
+                action="rectification.escalated",
+                detail={"from": previous, "to": severity},
+                event=RectificationEscalated(
                     order_id=order.id,
                     business_id=order.business_id,
                     inspection_id=order.inspection_id,
@@ -229,7 +220,6 @@ def check_deadlines(db: Database, *, today: date, now: datetime) -> DeadlineRun:
                     severity=severity,
                     deadline=order.deadline,
                 ),
-                SYSTEM_ACTOR,
             )
     return run
 
@@ -331,19 +321,13 @@ def refer(
     )
     session.add(referral)
     session.flush()
-    audit.record(
+    changes.record(
         session,
+        referral,
         actor=principal.actor,
         action="case.referred",
-        entity="referral",
-        entity_id=str(referral.id),
-        county_id=referral.county_id,
-        township_id=referral.township_id,
         detail={"inspection_id": str(inspection.id), "item_codes": codes, "reason": referral.reason},
-    )
-    emit(
-        session,
-        CaseReferred(
+        event=CaseReferred(
             case_id=referral.id,
             business_id=referral.business_id,
             inspection_id=inspection.id,
@@ -351,29 +335,6 @@ def refer(
             item_codes=codes,
             attachment_ids=list(attachments),
         ),
-        county_id=referral.county_id,
-        township_id=referral.township_id,
-        actor=principal.actor,
     )
     session.commit()
     return referral
-
-
-# ---- helpers -------------------------------------------------------------------------------------
-
-
-def _audit_order(session: Session, order: RectificationOrder, action: str, detail: dict) -> None:
-    audit.record(
-        session,
-        actor=SYSTEM_ACTOR,
-        action=action,
-        entity="rectification_order",
-        entity_id=str(order.id),
-        county_id=order.county_id,
-        township_id=order.township_id,
-        detail=detail,
-    )
-
-
-def _emit(session: Session, order: RectificationOrder, payload, actor: str) -> None:  # type: ignore[no-untyped-def]
-    emit(session, payload, county_id=order.county_id, township_id=order.township_id, actor=actor)
