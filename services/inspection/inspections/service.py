@@ -205,19 +205,7 @@ def write(
         ),
     )
     rectification.apply_inspection(
-        session,
-        inspection=inspection,
-        checked=[
-            rectification.FailedOrPassed(
-                code=result.code,
-                text=template.item(result.code).text,  # type: ignore[union-attr]
-                severity="key" if result.key else "general",
-                passed=result.result == "pass",
-            )
-            for result in checked.results
-            if result.result != "not_applicable"
-        ],
-        actor=principal.actor,
+        session, inspection=inspection, template=template, results=checked.results, actor=principal.actor
     )
     if checked.complaint is not None:
         complaints.link_followup(

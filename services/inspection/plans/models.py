@@ -15,6 +15,7 @@ from services.inspection.database import Base
 from shared.db import UTCDateTime, utcnow
 
 PlanState = Literal["complete", "planned", "due", "overdue"]
+WorkState = Literal["due", "overdue"]
 
 
 class InspectionTask(Base, table=True):
@@ -61,7 +62,7 @@ class TownshipPlan(BaseModel):
 
 class WorkItem(BaseModel):
     what: Literal["urgent_task", "planned_inspection", "reinspection", "complaint_followup"]
-    state: Literal["due", "overdue"]
+    state: WorkState
     business_id: uuid.UUID | None
     business_name: str | None
     due_by: date | None

@@ -9,6 +9,7 @@ registered businesses that received a dynamic grade in the last 12 months.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -27,6 +28,7 @@ from services.inspection.plans.models import (
     TownshipPlan,
     WorkItem,
     Worklist,
+    WorkState,
 )
 from services.inspection.rectification.models import RectificationOrder
 from services.inspection.rules import grade_blackout, inspection_frequency
@@ -205,7 +207,7 @@ def worklist(
 ) -> Worklist:
     """What an inspector (or the township office) has to do: urgent tasks, planned inspections due
     or overdue, re-inspections of orders whose deadline is near or past, and complaints to follow up
-    (for an inspector, those assigned to them)."""
+    (for an inspector, those assigned to them). Overdue first, urgent tasks first, then by date."""
     township_id = _township_in_scope(session, principal, township_id)
     names = dict(
         session.execute(
@@ -214,24 +216,46 @@ def worklist(
             )
         ).all()
     )
-    items: list[WorkItem] = []
+    items = [
+        *_urgent_tasks(session, township_id, names, on=on),
+        *_reinspections(session, township_id, names, on=on, within_days=reinspect_within_days),
+        *_complaint_followups(session, principal, township_id, names, on=on),
+        *_planned(session, principal, township_id, on=on),
+    ]
+    order = {"overdue": 0, "due": 1}
+    items.sort(key=lambda item: (order[item.state], item.what != "urgent_task", item.due_by or on))
+    inspector = principal.subject if principal.role is Role.inspector else None
+    return Worklist(township_id=township_id, inspector=inspector, on=on, items=items)
+
+
+def _due_or_overdue(on: date, due_by: date) -> WorkState:
+    return "overdue" if on > due_by else "due"
+
+
+def _urgent_tasks(
+    session: Session, township_id: str, names: dict[uuid.UUID, str], *, on: date
+) -> Iterator[WorkItem]:
     for task in session.exec(
         select(InspectionTask)
         .where(InspectionTask.township_id == township_id, InspectionTask.status == "open")
         .order_by(InspectionTask.due_on)
     ):
-        items.append(
-            WorkItem(
-                what="urgent_task",
-                state="overdue" if on > task.due_on else "due",
-                business_id=task.business_id,
-                business_name=names.get(task.business_id),
-                due_by=task.due_on,
-                reference_id=task.id,
-                detail=task.reason,
-            )
+        yield WorkItem(
+            what="urgent_task",
+            state=_due_or_overdue(on, task.due_on),
+            business_id=task.business_id,
+            business_name=names.get(task.business_id),
+            due_by=task.due_on,
+            reference_id=task.id,
+            detail=task.reason,
         )
-    horizon = on + timedelta(days=reinspect_within_days)
+
+
+def _reinspections(
+    session: Session, township_id: str, names: dict[uuid.UUID, str], *, on: date, within_days: int
+) -> Iterator[WorkItem]:
+    """Open orders whose deadline is past or within `within_days`: the visit that verifies them."""
+    horizon = on + timedelta(days=within_days)
     for order in session.exec(
         select(RectificationOrder)
         .where(
@@ -241,17 +265,21 @@ def worklist(
         )
         .order_by(RectificationOrder.deadline)
     ):
-        items.append(
-            WorkItem(
-                what="reinspection",
-                state="overdue" if on > order.deadline else "due",
-                business_id=order.business_id,
-                business_name=names.get(order.business_id),
-                due_by=order.deadline,
-                reference_id=order.id,
-                detail=f"{order.item_code} {order.item_text}",
-            )
+        yield WorkItem(
+            what="reinspection",
+            state=_due_or_overdue(on, order.deadline),
+            business_id=order.business_id,
+            business_name=names.get(order.business_id),
+            due_by=order.deadline,
+            reference_id=order.id,
+            detail=f"{order.item_code} {order.item_text}",
         )
+
+
+def _complaint_followups(
+    session: Session, principal: Principal, township_id: str, names: dict[uuid.UUID, str], *, on: date
+) -> Iterator[WorkItem]:
+    """Accepted complaints not yet followed up; an inspector sees those assigned to them."""
     complaints = select(Complaint).where(
         Complaint.township_id == township_id,
         Complaint.status == "accepted",
@@ -260,34 +288,30 @@ def worklist(
     if principal.role is Role.inspector:
         complaints = complaints.where(Complaint.assignee == principal.subject)
     for complaint in session.exec(complaints.order_by(Complaint.verify_due)):
-        items.append(
-            WorkItem(
-                what="complaint_followup",
-                state="overdue" if on > complaint.verify_due else "due",
-                business_id=complaint.business_id,
-                business_name=names.get(complaint.business_id) if complaint.business_id else None,
-                due_by=complaint.verify_due,
-                reference_id=complaint.id,
-                detail=complaint.content[:200],
-            )
+        yield WorkItem(
+            what="complaint_followup",
+            state=_due_or_overdue(on, complaint.verify_due),
+            business_id=complaint.business_id,
+            business_name=names.get(complaint.business_id) if complaint.business_id else None,
+            due_by=complaint.verify_due,
+            reference_id=complaint.id,
+            detail=complaint.content[:200],
         )
+
+
+def _planned(session: Session, principal: Principal, township_id: str, *, on: date) -> Iterator[WorkItem]:
+    """The plan's businesses whose next inspection is due or overdue."""
     plan = township_plan(session=session, principal=principal, township_id=township_id, on=on)
     for line in plan.lines:
         if line.state in ("due", "overdue"):
-            items.append(
-                WorkItem(
-                    what="planned_inspection",
-                    state=line.state,  # type: ignore[arg-type]
-                    business_id=line.business_id,
-                    business_name=line.name,
-                    due_by=line.next_due_by,
-                    detail=f"risk {line.risk_level}: {line.done_this_year}/{line.due_this_year} this year",
-                )
+            yield WorkItem(
+                what="planned_inspection",
+                state=line.state,  # type: ignore[arg-type]
+                business_id=line.business_id,
+                business_name=line.name,
+                due_by=line.next_due_by,
+                detail=f"risk {line.risk_level}: {line.done_this_year}/{line.due_this_year} this year",
             )
-    order = {"overdue": 0, "due": 1}
-    items.sort(key=lambda item: (order[item.state], item.what != "urgent_task", item.due_by or on))
-    inspector = principal.subject if principal.role is Role.inspector else None
-    return Worklist(township_id=township_id, inspector=inspector, on=on, items=items)
 
 
 # ---- coverage of the grading system --------------------------------------------------------------

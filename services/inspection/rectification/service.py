@@ -12,7 +12,9 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from services.inspection.checklists.templates import ChecklistTemplate
 from services.inspection.inspections.models import Attachment, Inspection, InspectionItem
+from services.inspection.inspections.verdict import ItemResult
 from services.inspection.rectification.models import OrderRead, RectificationOrder, Referral, ReferralCreate
 from services.inspection.rules import rectification_deadline
 from services.inspection.rules.rectification_deadline import Severity
@@ -40,11 +42,33 @@ class FailedOrPassed:
     passed: bool
 
 
+def findings(template: ChecklistTemplate, results: Sequence[ItemResult]) -> list[FailedOrPassed]:
+    """What an inspection found, item by item, in the words of its checklist: an item not
+    applicable neither opens nor verifies an order. The results were checked against `template`."""
+    found = []
+    for result in results:
+        item = template.item(result.code)
+        if item is None or result.result == "not_applicable":
+            continue
+        found.append(
+            FailedOrPassed(
+                code=result.code, text=item.text, severity=item.severity, passed=result.result == "pass"
+            )
+        )
+    return found
+
+
 def apply_inspection(
-    session: Session, *, inspection: Inspection, checked: Sequence[FailedOrPassed], actor: str
+    session: Session,
+    *,
+    inspection: Inspection,
+    template: ChecklistTemplate,
+    results: Sequence[ItemResult],
+    actor: str,
 ) -> list[RectificationOrder]:
     """Open an order for each newly failed item; verify open orders whose item now passes. An item
     that fails again keeps its first order and deadline. Returns the orders opened."""
+    checked = findings(template, results)
     table = RectificationOrder.__table__  # type: ignore[attr-defined]
     any_open = session.execute(
         sa.select(table.c.id)
@@ -149,79 +173,94 @@ def check_deadlines(db: Database, *, today: date, now: datetime) -> DeadlineRun:
     """Report each open order past its deadline once, and escalate each open order past the second
     threshold once. Each notice claims its order with a conditional UPDATE, so two schedulers
     (replicas, or a CLI run beside the service) never announce the same order twice."""
-    run = DeadlineRun()
+    with db.session() as session:
+        overdue = _announce_overdue(session, today=today, now=now)
+    with db.session() as session:
+        escalated = _escalate_lingering(session, today=today, now=now)
+    return DeadlineRun(overdue=overdue, escalated=escalated)
+
+
+def _announce_overdue(session: Session, *, today: date, now: datetime) -> int:
+    """`rectification.overdue` for each open order past its deadline not yet announced."""
     table = RectificationOrder.__table__  # type: ignore[attr-defined]
-    with db.session() as session:
-        due = session.exec(
-            select(RectificationOrder).where(
-                RectificationOrder.status == "open",
-                RectificationOrder.overdue_at.is_(None),  # type: ignore[union-attr]
-                RectificationOrder.deadline < today,
-            )
-        ).all()
-        for order in due:
-            claimed = session.execute(
-                table.update()
-                .where(table.c.id == order.id, table.c.overdue_at.is_(None), table.c.status == "open")
-                .values(overdue_at=now)
-            ).rowcount
-            if not claimed:
-                continue
-            run.overdue += 1
-            changes.record(
-                session,
-                order,
-                actor=SYSTEM_ACTOR,
-                action="rectification.overdue",
-                detail={"deadline": order.deadline.isoformat()},
-                event=RectificationOverdue(
-                    order_id=order.id,
-                    business_id=order.business_id,
-                    inspection_id=order.inspection_id,
-                    item_code=order.item_code,
-                    deadline=order.deadline,
-                    severity=order.severity,
-                ),
-            )
-    with db.session() as session:
-        lingering = session.exec(
-            select(RectificationOrder).where(
-                RectificationOrder.status == "open",
-                RectificationOrder.escalated_at.is_(None),  # type: ignore[union-attr]
-                RectificationOrder.deadline < today,
-            )
-        ).all()
-        for order in lingering:
-            rule = rectification_deadline.rule_for(order.county_id, order.ordered_on)
-            if today < rectification_deadline.escalation_due(deadline_on=order.deadline, rule=rule):
-                continue
-            previous: Severity = order.severity  # type: ignore[assignment]
-            severity = rectification_deadline.escalated(previous)
-            claimed = session.execute(
-                table.update()
-                .where(table.c.id == order.id, table.c.escalated_at.is_(None), table.c.status == "open")
-                .values(escalated_at=now, severity=severity)
-            ).rowcount
-            if not claimed:
-                continue
-            run.escalated += 1
-            changes.record(
-                session,
-                order,
-                actor=SYSTEM_ACTOR,
-                action="rectification.escalated",
-                detail={"from": previous, "to": severity},
-                event=RectificationEscalated(
-                    order_id=order.id,
-                    business_id=order.business_id,
-                    inspection_id=order.inspection_id,
-                    item_code=order.item_code,
-                    previous_severity=previous,
-                    severity=severity,
-                    deadline=order.deadline,
-                ),
-            )
-    return run
+    due = session.exec(
+        select(RectificationOrder).where(
+            RectificationOrder.status == "open",
+            RectificationOrder.overdue_at.is_(None),  # type: ignore[union-attr]
+            RectificationOrder.deadline < today,
+        )
+    ).all()
+    announced = 0
+    for order in due:
+        claimed = session.execute(
+            table.update()
+            .where(table.c.id == order.id, table.c.overdue_at.is_(None), table.c.status == "open")
+            .values(overdue_at=now)
+        ).rowcount
+        if not claimed:
+            continue
+        announced += 1
+        changes.record(
+            session,
+            order,
+            actor=SYSTEM_ACTOR,
+            action="rectification.overdue",
+            detail={"deadline": order.deadline.isoformat()},
+            event=RectificationOverdue(
+                order_id=order.id,
+                business_id=order.business_id,
+                inspection_id=order.inspection_id,
+                item_code=order.item_code,
+                deadline=order.deadline,
+                severity=order.severity,
+            ),
+        )
+    return announced
+
+
+def _escalate_lingering(session: Session, *, today: date, now: datetime) -> int:
+    """`rectification.escalated` for each open order past the escalation threshold of the rule in
+    force on the day it was ordered, one severity up, once."""
+    table = RectificationOrder.__table__  # type: ignore[attr-defined]
+    lingering = session.exec(
+        select(RectificationOrder).where(
+            RectificationOrder.status == "open",
+            RectificationOrder.escalated_at.is_(None),  # type: ignore[union-attr]
+            RectificationOrder.deadline < today,
+        )
+    ).all()
+    escalated = 0
+    for order in lingering:
+        rule = rectification_deadline.rule_for(order.county_id, order.ordered_on)
+        if today < rectification_deadline.escalation_due(deadline_on=order.deadline, rule=rule):
+            continue
+        previous: Severity = order.severity  # type: ignore[assignment]
+        severity = rectification_deadline.escalated(previous)
+        claimed = session.execute(
+            table.update()
+            .where(table.c.id == order.id, table.c.escalated_at.is_(None), table.c.status == "open")
+            .values(escalated_at=now, severity=severity)
+        ).rowcount
+        if not claimed:
+            continue
+        escalated += 1
+        changes.record(
+            session,
+            order,
+            actor=SYSTEM_ACTOR,
+            action="rectification.escalated",
+            detail={"from": previous, "to": severity},
+            event=RectificationEscalated(
+                order_id=order.id,
+                business_id=order.business_id,
+                inspection_id=order.inspection_id,
+                item_code=order.item_code,
+                previous_severity=previous,
+                severity=severity,
+                deadline=order.deadline,
+            ),
+        )
+    return escalated
 
 
 # ---- reading -------------------------------------------------------------------------------------
