@@ -62,6 +62,10 @@ class InspectionMetrics:
         )
         self._shown: dict[Gauge, set[str]] = {}
 
+    def unregister(self, registry: CollectorRegistry) -> None:
+        registry.unregister(self.rectifications_overdue)
+        registry.unregister(self.grading_coverage)
+
     def refresh(self, db: Database, clock: Clock) -> SupervisionFigures:
         with db.session() as session:
             figures = supervision_figures(session, on=local_today(clock))

@@ -33,7 +33,7 @@ from shared.catalogue.inspection import (
     ComplaintReceived,
 )
 from shared.clock import Clock, local_today, to_local
-from shared.db import Database
+from shared.db import Database, claim
 from shared.errors import Invalid, NotFound
 from shared.places import find_place
 from shared.rules import dated_by
@@ -267,12 +267,9 @@ def check_deadlines(db: Database, *, today: date, now: datetime) -> MissedRun:
                 .all()
             )
             for complaint_id in rows:
-                claimed = session.execute(
-                    table.update()
-                    .where(table.c.id == complaint_id, marker.is_(None), *conditions)
-                    .values({marker.key: now})
-                ).rowcount
-                if not claimed:
+                if not claim(
+                    session, Complaint, complaint_id, marker.is_(None), *conditions, **{marker.key: now}
+                ):
                     continue
                 complaint = session.get(Complaint, complaint_id)
                 assert complaint is not None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.inspection.checklists.templates import ChecklistTemplate
 from services.inspection.inspections.models import Attachment, Inspection, InspectionItem
@@ -27,7 +27,7 @@ from shared.catalogue.inspection import (
     RectificationOverdue,
     RectificationVerified,
 )
-from shared.db import Database
+from shared.db import Database, claim
 from shared.errors import Invalid
 
 SYSTEM_ACTOR = "system:inspection"
@@ -180,9 +180,14 @@ def check_deadlines(db: Database, *, today: date, now: datetime) -> DeadlineRun:
     return DeadlineRun(overdue=overdue, escalated=escalated)
 
 
+def _unnoticed(notice: datetime | None) -> tuple[sa.ColumnElement[bool], ...]:
+    """A claim's conditions: the order is still open and this notice (its timestamp column) not
+    given yet."""
+    return (col(notice).is_(None), col(RectificationOrder.status) == "open")
+
+
 def _announce_overdue(session: Session, *, today: date, now: datetime) -> int:
     """`rectification.overdue` for each open order past its deadline not yet announced."""
-    table = RectificationOrder.__table__  # type: ignore[attr-defined]
     due = session.exec(
         select(RectificationOrder).where(
             RectificationOrder.status == "open",
@@ -192,12 +197,9 @@ def _announce_overdue(session: Session, *, today: date, now: datetime) -> int:
     ).all()
     announced = 0
     for order in due:
-        claimed = session.execute(
-            table.update()
-            .where(table.c.id == order.id, table.c.overdue_at.is_(None), table.c.status == "open")
-            .values(overdue_at=now)
-        ).rowcount
-        if not claimed:
+        if not claim(
+            session, RectificationOrder, order.id, *_unnoticed(RectificationOrder.overdue_at), overdue_at=now
+        ):
             continue
         announced += 1
         changes.record(
@@ -221,7 +223,6 @@ def _announce_overdue(session: Session, *, today: date, now: datetime) -> int:
 def _escalate_lingering(session: Session, *, today: date, now: datetime) -> int:
     """`rectification.escalated` for each open order past the escalation threshold of the rule in
     force on the day it was ordered, one severity up, once."""
-    table = RectificationOrder.__table__  # type: ignore[attr-defined]
     lingering = session.exec(
         select(RectificationOrder).where(
             RectificationOrder.status == "open",
@@ -236,12 +237,14 @@ def _escalate_lingering(session: Session, *, today: date, now: datetime) -> int:
             continue
         previous: Severity = order.severity  # type: ignore[assignment]
         severity = rectification_deadline.escalated(previous)
-        claimed = session.execute(
-            table.update()
-            .where(table.c.id == order.id, table.c.escalated_at.is_(None), table.c.status == "open")
-            .values(escalated_at=now, severity=severity)
-        ).rowcount
-        if not claimed:
+        if not claim(
+            session,
+            RectificationOrder,
+            order.id,
+            *_unnoticed(RectificationOrder.escalated_at),
+            escalated_at=now,
+            severity=severity,
+        ):
             continue
         escalated += 1
         changes.record(
