@@ -56,5 +56,6 @@ def create(
     config = config or InspectionConfig()
     spec = dataclasses.replace(SPEC, loops=(*SPEC.loops, deadline_loop(config)))
     app = create_app(spec, settings, clock)
+    app.state.inspection_config = config
     app.state.known_places = KnownPlaces(app.state.runtime.db, place_directory)
     return app

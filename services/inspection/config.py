@@ -1,7 +1,7 @@
 """Settings of the inspection service only (SHIAN_INSPECTION_* variables).
 
 The shared `Settings` hold what every service needs; these are the inspection service's own knobs:
-how often the deadline scheduler looks for passed deadlines.
+how often the deadline scheduler looks for passed deadlines, and where photos are kept.
 """
 
 from __future__ import annotations
@@ -21,3 +21,13 @@ class InspectionConfig(BaseSettings):
         le=3600,
         description="Deadline scheduler period: overdue notices, then the supervision gauges",
     )
+
+    attachments: str = Field(
+        default="",
+        description="Where photos are kept: file:<dir>, or s3://<bucket>/<prefix>; "
+        "empty: <var_dir>/attachments",
+    )
+    s3_endpoint_url: str | None = Field(default=None, description="S3-compatible store; unset: AWS itself")
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_region: str | None = None

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request, Response, status
 
 from services.inspection.inspections import service
-from services.inspection.inspections.attachments import store_for
+from services.inspection.inspections.attachments import AttachmentStore, store_for
 from services.inspection.inspections.models import (
     AttachmentRead,
     InspectionCreate,
@@ -25,6 +25,10 @@ from shared.routing import ServiceRouter
 Limit200 = limit_of(200)
 
 router = ServiceRouter(prefix="/inspections", tags=["inspections"])
+
+
+def attachment_store(request: Request) -> AttachmentStore:
+    return store_for(request.app.state.settings, request.app.state.inspection_config)
 
 
 async def request_body(request: Request) -> bytes:
@@ -87,7 +91,6 @@ def attach_photo(
     filename: Annotated[str, Query(min_length=1, max_length=200)],
     content_type: Annotated[str, Header()] = "application/octet-stream",
 ):
-    settings = request.app.state.settings
     return service.attach(
         session=session,
         principal=user,
@@ -95,7 +98,7 @@ def attach_photo(
         filename=filename,
         content_type=content_type,
         data=data,
-        store=store_for(settings),
+        store=attachment_store(request),
     )
 
 
@@ -115,7 +118,7 @@ def get_photo(
     found = service.attachment(
         session=session, principal=user, inspection_id=inspection_id, attachment_id=attachment_id
     )
-    body = store_for(request.app.state.settings).get(found.storage_key)
+    body = attachment_store(request).get(found.storage_key)
     return Response(content=body, media_type=found.content_type)
 
 
