@@ -107,10 +107,3 @@ class ComplaintRead(BaseModel):
     result: str | None
     accept_missed: bool = False
     verify_missed: bool = False
-
-
-class ComplaintPage(BaseModel):
-    items: list[ComplaintRead]
-    total: int
-    offset: int
-    limit: int

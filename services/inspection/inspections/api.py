@@ -13,13 +13,12 @@ from services.inspection.inspections.models import (
     AttachmentRead,
     InspectionCreate,
     InspectionKind,
-    InspectionPage,
     InspectionRead,
 )
 from services.inspection.rectification import service as rectification
 from services.inspection.rectification.models import ReferralCreate, ReferralRead
 from shared.deps import ClockDep, CurrentUser, SessionDep
-from shared.paging import Offset, limit_of
+from shared.paging import Offset, Page, limit_of
 from shared.routing import ServiceRouter
 
 Limit200 = limit_of(200)
@@ -46,7 +45,9 @@ def record_inspection(data: InspectionCreate, session: SessionDep, user: Current
     return service.to_read(session, [inspection])[0]
 
 
-@router.get("", response_model=InspectionPage, summary="Inspections in the caller's scope, newest first")
+@router.get(
+    "", response_model=Page[InspectionRead], summary="Inspections in the caller's scope, newest first"
+)
 def list_inspections(
     session: SessionDep,
     user: CurrentUser,
@@ -65,7 +66,9 @@ def list_inspections(
         kind=kind,
         outcome=outcome,
     )
-    return InspectionPage(items=service.to_read(session, items), total=total, offset=offset, limit=limit)
+    return Page[InspectionRead](
+        items=service.to_read(session, items), total=total, offset=offset, limit=limit
+    )
 
 
 @router.get("/{inspection_id}", response_model=InspectionRead, summary="One inspection")

@@ -157,10 +157,3 @@ class InspectionRead(BaseModel):
     complaint_id: uuid.UUID | None
     items: list[ItemResultRead] = Field(default_factory=list)
     attachments: list[AttachmentRead] = Field(default_factory=list)
-
-
-class InspectionPage(BaseModel):
-    items: list[InspectionRead]
-    total: int
-    offset: int
-    limit: int

@@ -80,13 +80,6 @@ class OrderRead(BaseModel):
     verified_by_inspection: uuid.UUID | None
 
 
-class OrderPage(BaseModel):
-    items: list[OrderRead]
-    total: int
-    offset: int
-    limit: int
-
-
 class ReferralCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
