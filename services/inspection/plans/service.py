@@ -57,7 +57,7 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
     naming a business the directory does not hold yet waits (parked) for its registration."""
     if payload.business_id is None:
         return
-    business = session.get(DirectoryBusiness, payload.business_id)
+    business = session.get(DirectoryBusiness, payload.business_id, populate_existing=True)
     if business is None:
         raise Unresolved("business", payload.business_id)
     if not incident_reaches(envelope, payload.village_id, business):
