@@ -11,7 +11,7 @@ from services.inspection.campaigns.api import router as campaigns_router
 from services.inspection.checklists.api import router as checklists_router
 from services.inspection.complaints.api import router as complaints_router
 from services.inspection.config import InspectionConfig
-from services.inspection.database import Base, infra, place_directory
+from services.inspection.database import Base, infra, place_directory, register_tables
 from services.inspection.directory.api import router as directory_router
 from services.inspection.handlers import EVENT_HANDLERS
 from services.inspection.inspections.api import router as inspections_router
@@ -23,6 +23,8 @@ from shared.clock import Clock
 from shared.service import ServiceSpec
 from shared.settings import Settings
 from shared.web import create_app
+
+register_tables()
 
 SPEC = ServiceSpec(
     name="inspection",
