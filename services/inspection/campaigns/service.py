@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.inspection.campaigns.models import (
     Campaign,
@@ -114,7 +114,7 @@ def search(*, session: Session, principal: Principal, active_on: date | None = N
     query = select(Campaign).where(Campaign.county_id == principal.county_id)
     if active_on is not None:
         query = query.where(Campaign.starts_on <= active_on, Campaign.ends_on >= active_on)
-    rows = session.exec(query.order_by(Campaign.starts_on.desc())).all()  # type: ignore[attr-defined]
+    rows = session.exec(query.order_by(col(Campaign.starts_on).desc())).all()
     return [campaign for campaign in rows if _concerns(campaign, principal)]
 
 
@@ -135,13 +135,15 @@ def check_inspection(
 
 def progress(*, session: Session, principal: Principal, campaign_id: uuid.UUID) -> CampaignProgress:
     campaign = get(session=session, principal=principal, campaign_id=campaign_id)
-    done = dict(
-        session.execute(
-            sa.select(Inspection.township_id, sa.func.count())
-            .where(Inspection.campaign_id == campaign.id)
-            .group_by(Inspection.township_id)
+    township_of = col(Inspection.township_id)
+    done: dict[str, int] = {
+        township: count
+        for township, count in session.execute(
+            sa.select(township_of, sa.func.count())
+            .where(col(Inspection.campaign_id) == campaign.id)
+            .group_by(township_of)
         ).all()
-    )
+    }
     townships = sorted(set(campaign.targets) | set(done))
     if principal.role is not Role.county:
         townships = [township for township in townships if township == principal.township_id]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.inspection.complaints.models import (
     Assignment,
@@ -284,7 +284,7 @@ def check_deadlines(db: Database, *, today: date, now: datetime) -> MissedRun:
                     event=ComplaintDeadlineMissed(
                         complaint_id=complaint.id,
                         business_id=complaint.business_id,
-                        deadline_kind=kind,  # type: ignore[arg-type]
+                        deadline_kind=kind,
                         due_on=due_on,
                     ),
                 )
@@ -309,14 +309,14 @@ def search(
     principal.ensure_role(*READERS)
     conditions = _scope(principal)
     if status_:
-        conditions.append(Complaint.status == status_)
+        conditions.append(col(Complaint.status) == status_)
     total = session.exec(select(sa.func.count()).select_from(Complaint).where(*conditions)).one()
     rows = session.exec(
         select(Complaint)
         .where(*conditions)
-        .order_by(Complaint.received_at.desc())
+        .order_by(col(Complaint.received_at).desc())
         .offset(offset)
-        .limit(limit)  # type: ignore[attr-defined]
+        .limit(limit)
     ).all()
     return list(rows), int(total)
 

@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.inspection.directory.models import DirectoryBusiness
 from shared import projection
-from shared.auth import Principal, incident_reaches
+from shared.auth import Placed, Principal, incident_reaches
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.registry import (
     BusinessRiskChanged,
@@ -47,6 +47,12 @@ def apply_business_registered(session: Session, envelope: Envelope, payload: Bus
         }
         projection.upsert(session, DIRECTORY, key, refreshed | registered)
     release(session, "business", payload.business_id)
+
+
+def placed(business: DirectoryBusiness) -> Placed:
+    """The business as `incident_reaches` reads its place. `Placed` declares writable attributes that
+    may be None, which the type checker does not match with columns that never are."""
+    return cast(Placed, business)
 
 
 def _known(session: Session, business_id: uuid.UUID) -> DirectoryBusiness:
@@ -107,7 +113,7 @@ def apply_incident_reported(session: Session, envelope: Envelope, payload: Incid
     if payload.business_id is None:
         return
     business = _known(session, payload.business_id)
-    if not incident_reaches(envelope, payload.village_id, business):
+    if not incident_reaches(envelope, payload.village_id, placed(business)):
         return
     reported_on = to_local(payload.reported_at).date()
     if business.last_incident_on is None or reported_on > business.last_incident_on:
@@ -133,12 +139,12 @@ def search(
 ) -> tuple[list[DirectoryBusiness], int]:
     conditions = [scope_condition(principal)]
     if township_id:
-        conditions.append(DirectoryBusiness.township_id == township_id)
+        conditions.append(col(DirectoryBusiness.township_id) == township_id)
     total = session.exec(select(sa.func.count()).select_from(DirectoryBusiness).where(*conditions)).one()
     rows = session.exec(
         select(DirectoryBusiness)
         .where(*conditions)
-        .order_by(DirectoryBusiness.name, DirectoryBusiness.id)
+        .order_by(col(DirectoryBusiness.name), col(DirectoryBusiness.id))
         .offset(offset)
         .limit(limit)
     ).all()

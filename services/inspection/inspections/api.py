@@ -18,10 +18,10 @@ from services.inspection.inspections.models import (
 from services.inspection.rectification import service as rectification
 from services.inspection.rectification.models import ReferralCreate, ReferralRead
 from shared.deps import ClockDep, CurrentUser, SessionDep
-from shared.paging import Offset, Page, limit_of
+from shared.paging import Offset, Page
 from shared.routing import ServiceRouter
 
-Limit200 = limit_of(200)
+Limit200 = Annotated[int, Query(ge=1, le=200, description="Rows to return at most")]
 
 router = ServiceRouter(prefix="/inspections", tags=["inspections"])
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.inspection.campaigns import service as campaigns
 from services.inspection.checklists import templates
@@ -245,16 +245,16 @@ def search(
     principal.ensure_role(*READERS)
     conditions = _scope(principal)
     if business_id:
-        conditions.append(Inspection.business_id == business_id)
+        conditions.append(col(Inspection.business_id) == business_id)
     if kind:
-        conditions.append(Inspection.kind == kind)
+        conditions.append(col(Inspection.kind) == kind)
     if outcome:
-        conditions.append(Inspection.outcome == outcome)
+        conditions.append(col(Inspection.outcome) == outcome)
     total = session.exec(select(sa.func.count()).select_from(Inspection).where(*conditions)).one()
     rows = session.exec(
         select(Inspection)
         .where(*conditions)
-        .order_by(Inspection.inspected_at.desc(), Inspection.id)  # type: ignore[attr-defined]
+        .order_by(col(Inspection.inspected_at).desc(), col(Inspection.id))
         .offset(offset)
         .limit(limit)
     ).all()
@@ -268,11 +268,15 @@ def to_read(session: Session, inspections: Sequence[Inspection]) -> list[Inspect
     attachments: dict[uuid.UUID, list[AttachmentRead]] = {i: [] for i in ids}
     if ids:
         for item in session.exec(
-            select(InspectionItem).where(InspectionItem.inspection_id.in_(ids)).order_by(InspectionItem.id)  # type: ignore[attr-defined]
+            select(InspectionItem)
+            .where(col(InspectionItem.inspection_id).in_(ids))
+            .order_by(col(InspectionItem.id))
         ):
             items[item.inspection_id].append(ItemResultRead.model_validate(item))
         for attachment in session.exec(
-            select(Attachment).where(Attachment.inspection_id.in_(ids)).order_by(Attachment.uploaded_at)  # type: ignore[attr-defined]
+            select(Attachment)
+            .where(col(Attachment.inspection_id).in_(ids))
+            .order_by(col(Attachment.uploaded_at))
         ):
             attachments[attachment.inspection_id].append(AttachmentRead.model_validate(attachment))
     return [

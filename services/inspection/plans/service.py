@@ -11,12 +11,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.inspection.complaints.models import Complaint
 from services.inspection.database import place_directory
+from services.inspection.directory import service as directory
 from services.inspection.directory.models import DirectoryBusiness
 from services.inspection.inspections.models import Inspection
 from services.inspection.plans.models import (
@@ -60,7 +62,7 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
     business = session.get(DirectoryBusiness, payload.business_id, populate_existing=True)
     if business is None:
         raise Unresolved("business", payload.business_id)
-    if not incident_reaches(envelope, payload.village_id, business):
+    if not incident_reaches(envelope, payload.village_id, directory.placed(business)):
         return
     exists = session.exec(
         select(InspectionTask.id).where(
@@ -100,12 +102,12 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
 
 def close_tasks(session: Session, *, business_id: uuid.UUID, inspection_id: uuid.UUID) -> int:
     """An inspection of the business does the open tasks for it; returns how many."""
-    table = InspectionTask.__table__  # type: ignore[attr-defined]
-    return session.execute(
-        table.update()
-        .where(table.c.business_id == business_id, table.c.status == "open")
+    done = session.execute(
+        sa.update(InspectionTask.__table__)  # type: ignore[attr-defined]
+        .where(col(InspectionTask.business_id) == business_id, col(InspectionTask.status) == "open")
         .values(status="done", done_by_inspection=inspection_id)
-    ).rowcount
+    )
+    return cast("sa.CursorResult[Any]", done).rowcount
 
 
 # ---- plan ----------------------------------------------------------------------------------------
@@ -148,19 +150,20 @@ def township_plan(
     year = on.year
     businesses = session.exec(
         select(DirectoryBusiness)
-        .where(DirectoryBusiness.township_id == township_id, DirectoryBusiness.status.in_(ACTIVE))  # type: ignore[attr-defined]
-        .order_by(DirectoryBusiness.name, DirectoryBusiness.id)
+        .where(col(DirectoryBusiness.township_id) == township_id, col(DirectoryBusiness.status).in_(ACTIVE))
+        .order_by(col(DirectoryBusiness.name), col(DirectoryBusiness.id))
     ).all()
+    inspected_on = col(Inspection.inspected_on)
     done = {
         business_id: (count, last)
         for business_id, count, last in session.execute(
-            sa.select(Inspection.business_id, sa.func.count(), sa.func.max(Inspection.inspected_on))
+            sa.select(col(Inspection.business_id), sa.func.count(), sa.func.max(inspected_on))
             .where(
-                Inspection.township_id == township_id,
-                Inspection.inspected_on >= date(year, 1, 1),
-                Inspection.inspected_on <= on,
+                col(Inspection.township_id) == township_id,
+                inspected_on >= date(year, 1, 1),
+                inspected_on <= on,
             )
-            .group_by(Inspection.business_id)
+            .group_by(col(Inspection.business_id))
         ).all()
     }
     lines = []
@@ -209,13 +212,14 @@ def worklist(
     or overdue, re-inspections of orders whose deadline is near or past, and complaints to follow up
     (for an inspector, those assigned to them). Overdue first, urgent tasks first, then by date."""
     township_id = _township_in_scope(session, principal, township_id)
-    names = dict(
-        session.execute(
-            sa.select(DirectoryBusiness.id, DirectoryBusiness.name).where(
-                DirectoryBusiness.township_id == township_id
+    names: dict[uuid.UUID, str] = {
+        business_id: name
+        for business_id, name in session.execute(
+            sa.select(col(DirectoryBusiness.id), col(DirectoryBusiness.name)).where(
+                col(DirectoryBusiness.township_id) == township_id
             )
         ).all()
-    )
+    }
     items = [
         *_urgent_tasks(session, township_id, names, on=on),
         *_reinspections(session, township_id, names, on=on, within_days=reinspect_within_days),
@@ -238,7 +242,7 @@ def _urgent_tasks(
     for task in session.exec(
         select(InspectionTask)
         .where(InspectionTask.township_id == township_id, InspectionTask.status == "open")
-        .order_by(InspectionTask.due_on)
+        .order_by(col(InspectionTask.due_on))
     ):
         yield WorkItem(
             what="urgent_task",
@@ -263,7 +267,7 @@ def _reinspections(
             RectificationOrder.status == "open",
             RectificationOrder.deadline <= horizon,
         )
-        .order_by(RectificationOrder.deadline)
+        .order_by(col(RectificationOrder.deadline))
     ):
         yield WorkItem(
             what="reinspection",
@@ -283,11 +287,11 @@ def _complaint_followups(
     complaints = select(Complaint).where(
         Complaint.township_id == township_id,
         Complaint.status == "accepted",
-        Complaint.followed_up_on.is_(None),  # type: ignore[union-attr]
+        col(Complaint.followed_up_on).is_(None),
     )
     if principal.role is Role.inspector:
         complaints = complaints.where(Complaint.assignee == principal.subject)
-    for complaint in session.exec(complaints.order_by(Complaint.verify_due)):
+    for complaint in session.exec(complaints.order_by(col(Complaint.verify_due))):
         yield WorkItem(
             what="complaint_followup",
             state=_due_or_overdue(on, complaint.verify_due),
@@ -306,7 +310,7 @@ def _planned(session: Session, principal: Principal, township_id: str, *, on: da
         if line.state in ("due", "overdue"):
             yield WorkItem(
                 what="planned_inspection",
-                state=line.state,  # type: ignore[arg-type]
+                state=line.state,
                 business_id=line.business_id,
                 business_name=line.name,
                 due_by=line.next_due_by,
@@ -320,32 +324,36 @@ def _planned(session: Session, principal: Principal, township_id: str, *, on: da
 def coverage(*, session: Session, principal: Principal, on: date) -> Coverage:
     principal.ensure_role(*READERS)
     since = grade_blackout.add_months(on, -12)
-    conditions = [DirectoryBusiness.county_id == principal.county_id, DirectoryBusiness.status.in_(ACTIVE)]  # type: ignore[attr-defined]
+    township_of = col(DirectoryBusiness.township_id)
+    conditions = [
+        col(DirectoryBusiness.county_id) == principal.county_id,
+        col(DirectoryBusiness.status).in_(ACTIVE),
+    ]
     if principal.role is not Role.county:
-        conditions.append(DirectoryBusiness.township_id == principal.township_id)
-    registered = dict(
-        session.execute(
-            sa.select(DirectoryBusiness.township_id, sa.func.count())
-            .where(*conditions)
-            .group_by(DirectoryBusiness.township_id)
+        conditions.append(township_of == principal.township_id)
+    registered: dict[str, int] = {
+        name: count
+        for name, count in session.execute(
+            sa.select(township_of, sa.func.count()).where(*conditions).group_by(township_of)
         ).all()
-    )
+    }
     graded_ids = (
-        sa.select(Inspection.business_id)
+        sa.select(col(Inspection.business_id))
         .where(
-            Inspection.dynamic_grade.is_not(None),  # type: ignore[union-attr]
-            Inspection.inspected_on > since,
-            Inspection.inspected_on <= on,
+            col(Inspection.dynamic_grade).is_not(None),
+            col(Inspection.inspected_on) > since,
+            col(Inspection.inspected_on) <= on,
         )
         .distinct()
     )
-    graded = dict(
-        session.execute(
-            sa.select(DirectoryBusiness.township_id, sa.func.count())
-            .where(*conditions, DirectoryBusiness.id.in_(graded_ids))  # type: ignore[attr-defined]
-            .group_by(DirectoryBusiness.township_id)
+    graded: dict[str, int] = {
+        name: count
+        for name, count in session.execute(
+            sa.select(township_of, sa.func.count())
+            .where(*conditions, col(DirectoryBusiness.id).in_(graded_ids))
+            .group_by(township_of)
         ).all()
-    )
+    }
     townships = [
         TownshipCoverage(
             township_id=township,

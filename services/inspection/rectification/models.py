@@ -8,10 +8,11 @@ from typing import ClassVar, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import JSON, Column
+from sqlmodel import JSON, AutoString, Column
 from sqlmodel import Field as SQLField
 
 from services.inspection.database import Base
+from shared.catalogue.inspection import Severity
 from shared.db import UTCDateTime, utcnow
 
 OrderStatus = Literal["open", "verified"]
@@ -32,10 +33,10 @@ class RectificationOrder(Base, table=True):
     inspection_id: uuid.UUID = SQLField(foreign_key="inspections.id", index=True)
     item_code: str = SQLField(max_length=20)
     item_text: str = SQLField(max_length=500)
-    severity: str = SQLField(max_length=12)
+    severity: Severity = SQLField(max_length=12, sa_type=AutoString(length=12))
     ordered_on: date
     deadline: date = SQLField(index=True)
-    status: str = SQLField(default="open", max_length=12, index=True)
+    status: OrderStatus = SQLField(default="open", max_length=12, index=True, sa_type=AutoString(length=12))
     overdue_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime, nullable=True))
     escalated_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime, nullable=True))
     verified_on: date | None = None

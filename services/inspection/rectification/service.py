@@ -69,10 +69,12 @@ def apply_inspection(
     """Open an order for each newly failed item; verify open orders whose item now passes. An item
     that fails again keeps its first order and deadline. Returns the orders opened."""
     checked = findings(template, results)
-    table = RectificationOrder.__table__  # type: ignore[attr-defined]
     any_open = session.execute(
-        sa.select(table.c.id)
-        .where(table.c.business_id == inspection.business_id, table.c.status == "open")
+        sa.select(col(RectificationOrder.id))
+        .where(
+            col(RectificationOrder.business_id) == inspection.business_id,
+            col(RectificationOrder.status) == "open",
+        )
         .limit(1)
     ).first()
     open_orders = (
@@ -122,7 +124,7 @@ def apply_inspection(
                 business_id=order.business_id,
                 inspection_id=order.inspection_id,
                 item_code=order.item_code,
-                severity=order.severity,  # type: ignore[arg-type]
+                severity=order.severity,
                 deadline=order.deadline,
             ),
         )
@@ -191,7 +193,7 @@ def _announce_overdue(session: Session, *, today: date, now: datetime) -> int:
     due = session.exec(
         select(RectificationOrder).where(
             RectificationOrder.status == "open",
-            RectificationOrder.overdue_at.is_(None),  # type: ignore[union-attr]
+            col(RectificationOrder.overdue_at).is_(None),
             RectificationOrder.deadline < today,
         )
     ).all()
@@ -226,7 +228,7 @@ def _escalate_lingering(session: Session, *, today: date, now: datetime) -> int:
     lingering = session.exec(
         select(RectificationOrder).where(
             RectificationOrder.status == "open",
-            RectificationOrder.escalated_at.is_(None),  # type: ignore[union-attr]
+            col(RectificationOrder.escalated_at).is_(None),
             RectificationOrder.deadline < today,
         )
     ).all()
@@ -235,7 +237,7 @@ def _escalate_lingering(session: Session, *, today: date, now: datetime) -> int:
         rule = rectification_deadline.rule_for(order.county_id, order.ordered_on)
         if today < rectification_deadline.escalation_due(deadline_on=order.deadline, rule=rule):
             continue
-        previous: Severity = order.severity  # type: ignore[assignment]
+        previous = order.severity
         severity = rectification_deadline.escalated(previous)
         if not claim(
             session,
@@ -292,17 +294,17 @@ def search(
     principal.ensure_role(Role.county, Role.township, Role.inspector)
     conditions = _scope(principal)
     if status_:
-        conditions.append(RectificationOrder.status == status_)
+        conditions.append(col(RectificationOrder.status) == status_)
     if business_id:
-        conditions.append(RectificationOrder.business_id == business_id)
+        conditions.append(col(RectificationOrder.business_id) == business_id)
     if overdue is not None:
-        column = RectificationOrder.overdue_at
-        conditions.append(column.is_not(None) if overdue else column.is_(None))  # type: ignore[union-attr]
+        column = col(RectificationOrder.overdue_at)
+        conditions.append(column.is_not(None) if overdue else column.is_(None))
     total = session.exec(select(sa.func.count()).select_from(RectificationOrder).where(*conditions)).one()
     rows = session.exec(
         select(RectificationOrder)
         .where(*conditions)
-        .order_by(RectificationOrder.deadline, RectificationOrder.id)
+        .order_by(col(RectificationOrder.deadline), col(RectificationOrder.id))
         .offset(offset)
         .limit(limit)
     ).all()
@@ -319,9 +321,9 @@ def overdue_by_township(session: Session, *, today: date) -> dict[tuple[str, str
     Read from the deadline, not from `overdue_at`, so the figure is right even before a tick has
     announced the order."""
     rows = session.execute(
-        sa.select(RectificationOrder.county_id, RectificationOrder.township_id, sa.func.count())
-        .where(RectificationOrder.status == "open", RectificationOrder.deadline < today)  # type: ignore[arg-type]
-        .group_by(RectificationOrder.county_id, RectificationOrder.township_id)
+        sa.select(col(RectificationOrder.county_id), col(RectificationOrder.township_id), sa.func.count())
+        .where(col(RectificationOrder.status) == "open", col(RectificationOrder.deadline) < today)
+        .group_by(col(RectificationOrder.county_id), col(RectificationOrder.township_id))
     ).all()
     return {(county, township): int(count) for county, township, count in rows}
 
@@ -349,7 +351,7 @@ def refer(
     attachments = session.exec(
         select(Attachment.id)
         .where(Attachment.inspection_id == inspection.id)
-        .order_by(Attachment.uploaded_at)
+        .order_by(col(Attachment.uploaded_at))
     ).all()
     referral = Referral(
         county_id=inspection.county_id,
