@@ -11,6 +11,7 @@ from services.inspection.config import InspectionConfig
 from services.inspection.inspections.attachments import FilesystemStore, store_for
 from shared.settings import Settings
 
+README = Path(__file__).resolve().parents[2] / "README.md"
 OWN = (
     "SHIAN_INSPECTION_CHECK_SECONDS",
     "SHIAN_INSPECTION_ATTACHMENTS",
@@ -59,3 +60,14 @@ def test_photos_are_kept_under_the_var_dir_by_default(tmp_path: Path):
 def test_an_unknown_store_is_refused_with_its_variable_named():
     with pytest.raises(ValueError, match="SHIAN_INSPECTION_ATTACHMENTS='ftp://x'"):
         store_for(Settings(), InspectionConfig(attachments="ftp://x"))
+
+
+def test_every_setting_is_in_the_readme_s_configuration_table():
+    section = README.read_text(encoding="utf-8").split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    rows = " ".join(line for line in section.splitlines() if line.startswith("| `SHIAN_INSPECTION_"))
+    missing = [
+        name
+        for name in InspectionConfig.model_fields
+        if f"`SHIAN_INSPECTION_{name.upper()}`" not in rows and f"`_{name.upper()}`" not in rows
+    ]
+    assert missing == []
