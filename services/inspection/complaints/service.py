@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -42,6 +43,7 @@ INTAKE = (Role.county, Role.township, Role.inspector)
 DECIDERS = (Role.county, Role.township)
 READERS = (Role.county, Role.township, Role.inspector)
 SYSTEM_ACTOR = "system:inspection"
+DeadlineKind = Literal["accept", "verify"]
 
 
 def receive(*, session: Session, principal: Principal, data: ComplaintCreate, clock: Clock) -> Complaint:
@@ -249,23 +251,24 @@ def check_deadlines(db: Database, *, today: date, now: datetime) -> MissedRun:
     """Announce each missed deadline once: not accepted or refused by `accept_due`; accepted and
     neither followed up nor closed by `verify_due`. A conditional UPDATE claims each notice."""
     run = MissedRun()
-    table = Complaint.__table__  # type: ignore[attr-defined]
-    checks = (
-        ("accept", table.c.accept_missed_at, table.c.accept_due, [table.c.status == "received"]),
+    checks: tuple[tuple[DeadlineKind, Any, Any, list[sa.ColumnElement[bool]]], ...] = (
+        (
+            "accept",
+            col(Complaint.accept_missed_at),
+            col(Complaint.accept_due),
+            [col(Complaint.status) == "received"],
+        ),
         (
             "verify",
-            table.c.verify_missed_at,
-            table.c.verify_due,
-            [table.c.status == "accepted", table.c.followed_up_on.is_(None)],
+            col(Complaint.verify_missed_at),
+            col(Complaint.verify_due),
+            [col(Complaint.status) == "accepted", col(Complaint.followed_up_on).is_(None)],
         ),
     )
     for kind, marker, due, conditions in checks:
         with db.session() as session:
-            rows = (
-                session.execute(sa.select(table.c.id).where(marker.is_(None), due < today, *conditions))
-                .scalars()
-                .all()
-            )
+            missed = sa.select(col(Complaint.id)).where(marker.is_(None), due < today, *conditions)
+            rows = session.execute(missed).scalars().all()
             for complaint_id in rows:
                 if not claim(
                     session, Complaint, complaint_id, marker.is_(None), *conditions, **{marker.key: now}
