@@ -10,19 +10,21 @@ from fastapi import FastAPI
 from services.inspection.campaigns.api import router as campaigns_router
 from services.inspection.checklists.api import router as checklists_router
 from services.inspection.complaints.api import router as complaints_router
-from services.inspection.database import Base, infra, place_directory
+from services.inspection.config import InspectionConfig
+from services.inspection.database import Base, infra, place_directory, register_tables
 from services.inspection.directory.api import router as directory_router
 from services.inspection.handlers import EVENT_HANDLERS
 from services.inspection.inspections.api import router as inspections_router
-from services.inspection.metrics import InspectionMetrics
 from services.inspection.plans.api import router as plans_router
 from services.inspection.rectification.api import router as rectification_router
-from services.inspection.scheduler import Scheduler, deadline_loop
+from services.inspection.scheduler import deadline_loop
 from shared.auth import KnownPlaces
 from shared.clock import Clock
 from shared.service import ServiceSpec
 from shared.settings import Settings
 from shared.web import create_app
+
+register_tables()
 
 SPEC = ServiceSpec(
     name="inspection",
@@ -45,15 +47,17 @@ SPEC = ServiceSpec(
         campaigns_router,
         plans_router,
     ),
-    loops=(deadline_loop,),
 )
 
 
-def create(settings: Settings | None = None, clock: Clock | None = None) -> FastAPI:
-    """The app, its scheduler reporting the supervision gauges on the runtime's registry."""
-    scheduler = Scheduler()
-    loops = (*(loop for loop in SPEC.loops if loop is not deadline_loop), scheduler)
-    app = create_app(dataclasses.replace(SPEC, loops=loops), settings, clock)
-    scheduler.metrics = InspectionMetrics(app.state.runtime.registry)
+def create(
+    settings: Settings | None = None, clock: Clock | None = None, *, config: InspectionConfig | None = None
+) -> FastAPI:
+    """The app, with its deadline scheduler reporting the supervision gauges on the runtime's
+    registry."""
+    config = config or InspectionConfig()
+    spec = dataclasses.replace(SPEC, loops=(*SPEC.loops, deadline_loop(config)))
+    app = create_app(spec, settings, clock)
+    app.state.inspection_config = config
     app.state.known_places = KnownPlaces(app.state.runtime.db, place_directory)
     return app

@@ -13,3 +13,13 @@ class Base(SQLModel, registry=registry()):
 
 infra = add_infrastructure_tables(Base.metadata)
 place_directory = add_place_directory(Base.metadata)
+
+
+def register_tables() -> None:
+    """Import every module that declares a table, so the metadata is complete (migrations, the app)."""
+    import services.inspection.campaigns.models
+    import services.inspection.complaints.models
+    import services.inspection.directory.models
+    import services.inspection.inspections.models
+    import services.inspection.plans.models
+    import services.inspection.rectification.models  # noqa: F401

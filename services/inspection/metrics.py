@@ -10,7 +10,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from prometheus_client import CollectorRegistry, Gauge
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from services.inspection.directory.models import DirectoryBusiness
 from services.inspection.plans import service as plans
@@ -33,12 +33,13 @@ class SupervisionFigures:
 def supervision_figures(session: Session, *, on: date) -> SupervisionFigures:
     """Coverage is the figure GET /coverage gives a county office, computed for every county the
     directory knows; a township with businesses but no overdue order reports 0, not nothing."""
-    counties = session.execute(sa.select(DirectoryBusiness.county_id).distinct()).scalars().all()
+    counties = session.execute(sa.select(col(DirectoryBusiness.county_id)).distinct()).scalars().all()
     coverage: dict[str, float] = {}
     for county_id in counties:
         office = Principal(subject=METRICS_SUBJECT, role=Role.county, county_id=county_id)
         for township in plans.coverage(session=session, principal=office, on=on).townships:
-            coverage[township.township_id] = township.ratio
+            if township.ratio is not None:  # always a figure: a township is listed for its businesses
+                coverage[township.township_id] = township.ratio
     overdue = dict.fromkeys(coverage, 0)
     for (_, township_id), count in rectification.overdue_by_township(session, today=on).items():
         overdue[township_id] = overdue.get(township_id, 0) + count
@@ -61,6 +62,10 @@ class InspectionMetrics:
             registry=registry,
         )
         self._shown: dict[Gauge, set[str]] = {}
+
+    def unregister(self, registry: CollectorRegistry) -> None:
+        registry.unregister(self.rectifications_overdue)
+        registry.unregister(self.grading_coverage)
 
     def refresh(self, db: Database, clock: Clock) -> SupervisionFigures:
         with db.session() as session:

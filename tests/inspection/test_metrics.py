@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from services.inspection import scheduler
 from shared.clock import ManualClock
 from shared.settings import Settings
 from tests.inspection.conftest import DONGSHAN, XISHUI, Inspection, place_events, results, running, wait_for
@@ -17,7 +16,7 @@ from tests.inspection.conftest import DONGSHAN, XISHUI, Inspection, place_events
 @pytest.fixture
 def ticking(settings: Settings, clock: ManualClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Inspection]:
     """The service with its scheduler ticking every 50 ms instead of every minute."""
-    monkeypatch.setattr(scheduler, "CHECK_SECONDS", 0.05)
+    monkeypatch.setenv("SHIAN_INSPECTION_CHECK_SECONDS", "0.05")
     with running(settings, clock) as system:
         for event in place_events():
             system.feed(event, township_id=None)

@@ -5,9 +5,31 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from services.inspection.checklists import templates
+from services.inspection.inspections.verdict import ItemResult
+from services.inspection.rectification.service import FailedOrPassed, findings
 from shared.clock import ManualClock
 from shared.settings import Settings
 from tests.inspection.conftest import START, Inspection, place_events, results, running, wait_for
+
+
+def test_an_inspection_finds_each_applicable_item_in_the_words_of_its_checklist():
+    template = templates.template_for("catering", on=START.date())
+    assert template is not None
+    key = next(item for item in template.items if item.key)
+    general, skipped = [item for item in template.items if not item.key][:2]
+    found = findings(
+        template,
+        [
+            ItemResult(code=key.code, key=True, result="fail"),
+            ItemResult(code=general.code, key=False, result="pass"),
+            ItemResult(code=skipped.code, key=False, result="not_applicable"),
+        ],
+    )
+    assert found == [
+        FailedOrPassed(code=key.code, text=key.text, severity="key", passed=False),
+        FailedOrPassed(code=general.code, text=general.text, severity="general", passed=True),
+    ]
 
 
 def test_a_reinspection_that_finds_the_item_put_right_verifies_the_order(inspection: Inspection):

@@ -11,6 +11,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from services.inspection.config import InspectionConfig
 from services.inspection.inspections import attachments
 from shared.settings import Settings
 from tests.inspection.conftest import COUNTY, Inspection, results
@@ -96,7 +97,7 @@ def test_a_refused_photo_leaves_the_bucket_empty(bucket: Any, inspection: Inspec
 
 
 def test_a_missing_object_reads_as_a_missing_file(bucket: Any):
-    store = attachments.store_for(Settings())
+    store = attachments.store_for(Settings(), InspectionConfig())
     assert isinstance(store, attachments.S3Store)
     store.put("x/1", b"one")
     store.delete("x/1")

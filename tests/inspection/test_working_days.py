@@ -34,7 +34,7 @@ def test_adjusted_saturdays_are_working_days_and_holiday_weekdays_are_not():
     calendar = china_calendar()
     assert calendar.is_working_day(date(2025, 10, 11))  # a Saturday worked for National Day
     assert not calendar.is_working_day(date(2025, 10, 6))  # a Monday off
-    assert calendar.holiday_name(date(2026, 2, 17)) == "春节"
+    assert calendar.holidays.get(date(2026, 2, 17)) == "春节"
     assert not calendar.is_working_day(date(2026, 3, 7))  # an ordinary Saturday
 
 
@@ -42,4 +42,4 @@ def test_the_calendar_covers_2025_to_2027_and_marks_unpublished_years():
     calendar = china_calendar()
     assert {2025, 2026, 2027} <= calendar.years
     assert calendar.provisional_years == frozenset({2027})
-    assert calendar.holiday_name(date(2027, 10, 1)) == "国庆节"
+    assert calendar.holidays.get(date(2027, 10, 1)) == "国庆节"

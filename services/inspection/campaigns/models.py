@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import JSON, Column
@@ -26,7 +26,11 @@ HOLIDAY_NAMES: dict[str, str] = {
 
 
 class Campaign(Base, table=True):
+    """A county-wide record: it belongs to no township, so its audit line and event carry none."""
+
     __tablename__ = "campaigns"
+    audit_entity: ClassVar[str] = "campaign"
+    township_id: ClassVar[str | None] = None
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     county_id: str = SQLField(max_length=40, index=True)

@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.inspection.campaigns.models import (
     Campaign,
@@ -17,11 +17,10 @@ from services.inspection.campaigns.models import (
 from services.inspection.checklists.templates import kind_map
 from services.inspection.database import place_directory
 from services.inspection.inspections.models import Inspection
-from shared import audit
+from shared import changes
 from shared.auth import Principal, Role
 from shared.catalogue.inspection import CampaignLaunched
 from shared.errors import Invalid, NotFound
-from shared.outbox import emit
 
 LAUNCHERS = (Role.county,)
 READERS = (Role.county, Role.township, Role.inspector)
@@ -64,18 +63,13 @@ def launch(*, session: Session, principal: Principal, data: CampaignCreate) -> C
     )
     session.add(campaign)
     session.flush()
-    audit.record(
+    changes.record(
         session,
+        campaign,
         actor=principal.actor,
         action="campaign.launched",
-        entity="campaign",
-        entity_id=str(campaign.id),
-        county_id=campaign.county_id,
         detail=data.model_dump(mode="json"),
-    )
-    emit(
-        session,
-        CampaignLaunched(
+        event=CampaignLaunched(
             campaign_id=campaign.id,
             name=campaign.name,
             kind=data.kind,
@@ -86,9 +80,6 @@ def launch(*, session: Session, principal: Principal, data: CampaignCreate) -> C
             ends_on=data.ends_on,
             targets=data.targets,
         ),
-        county_id=campaign.county_id,
-        township_id=None,
-        actor=principal.actor,
     )
     session.commit()
     return campaign
@@ -96,12 +87,19 @@ def launch(*, session: Session, principal: Principal, data: CampaignCreate) -> C
 
 def get(*, session: Session, principal: Principal, campaign_id: uuid.UUID) -> Campaign:
     principal.ensure_role(*READERS)
+    campaign = _concerning(session, principal, campaign_id)
+    if campaign is None:
+        raise NotFound()
+    return campaign
+
+
+def _concerning(session: Session, principal: Principal, campaign_id: uuid.UUID) -> Campaign | None:
+    """The campaign if it is of the caller's county and concerns them. Campaigns are county-wide
+    records (no township column), so the place scope of `load_in_scope` does not apply."""
     campaign = session.exec(
         select(Campaign).where(Campaign.id == campaign_id, Campaign.county_id == principal.county_id)
     ).first()
-    if campaign is None or not _concerns(campaign, principal):
-        raise NotFound()
-    return campaign
+    return campaign if campaign is not None and _concerns(campaign, principal) else None
 
 
 def _concerns(campaign: Campaign, principal: Principal) -> bool:
@@ -116,7 +114,7 @@ def search(*, session: Session, principal: Principal, active_on: date | None = N
     query = select(Campaign).where(Campaign.county_id == principal.county_id)
     if active_on is not None:
         query = query.where(Campaign.starts_on <= active_on, Campaign.ends_on >= active_on)
-    rows = session.exec(query.order_by(Campaign.starts_on.desc())).all()  # type: ignore[attr-defined]
+    rows = session.exec(query.order_by(col(Campaign.starts_on).desc())).all()
     return [campaign for campaign in rows if _concerns(campaign, principal)]
 
 
@@ -125,10 +123,8 @@ def check_inspection(
 ) -> Campaign:
     """The campaign an inspection is recorded under: known, running that day, for that township.
     A campaign that does not concern the caller is unknown to them (its dates are not theirs)."""
-    campaign = session.exec(
-        select(Campaign).where(Campaign.id == campaign_id, Campaign.county_id == principal.county_id)
-    ).first()
-    if campaign is None or not _concerns(campaign, principal):
+    campaign = _concerning(session, principal, campaign_id)
+    if campaign is None:
         raise Invalid("campaign_id", "unknown campaign")
     if campaign.targets and township_id not in campaign.targets:
         raise Invalid("campaign_id", "the campaign does not cover this township")
@@ -139,13 +135,15 @@ def check_inspection(
 
 def progress(*, session: Session, principal: Principal, campaign_id: uuid.UUID) -> CampaignProgress:
     campaign = get(session=session, principal=principal, campaign_id=campaign_id)
-    done = dict(
-        session.execute(
-            sa.select(Inspection.township_id, sa.func.count())
-            .where(Inspection.campaign_id == campaign.id)
-            .group_by(Inspection.township_id)
+    township_of = col(Inspection.township_id)
+    done: dict[str, int] = {
+        township: count
+        for township, count in session.execute(
+            sa.select(township_of, sa.func.count())
+            .where(col(Inspection.campaign_id) == campaign.id)
+            .group_by(township_of)
         ).all()
-    )
+    }
     townships = sorted(set(campaign.targets) | set(done))
     if principal.role is not Role.county:
         townships = [township for township in townships if township == principal.township_id]

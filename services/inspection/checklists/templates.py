@@ -14,7 +14,6 @@ from typing import Literal
 import yaml
 
 DATA = Path(__file__).parent / "data"
-ChecklistKind = Literal["catering", "production", "sales"]
 
 
 @dataclass(frozen=True)

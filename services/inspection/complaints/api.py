@@ -11,13 +11,12 @@ from services.inspection.complaints.models import (
     Assignment,
     Closure,
     ComplaintCreate,
-    ComplaintPage,
     ComplaintRead,
     ComplaintStatus,
     Decision,
 )
 from shared.deps import ClockDep, CurrentUser, SessionDep
-from shared.paging import Limit, Offset
+from shared.paging import Limit, Offset, Page
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/complaints", tags=["complaints"])
@@ -31,7 +30,7 @@ def receive(data: ComplaintCreate, session: SessionDep, user: CurrentUser, clock
     return service.to_read(service.receive(session=session, principal=user, data=data, clock=clock))
 
 
-@router.get("", response_model=ComplaintPage, summary="Complaints in the caller's scope, newest first")
+@router.get("", response_model=Page[ComplaintRead], summary="Complaints in the caller's scope, newest first")
 def list_complaints(
     session: SessionDep,
     user: CurrentUser,
@@ -40,7 +39,9 @@ def list_complaints(
     status: ComplaintStatus | None = None,
 ):
     items, total = service.search(session=session, principal=user, offset=offset, limit=limit, status_=status)
-    return ComplaintPage(items=[service.to_read(c) for c in items], total=total, offset=offset, limit=limit)
+    return Page[ComplaintRead](
+        items=[service.to_read(c) for c in items], total=total, offset=offset, limit=limit
+    )
 
 
 @router.get("/{complaint_id}", response_model=ComplaintRead, summary="One complaint")

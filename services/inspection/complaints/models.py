@@ -4,30 +4,31 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Column
+from sqlmodel import AutoString, Column
 from sqlmodel import Field as SQLField
 
 from services.inspection.database import Base
+from shared.catalogue.inspection import ComplaintChannel, ComplaintKind
 from shared.dates import Moment
 from shared.db import UTCDateTime, utcnow
 
-Channel = Literal["phone", "web", "walk_in"]
-ComplaintKind = Literal["complaint", "report"]
+Channel = ComplaintChannel
 ComplaintStatus = Literal["received", "accepted", "refused", "closed"]
 
 
 class Complaint(Base, table=True):
     __tablename__ = "complaints"
+    audit_entity: ClassVar[str] = "complaint"
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     county_id: str = SQLField(max_length=40, index=True)
     township_id: str = SQLField(max_length=40, index=True)
     business_id: uuid.UUID | None = SQLField(default=None, index=True)
-    channel: str = SQLField(max_length=12)
-    kind: str = SQLField(max_length=12)
+    channel: Channel = SQLField(max_length=12, sa_type=AutoString(length=12))
+    kind: ComplaintKind = SQLField(max_length=12, sa_type=AutoString(length=12))
     complainant: str | None = SQLField(default=None, max_length=100)
     contact: str | None = SQLField(default=None, max_length=100)
     content: str = SQLField(max_length=4000)
@@ -35,7 +36,9 @@ class Complaint(Base, table=True):
     received_on: date
     accept_due: date = SQLField(index=True)
     verify_due: date = SQLField(index=True)
-    status: str = SQLField(default="received", max_length=12, index=True)
+    status: ComplaintStatus = SQLField(
+        default="received", max_length=12, index=True, sa_type=AutoString(length=12)
+    )
     decided_on: date | None = None
     refusal_reason: str | None = SQLField(default=None, max_length=1000)
     assignee: str | None = SQLField(default=None, max_length=120)
@@ -106,10 +109,3 @@ class ComplaintRead(BaseModel):
     result: str | None
     accept_missed: bool = False
     verify_missed: bool = False
-
-
-class ComplaintPage(BaseModel):
-    items: list[ComplaintRead]
-    total: int
-    offset: int
-    limit: int

@@ -6,9 +6,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, Literal
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.inspection.complaints.models import (
     Assignment,
@@ -22,8 +23,8 @@ from services.inspection.complaints.working_days import china_calendar
 from services.inspection.database import place_directory
 from services.inspection.directory import service as directory
 from services.inspection.rules import complaint_deadline
-from shared import audit
-from shared.auth import Principal, Role
+from shared import changes
+from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.inspection import (
     ComplaintAccepted,
     ComplaintAssigned,
@@ -33,9 +34,8 @@ from shared.catalogue.inspection import (
     ComplaintReceived,
 )
 from shared.clock import Clock, local_today, to_local
-from shared.db import Database
+from shared.db import Database, claim
 from shared.errors import Invalid, NotFound
-from shared.outbox import emit
 from shared.places import find_place
 from shared.rules import dated_by
 
@@ -43,6 +43,7 @@ INTAKE = (Role.county, Role.township, Role.inspector)
 DECIDERS = (Role.county, Role.township)
 READERS = (Role.county, Role.township, Role.inspector)
 SYSTEM_ACTOR = "system:inspection"
+DeadlineKind = Literal["accept", "verify"]
 
 
 def receive(*, session: Session, principal: Principal, data: ComplaintCreate, clock: Clock) -> Complaint:
@@ -89,11 +90,13 @@ def receive(*, session: Session, principal: Principal, data: ComplaintCreate, cl
     )
     session.add(complaint)
     session.flush()
-    _audit(session, principal.actor, "complaint.received", complaint, {"channel": data.channel})
-    _emit(
+    changes.record(
         session,
         complaint,
-        ComplaintReceived(
+        actor=principal.actor,
+        action="complaint.received",
+        detail={"channel": data.channel},
+        event=ComplaintReceived(
             complaint_id=complaint.id,
             channel=data.channel,
             kind=data.kind,
@@ -102,7 +105,6 @@ def receive(*, session: Session, principal: Principal, data: ComplaintCreate, cl
             accept_due=complaint.accept_due,
             verify_due=complaint.verify_due,
         ),
-        principal.actor,
     )
     session.commit()
     return complaint
@@ -123,18 +125,19 @@ def decide(
     complaint.decided_on = today
     complaint.refusal_reason = None if data.accept else reason
     session.add(complaint)
-    _audit(session, principal.actor, f"complaint.{complaint.status}", complaint, {"reason": reason})
-    _emit(
+    changes.record(
         session,
         complaint,
-        ComplaintAccepted(
+        actor=principal.actor,
+        action=f"complaint.{complaint.status}",
+        detail={"reason": reason},
+        event=ComplaintAccepted(
             complaint_id=complaint.id,
             accepted=data.accept,
             reason=reason,
             decided_on=today,
             on_time=today <= complaint.accept_due,
         ),
-        principal.actor,
     )
     session.commit()
     return complaint
@@ -147,12 +150,13 @@ def assign(*, session: Session, principal: Principal, complaint_id: uuid.UUID, d
         raise Invalid("assignee", f"only an accepted complaint is assigned (it is {complaint.status})")
     complaint.assignee = data.assignee.strip()
     session.add(complaint)
-    _audit(session, principal.actor, "complaint.assigned", complaint, {"assignee": complaint.assignee})
-    _emit(
+    changes.record(
         session,
         complaint,
-        ComplaintAssigned(complaint_id=complaint.id, assignee=complaint.assignee),
-        principal.actor,
+        actor=principal.actor,
+        action="complaint.assigned",
+        detail={"assignee": complaint.assignee},
+        event=ComplaintAssigned(complaint_id=complaint.id, assignee=complaint.assignee),
     )
     session.commit()
     return complaint
@@ -170,17 +174,18 @@ def close(
     complaint.closed_on = today
     complaint.result = data.result.strip()
     session.add(complaint)
-    _audit(session, principal.actor, "complaint.closed", complaint, {"result": complaint.result})
-    _emit(
+    changes.record(
         session,
         complaint,
-        ComplaintClosed(
+        actor=principal.actor,
+        action="complaint.closed",
+        detail={"result": complaint.result},
+        event=ComplaintClosed(
             complaint_id=complaint.id,
             result=complaint.result,
             closed_on=today,
             in_time=(complaint.followed_up_on or today) <= complaint.verify_due,
         ),
-        principal.actor,
     )
     session.commit()
     return complaint
@@ -190,11 +195,10 @@ def check_followup(
     *, session: Session, principal: Principal, complaint_id: uuid.UUID, business_id: uuid.UUID
 ) -> Complaint:
     """The complaint an inspection follows up: in scope, accepted, about this business (if it names one)."""
-    complaint = session.exec(
-        select(Complaint).where(Complaint.id == complaint_id, *_scope(principal))
-    ).first()
-    if complaint is None:
-        raise Invalid("complaint_id", "unknown complaint")
+    try:
+        complaint = load_in_scope(session, principal, Complaint, complaint_id, village_level=False)
+    except NotFound:
+        raise Invalid("complaint_id", "unknown complaint") from None
     if complaint.status != "accepted":
         raise Invalid("complaint_id", f"the complaint is {complaint.status}, not accepted")
     if complaint.business_id is not None and complaint.business_id != business_id:
@@ -218,18 +222,19 @@ def link_followup(
     complaint.followed_up_on = inspected_on
     complaint.business_id = complaint.business_id or business_id
     session.add(complaint)
-    _audit(session, actor, "complaint.followed_up", complaint, {"inspection_id": str(inspection_id)})
-    _emit(
+    changes.record(
         session,
         complaint,
-        ComplaintFollowedUp(
+        actor=actor,
+        action="complaint.followed_up",
+        detail={"inspection_id": str(inspection_id)},
+        event=ComplaintFollowedUp(
             complaint_id=complaint.id,
             inspection_id=inspection_id,
             business_id=business_id,
             inspected_on=inspected_on,
             on_time=inspected_on <= complaint.verify_due,
         ),
-        actor,
     )
 
 
@@ -246,46 +251,45 @@ def check_deadlines(db: Database, *, today: date, now: datetime) -> MissedRun:
     """Announce each missed deadline once: not accepted or refused by `accept_due`; accepted and
     neither followed up nor closed by `verify_due`. A conditional UPDATE claims each notice."""
     run = MissedRun()
-    table = Complaint.__table__  # type: ignore[attr-defined]
-    checks = (
-        ("accept", table.c.accept_missed_at, table.c.accept_due, [table.c.status == "received"]),
+    checks: tuple[tuple[DeadlineKind, Any, Any, list[sa.ColumnElement[bool]]], ...] = (
+        (
+            "accept",
+            col(Complaint.accept_missed_at),
+            col(Complaint.accept_due),
+            [col(Complaint.status) == "received"],
+        ),
         (
             "verify",
-            table.c.verify_missed_at,
-            table.c.verify_due,
-            [table.c.status == "accepted", table.c.followed_up_on.is_(None)],
+            col(Complaint.verify_missed_at),
+            col(Complaint.verify_due),
+            [col(Complaint.status) == "accepted", col(Complaint.followed_up_on).is_(None)],
         ),
     )
     for kind, marker, due, conditions in checks:
         with db.session() as session:
-            rows = (
-                session.execute(sa.select(table.c.id).where(marker.is_(None), due < today, *conditions))
-                .scalars()
-                .all()
-            )
+            missed = sa.select(col(Complaint.id)).where(marker.is_(None), due < today, *conditions)
+            rows = session.execute(missed).scalars().all()
             for complaint_id in rows:
-                claimed = session.execute(
-                    table.update()
-                    .where(table.c.id == complaint_id, marker.is_(None), *conditions)
-                    .values({marker.key: now})
-                ).rowcount
-                if not claimed:
+                if not claim(
+                    session, Complaint, complaint_id, marker.is_(None), *conditions, **{marker.key: now}
+                ):
                     continue
                 complaint = session.get(Complaint, complaint_id)
                 assert complaint is not None
                 due_on = complaint.accept_due if kind == "accept" else complaint.verify_due
                 setattr(run, kind, getattr(run, kind) + 1)
-                _audit(session, SYSTEM_ACTOR, "complaint.deadline_missed", complaint, {"deadline": kind})
-                _emit(
+                changes.record(
                     session,
                     complaint,
-                    ComplaintDeadlineMissed(
+                    actor=SYSTEM_ACTOR,
+                    action="complaint.deadline_missed",
+                    detail={"deadline": kind},
+                    event=ComplaintDeadlineMissed(
                         complaint_id=complaint.id,
                         business_id=complaint.business_id,
-                        deadline_kind=kind,  # type: ignore[arg-type]
+                        deadline_kind=kind,
                         due_on=due_on,
                     ),
-                    SYSTEM_ACTOR,
                 )
     return run
 
@@ -299,12 +303,7 @@ def _scope(principal: Principal) -> list[sa.ColumnElement[bool]]:
 
 def get(*, session: Session, principal: Principal, complaint_id: uuid.UUID) -> Complaint:
     principal.ensure_role(*READERS)
-    complaint = session.exec(
-        select(Complaint).where(Complaint.id == complaint_id, *_scope(principal))
-    ).first()
-    if complaint is None:
-        raise NotFound()
-    return complaint
+    return load_in_scope(session, principal, Complaint, complaint_id, village_level=False)
 
 
 def search(
@@ -313,14 +312,14 @@ def search(
     principal.ensure_role(*READERS)
     conditions = _scope(principal)
     if status_:
-        conditions.append(Complaint.status == status_)
+        conditions.append(col(Complaint.status) == status_)
     total = session.exec(select(sa.func.count()).select_from(Complaint).where(*conditions)).one()
     rows = session.exec(
         select(Complaint)
         .where(*conditions)
-        .order_by(Complaint.received_at.desc())
+        .order_by(col(Complaint.received_at).desc())
         .offset(offset)
-        .limit(limit)  # type: ignore[attr-defined]
+        .limit(limit)
     ).all()
     return list(rows), int(total)
 
@@ -332,20 +331,3 @@ def to_read(complaint: Complaint) -> ComplaintRead:
             "verify_missed": complaint.verify_missed_at is not None,
         }
     )
-
-
-def _audit(session: Session, actor: str, action: str, complaint: Complaint, detail: dict) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity="complaint",
-        entity_id=str(complaint.id),
-        county_id=complaint.county_id,
-        township_id=complaint.township_id,
-        detail=detail,
-    )
-
-
-def _emit(session: Session, complaint: Complaint, payload, actor: str) -> None:  # type: ignore[no-untyped-def]
-    emit(session, payload, county_id=complaint.county_id, township_id=complaint.township_id, actor=actor)

@@ -43,9 +43,6 @@ class WorkingCalendar:
                 remaining -= 1
         return day
 
-    def holiday_name(self, day: date) -> str | None:
-        return self.holidays.get(day)
-
 
 def _days(first: date, last: date) -> list[date]:
     return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]

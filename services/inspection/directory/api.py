@@ -5,16 +5,18 @@ from __future__ import annotations
 import uuid
 
 from services.inspection.directory import service
-from services.inspection.directory.models import DirectoryBusinessRead, DirectoryPage
+from services.inspection.directory.models import DirectoryBusinessRead
 from shared.deps import CurrentUser, SessionDep
 from shared.errors import NotFound
-from shared.paging import Limit, Offset
+from shared.paging import Limit, Offset, Page
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/directory", tags=["directory"])
 
 
-@router.get("/businesses", response_model=DirectoryPage, summary="Businesses known to inspection")
+@router.get(
+    "/businesses", response_model=Page[DirectoryBusinessRead], summary="Businesses known to inspection"
+)
 def list_businesses(
     session: SessionDep,
     user: CurrentUser,
@@ -25,7 +27,12 @@ def list_businesses(
     items, total = service.search(
         session=session, principal=user, offset=offset, limit=limit, township_id=township_id
     )
-    return DirectoryPage(items=items, total=total, offset=offset, limit=limit)  # type: ignore[arg-type]
+    return Page[DirectoryBusinessRead](
+        items=[DirectoryBusinessRead.model_validate(business) for business in items],
+        total=total,
+        offset=offset,
+        limit=limit,
+    )
 
 
 @router.get("/businesses/{business_id}", response_model=DirectoryBusinessRead, summary="One business")

@@ -46,10 +46,3 @@ class DirectoryBusinessRead(BaseModel):
     registered_on: date
     licensed_on: date | None = None
     last_incident_on: date | None = None
-
-
-class DirectoryPage(BaseModel):
-    items: list[DirectoryBusinessRead]
-    total: int
-    offset: int
-    limit: int

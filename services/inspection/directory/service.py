@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.inspection.directory.models import DirectoryBusiness
-from shared.auth import Principal, incident_reaches
+from shared import projection
+from shared.auth import Placed, Principal, incident_reaches
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.registry import (
     BusinessRegistered,
@@ -23,68 +25,76 @@ from shared.db import utcnow
 from shared.events import Envelope
 from shared.parking import Unresolved, parks, release
 
+DIRECTORY: sa.Table = DirectoryBusiness.__table__  # type: ignore[attr-defined]
+
 
 def apply_business_registered(session: Session, envelope: Envelope, payload: BusinessRegistered) -> None:
-    """Insert or refresh the business; replays and re-deliveries leave one row."""
-    business = session.get(DirectoryBusiness, payload.business_id)
-    if business is None:
-        business = DirectoryBusiness(
-            id=payload.business_id,
-            county_id=envelope.county_id,
-            township_id=envelope.township_id or "",
-            name=payload.name,
-            kind=payload.kind,
-            risk_level=payload.risk_level,
-            status=payload.status,
-            registered_on=payload.registered_on,
-        )
-    business.village_id = payload.village_id
-    business.name = payload.name
-    business.kind = payload.kind
-    business.risk_level = payload.risk_level
-    business.status = payload.status
-    business.updated_at = utcnow()
-    session.add(business)
+    """Insert or refresh the business; replays and re-deliveries leave one row. A refresh keeps the
+    row's place and registration day: only `business.updated` moves a business."""
+    key = {"id": payload.business_id}
+    refreshed = {
+        "village_id": payload.village_id,
+        "name": payload.name,
+        "kind": payload.kind,
+        "risk_level": payload.risk_level,
+        "status": payload.status,
+        "updated_at": utcnow(),
+    }
+    if not projection.update(session, DIRECTORY, key, refreshed):
+        registered = {
+            "county_id": envelope.county_id,
+            "township_id": envelope.township_id or "",
+            "registered_on": payload.registered_on,
+        }
+        projection.upsert(session, DIRECTORY, key, refreshed | registered)
     release(session, "business", payload.business_id)
 
 
+def placed(business: DirectoryBusiness) -> Placed:
+    """The business as `incident_reaches` reads its place. `Placed` declares writable attributes that
+    may be None, which the type checker does not match with columns that never are."""
+    return cast(Placed, business)
+
+
 def _known(session: Session, business_id: uuid.UUID) -> DirectoryBusiness:
-    """The business, or Unresolved: its `business.registered` has not arrived yet (another stream,
-    or a retry after later entries), so the event is parked until it does."""
-    business = session.get(DirectoryBusiness, business_id)
+    """The business as stored now, or Unresolved: its `business.registered` has not arrived yet
+    (another stream, or a retry after later entries), so the event is parked until it does. Read
+    afresh, as the handlers write with statements that the session's copies do not see."""
+    business = session.get(DirectoryBusiness, business_id, populate_existing=True)
     if business is None:
         raise Unresolved("business", business_id)
     return business
 
 
+def _set(session: Session, business_id: uuid.UUID, values: dict[str, Any]) -> None:
+    """Set columns of a known business (parked, as in `_known`, while it is unknown)."""
+    if not projection.update(session, DIRECTORY, {"id": business_id}, values | {"updated_at": utcnow()}):
+        raise Unresolved("business", business_id)
+
+
 @parks
 def apply_business_updated(session: Session, envelope: Envelope, payload: BusinessUpdated) -> None:
     """The payload is the whole current state; a move to another village may change the township."""
-    business = _known(session, payload.business_id)
-    business.township_id = envelope.township_id or business.township_id
-    business.village_id = payload.village_id
-    business.name = payload.name
-    business.kind = payload.kind
-    business.risk_level = payload.risk_level
-    business.status = payload.status
-    business.updated_at = utcnow()
-    session.add(business)
+    values: dict[str, Any] = {
+        "village_id": payload.village_id,
+        "name": payload.name,
+        "kind": payload.kind,
+        "risk_level": payload.risk_level,
+        "status": payload.status,
+    }
+    if envelope.township_id:
+        values["township_id"] = envelope.township_id
+    _set(session, payload.business_id, values)
 
 
 @parks
 def apply_status_changed(session: Session, envelope: Envelope, payload: BusinessStatusChanged) -> None:
-    business = _known(session, payload.business_id)
-    business.status = payload.status
-    business.updated_at = utcnow()
-    session.add(business)
+    _set(session, payload.business_id, {"status": payload.status})
 
 
 @parks
 def apply_risk_changed(session: Session, envelope: Envelope, payload: BusinessRiskChanged) -> None:
-    business = _known(session, payload.business_id)
-    business.risk_level = payload.risk_level
-    business.updated_at = utcnow()
-    session.add(business)
+    _set(session, payload.business_id, {"risk_level": payload.risk_level})
 
 
 @parks
@@ -95,10 +105,7 @@ def apply_licence_recorded(session: Session, envelope: Envelope, payload: Licenc
     business = _known(session, payload.business_id)
     if business.permit_number == payload.number:
         return
-    business.permit_number = payload.number
-    business.licensed_on = payload.issued_on
-    business.updated_at = utcnow()
-    session.add(business)
+    _set(session, business.id, {"permit_number": payload.number, "licensed_on": payload.issued_on})
 
 
 @parks
@@ -107,13 +114,11 @@ def apply_incident_reported(session: Session, envelope: Envelope, payload: Incid
     if payload.business_id is None:
         return
     business = _known(session, payload.business_id)
-    if not incident_reaches(envelope, payload.village_id, business):
+    if not incident_reaches(envelope, payload.village_id, placed(business)):
         return
     reported_on = to_local(payload.reported_at).date()
     if business.last_incident_on is None or reported_on > business.last_incident_on:
-        business.last_incident_on = reported_on
-        business.updated_at = utcnow()
-        session.add(business)
+        _set(session, business.id, {"last_incident_on": reported_on})
 
 
 def scope_condition(principal: Principal) -> sa.ColumnElement[bool]:
@@ -135,12 +140,12 @@ def search(
 ) -> tuple[list[DirectoryBusiness], int]:
     conditions = [scope_condition(principal)]
     if township_id:
-        conditions.append(DirectoryBusiness.township_id == township_id)
+        conditions.append(col(DirectoryBusiness.township_id) == township_id)
     total = session.exec(select(sa.func.count()).select_from(DirectoryBusiness).where(*conditions)).one()
     rows = session.exec(
         select(DirectoryBusiness)
         .where(*conditions)
-        .order_by(DirectoryBusiness.name, DirectoryBusiness.id)
+        .order_by(col(DirectoryBusiness.name), col(DirectoryBusiness.id))
         .offset(offset)
         .limit(limit)
     ).all()

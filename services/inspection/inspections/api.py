@@ -8,23 +8,26 @@ from typing import Annotated
 from fastapi import Depends, Header, Query, Request, Response, status
 
 from services.inspection.inspections import service
-from services.inspection.inspections.attachments import store_for
+from services.inspection.inspections.attachments import AttachmentStore, store_for
 from services.inspection.inspections.models import (
     AttachmentRead,
     InspectionCreate,
     InspectionKind,
-    InspectionPage,
     InspectionRead,
 )
 from services.inspection.rectification import service as rectification
 from services.inspection.rectification.models import ReferralCreate, ReferralRead
 from shared.deps import ClockDep, CurrentUser, SessionDep
-from shared.paging import Offset, limit_of
+from shared.paging import Offset, Page
 from shared.routing import ServiceRouter
 
-Limit200 = limit_of(200)
+Limit200 = Annotated[int, Query(ge=1, le=200, description="Rows to return at most")]
 
 router = ServiceRouter(prefix="/inspections", tags=["inspections"])
+
+
+def attachment_store(request: Request) -> AttachmentStore:
+    return store_for(request.app.state.settings, request.app.state.inspection_config)
 
 
 async def request_body(request: Request) -> bytes:
@@ -42,7 +45,9 @@ def record_inspection(data: InspectionCreate, session: SessionDep, user: Current
     return service.to_read(session, [inspection])[0]
 
 
-@router.get("", response_model=InspectionPage, summary="Inspections in the caller's scope, newest first")
+@router.get(
+    "", response_model=Page[InspectionRead], summary="Inspections in the caller's scope, newest first"
+)
 def list_inspections(
     session: SessionDep,
     user: CurrentUser,
@@ -61,7 +66,9 @@ def list_inspections(
         kind=kind,
         outcome=outcome,
     )
-    return InspectionPage(items=service.to_read(session, items), total=total, offset=offset, limit=limit)
+    return Page[InspectionRead](
+        items=service.to_read(session, items), total=total, offset=offset, limit=limit
+    )
 
 
 @router.get("/{inspection_id}", response_model=InspectionRead, summary="One inspection")
@@ -87,7 +94,6 @@ def attach_photo(
     filename: Annotated[str, Query(min_length=1, max_length=200)],
     content_type: Annotated[str, Header()] = "application/octet-stream",
 ):
-    settings = request.app.state.settings
     return service.attach(
         session=session,
         principal=user,
@@ -95,7 +101,7 @@ def attach_photo(
         filename=filename,
         content_type=content_type,
         data=data,
-        store=store_for(settings),
+        store=attachment_store(request),
     )
 
 
@@ -115,7 +121,7 @@ def get_photo(
     found = service.attachment(
         session=session, principal=user, inspection_id=inspection_id, attachment_id=attachment_id
     )
-    body = store_for(request.app.state.settings).get(found.storage_key)
+    body = attachment_store(request).get(found.storage_key)
     return Response(content=body, media_type=found.content_type)
 
 

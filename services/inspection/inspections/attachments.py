@@ -1,9 +1,9 @@
 """Where photos and other evidence files are kept: an interface with a filesystem implementation.
 
-The store is chosen by `SHIAN_INSPECTION_ATTACHMENTS`: unset or `file:<dir>` keeps files on disk
-(default `<var_dir>/attachments`); `s3://<bucket>/<prefix>` keeps them in an S3-compatible object
-store, reached through `SHIAN_INSPECTION_S3_ENDPOINT_URL` (unset: AWS itself),
-`SHIAN_INSPECTION_S3_ACCESS_KEY_ID`, `SHIAN_INSPECTION_S3_SECRET_ACCESS_KEY` and
+The store is chosen by `SHIAN_INSPECTION_ATTACHMENTS` (`InspectionConfig.attachments`): unset or
+`file:<dir>` keeps files on disk (default `<var_dir>/attachments`); `s3://<bucket>/<prefix>` keeps
+them in an S3-compatible object store, reached through `SHIAN_INSPECTION_S3_ENDPOINT_URL` (unset:
+AWS itself), `SHIAN_INSPECTION_S3_ACCESS_KEY_ID`, `SHIAN_INSPECTION_S3_SECRET_ACCESS_KEY` and
 `SHIAN_INSPECTION_S3_REGION`, so that replicas on several hosts share one store. Keys are
 content-addressed (`<county>/<inspection>/<sha256>`), so writing the same photo twice stores it once and a
 retried upload is harmless.
@@ -22,6 +22,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from services.inspection.config import InspectionConfig
 from shared.settings import Settings
 
 
@@ -120,8 +121,8 @@ def _s3_store(
     return S3Store(client, parts.netloc, parts.path)
 
 
-def store_for(settings: Settings) -> AttachmentStore:
-    configured = os.environ.get("SHIAN_INSPECTION_ATTACHMENTS", "")
+def store_for(settings: Settings, config: InspectionConfig) -> AttachmentStore:
+    configured = config.attachments
     if not configured:
         return FilesystemStore(settings.var_dir / "attachments")
     if configured.startswith("file:"):
@@ -129,10 +130,10 @@ def store_for(settings: Settings) -> AttachmentStore:
     if configured.startswith("s3://"):
         return _s3_store(
             configured,
-            os.environ.get("SHIAN_INSPECTION_S3_ENDPOINT_URL") or None,
-            os.environ.get("SHIAN_INSPECTION_S3_ACCESS_KEY_ID") or None,
-            os.environ.get("SHIAN_INSPECTION_S3_SECRET_ACCESS_KEY") or None,
-            os.environ.get("SHIAN_INSPECTION_S3_REGION") or None,
+            config.s3_endpoint_url,
+            config.s3_access_key_id,
+            config.s3_secret_access_key,
+            config.s3_region,
         )
     raise ValueError(
         f"SHIAN_INSPECTION_ATTACHMENTS={configured!r}: expected file:<dir> or s3://<bucket>/<prefix>"

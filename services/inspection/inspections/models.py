@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from sqlmodel import JSON, Column
+from sqlmodel import JSON, AutoString, Column
 from sqlmodel import Field as SQLField
 
 from services.inspection.database import Base
+from shared.catalogue.inspection import Action, DynamicGrade, Outcome
 from shared.dates import Moment
 from shared.db import UTCDateTime, utcnow
 
@@ -23,6 +24,7 @@ Result = Literal["pass", "fail", "not_applicable"]
 
 class Inspection(Base, table=True):
     __tablename__ = "inspections"
+    audit_entity: ClassVar[str] = "inspection"
     __table_args__ = (sa.Index("ix_inspections_business_day", "business_id", "inspected_on"),)
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
@@ -30,17 +32,17 @@ class Inspection(Base, table=True):
     township_id: str = SQLField(max_length=40, index=True)
     village_id: str | None = SQLField(default=None, max_length=40)
     business_id: uuid.UUID
-    kind: str = SQLField(max_length=24)
+    kind: InspectionKind = SQLField(max_length=24, sa_type=AutoString(length=24))
     inspected_at: datetime = SQLField(sa_column=Column(UTCDateTime, nullable=False))
     inspected_on: date = SQLField(index=True)  # the local (Asia/Shanghai) day
     inspectors: list[str] = SQLField(default_factory=list, sa_column=Column(JSON, nullable=False))
     recorded_by: str = SQLField(max_length=120)
     checklist_kind: str = SQLField(max_length=24)
     checklist_version: int
-    outcome: str = SQLField(max_length=24)
-    action: str = SQLField(max_length=24)
+    outcome: Outcome = SQLField(max_length=24, sa_type=AutoString(length=24))
+    action: Action = SQLField(max_length=24, sa_type=AutoString(length=24))
     score: float
-    dynamic_grade: str | None = SQLField(default=None, max_length=12)
+    dynamic_grade: DynamicGrade | None = SQLField(default=None, max_length=12, sa_type=AutoString(length=12))
     grade_withheld: str | None = SQLField(default=None, max_length=24)
     notes: str | None = SQLField(default=None, max_length=4000)
     campaign_id: uuid.UUID | None = SQLField(default=None, index=True)
@@ -156,10 +158,3 @@ class InspectionRead(BaseModel):
     complaint_id: uuid.UUID | None
     items: list[ItemResultRead] = Field(default_factory=list)
     attachments: list[AttachmentRead] = Field(default_factory=list)
-
-
-class InspectionPage(BaseModel):
-    items: list[InspectionRead]
-    total: int
-    offset: int
-    limit: int

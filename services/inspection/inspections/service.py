@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.inspection.campaigns import service as campaigns
 from services.inspection.checklists import templates
@@ -35,12 +35,11 @@ from services.inspection.inspections.verdict import ItemResult, Verdict, judge
 from services.inspection.plans import service as plans
 from services.inspection.rectification import service as rectification
 from services.inspection.rules import rectification_deadline
-from shared import audit
-from shared.auth import Principal, Role
+from shared import changes
+from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.inspection import InspectionCompleted
 from shared.clock import Clock, to_local
 from shared.errors import Invalid, NotFound
-from shared.outbox import emit
 from shared.rules import dated_by
 
 RECORDERS = (Role.county, Role.township, Role.inspector)
@@ -179,14 +178,11 @@ def write(
             for given, result in zip(data.items, checked.results, strict=True)
         ],
     )
-    audit.record(
+    changes.record(
         session,
+        inspection,
         actor=principal.actor,
         action="inspection.completed",
-        entity="inspection",
-        entity_id=str(inspection.id),
-        county_id=inspection.county_id,
-        township_id=inspection.township_id,
         detail={
             "business_id": str(business.id),
             "outcome": verdict.outcome,
@@ -195,10 +191,7 @@ def write(
             "dynamic_grade": verdict.dynamic_grade,
             "grade_withheld": verdict.grade_withheld,
         },
-    )
-    emit(
-        session,
-        InspectionCompleted(
+        event=InspectionCompleted(
             inspection_id=inspection.id,
             business_id=business.id,
             kind=data.kind,
@@ -210,24 +203,9 @@ def write(
             failed_items=list(verdict.failed_items),
             inspector=principal.actor,
         ),
-        county_id=inspection.county_id,
-        township_id=inspection.township_id,
-        actor=principal.actor,
     )
     rectification.apply_inspection(
-        session,
-        inspection=inspection,
-        checked=[
-            rectification.FailedOrPassed(
-                code=result.code,
-                text=template.item(result.code).text,  # type: ignore[union-attr]
-                severity="key" if result.key else "general",
-                passed=result.result == "pass",
-            )
-            for result in checked.results
-            if result.result != "not_applicable"
-        ],
-        actor=principal.actor,
+        session, inspection=inspection, template=template, results=checked.results, actor=principal.actor
     )
     if checked.complaint is not None:
         complaints.link_followup(
@@ -251,12 +229,7 @@ def _scope(principal: Principal) -> list[sa.ColumnElement[bool]]:
 
 def get(*, session: Session, principal: Principal, inspection_id: uuid.UUID) -> Inspection:
     principal.ensure_role(*READERS)
-    inspection = session.exec(
-        select(Inspection).where(Inspection.id == inspection_id, *_scope(principal))
-    ).first()
-    if inspection is None:
-        raise NotFound()
-    return inspection
+    return load_in_scope(session, principal, Inspection, inspection_id)
 
 
 def search(
@@ -272,16 +245,16 @@ def search(
     principal.ensure_role(*READERS)
     conditions = _scope(principal)
     if business_id:
-        conditions.append(Inspection.business_id == business_id)
+        conditions.append(col(Inspection.business_id) == business_id)
     if kind:
-        conditions.append(Inspection.kind == kind)
+        conditions.append(col(Inspection.kind) == kind)
     if outcome:
-        conditions.append(Inspection.outcome == outcome)
+        conditions.append(col(Inspection.outcome) == outcome)
     total = session.exec(select(sa.func.count()).select_from(Inspection).where(*conditions)).one()
     rows = session.exec(
         select(Inspection)
         .where(*conditions)
-        .order_by(Inspection.inspected_at.desc(), Inspection.id)  # type: ignore[attr-defined]
+        .order_by(col(Inspection.inspected_at).desc(), col(Inspection.id))
         .offset(offset)
         .limit(limit)
     ).all()
@@ -295,11 +268,15 @@ def to_read(session: Session, inspections: Sequence[Inspection]) -> list[Inspect
     attachments: dict[uuid.UUID, list[AttachmentRead]] = {i: [] for i in ids}
     if ids:
         for item in session.exec(
-            select(InspectionItem).where(InspectionItem.inspection_id.in_(ids)).order_by(InspectionItem.id)  # type: ignore[attr-defined]
+            select(InspectionItem)
+            .where(col(InspectionItem.inspection_id).in_(ids))
+            .order_by(col(InspectionItem.id))
         ):
             items[item.inspection_id].append(ItemResultRead.model_validate(item))
         for attachment in session.exec(
-            select(Attachment).where(Attachment.inspection_id.in_(ids)).order_by(Attachment.uploaded_at)  # type: ignore[attr-defined]
+            select(Attachment)
+            .where(col(Attachment.inspection_id).in_(ids))
+            .order_by(col(Attachment.uploaded_at))
         ):
             attachments[attachment.inspection_id].append(AttachmentRead.model_validate(attachment))
     return [
@@ -358,14 +335,11 @@ def attach(
         )
         session.add(attachment)
         session.flush()
-        audit.record(
+        changes.record(
             session,
+            inspection,
             actor=principal.actor,
             action="inspection.photo_attached",
-            entity="inspection",
-            entity_id=str(inspection.id),
-            county_id=inspection.county_id,
-            township_id=inspection.township_id,
             detail={"attachment_id": str(attachment.id), "sha256": digest, "size": len(data)},
         )
         session.commit()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel
@@ -15,12 +15,14 @@ from services.inspection.database import Base
 from shared.db import UTCDateTime, utcnow
 
 PlanState = Literal["complete", "planned", "due", "overdue"]
+WorkState = Literal["due", "overdue"]
 
 
 class InspectionTask(Base, table=True):
     """An inspection to make outside the yearly plan, e.g. at once after an incident."""
 
     __tablename__ = "inspection_tasks"
+    audit_entity: ClassVar[str] = "inspection_task"
     __table_args__ = (sa.UniqueConstraint("incident_id", "business_id", name="uq_task_incident_business"),)
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
@@ -60,7 +62,7 @@ class TownshipPlan(BaseModel):
 
 class WorkItem(BaseModel):
     what: Literal["urgent_task", "planned_inspection", "reinspection", "complaint_followup"]
-    state: Literal["due", "overdue"]
+    state: WorkState
     business_id: uuid.UUID | None
     business_name: str | None
     due_by: date | None

@@ -9,13 +9,16 @@ registered businesses that received a dynamic grade in the last 12 months.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import date, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.inspection.complaints.models import Complaint
 from services.inspection.database import place_directory
+from services.inspection.directory import service as directory
 from services.inspection.directory.models import DirectoryBusiness
 from services.inspection.inspections.models import Inspection
 from services.inspection.plans.models import (
@@ -27,17 +30,17 @@ from services.inspection.plans.models import (
     TownshipPlan,
     WorkItem,
     Worklist,
+    WorkState,
 )
 from services.inspection.rectification.models import RectificationOrder
 from services.inspection.rules import grade_blackout, inspection_frequency
-from shared import audit
+from shared import changes
 from shared.auth import Principal, Role, incident_reaches
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.inspection import InspectionTaskOpened
 from shared.clock import to_local
 from shared.errors import Invalid, NotFound
 from shared.events import Envelope
-from shared.outbox import emit
 from shared.parking import Unresolved, parks
 from shared.places import find_place
 from shared.rules import dated_by
@@ -56,10 +59,10 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
     naming a business the directory does not hold yet waits (parked) for its registration."""
     if payload.business_id is None:
         return
-    business = session.get(DirectoryBusiness, payload.business_id)
+    business = session.get(DirectoryBusiness, payload.business_id, populate_existing=True)
     if business is None:
         raise Unresolved("business", payload.business_id)
-    if not incident_reaches(envelope, payload.village_id, business):
+    if not incident_reaches(envelope, payload.village_id, directory.placed(business)):
         return
     exists = session.exec(
         select(InspectionTask.id).where(
@@ -79,19 +82,13 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
     )
     session.add(task)
     session.flush()
-    audit.record(
+    changes.record(
         session,
+        task,
         actor=SYSTEM_ACTOR,
         action="inspection.task_opened",
-        entity="inspection_task",
-        entity_id=str(task.id),
-        county_id=task.county_id,
-        township_id=task.township_id,
         detail={"incident_id": str(payload.incident_id), "level": payload.level},
-    )
-    emit(
-        session,
-        InspectionTaskOpened(
+        event=InspectionTaskOpened(
             task_id=task.id,
             business_id=task.business_id,
             reason="incident",
@@ -99,21 +96,18 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
             due_on=task.due_on,
             incident_id=payload.incident_id,
         ),
-        county_id=task.county_id,
-        township_id=task.township_id,
-        actor=SYSTEM_ACTOR,
         correlation_id=envelope.event_id,
     )
 
 
 def close_tasks(session: Session, *, business_id: uuid.UUID, inspection_id: uuid.UUID) -> int:
     """An inspection of the business does the open tasks for it; returns how many."""
-    table = InspectionTask.__table__  # type: ignore[attr-defined]
-    return session.execute(
-        table.update()
-        .where(table.c.business_id == business_id, table.c.status == "open")
+    done = session.execute(
+        sa.update(InspectionTask.__table__)  # type: ignore[attr-defined]
+        .where(col(InspectionTask.business_id) == business_id, col(InspectionTask.status) == "open")
         .values(status="done", done_by_inspection=inspection_id)
-    ).rowcount
+    )
+    return cast("sa.CursorResult[Any]", done).rowcount
 
 
 # ---- plan ----------------------------------------------------------------------------------------
@@ -156,19 +150,20 @@ def township_plan(
     year = on.year
     businesses = session.exec(
         select(DirectoryBusiness)
-        .where(DirectoryBusiness.township_id == township_id, DirectoryBusiness.status.in_(ACTIVE))  # type: ignore[attr-defined]
-        .order_by(DirectoryBusiness.name, DirectoryBusiness.id)
+        .where(col(DirectoryBusiness.township_id) == township_id, col(DirectoryBusiness.status).in_(ACTIVE))
+        .order_by(col(DirectoryBusiness.name), col(DirectoryBusiness.id))
     ).all()
+    inspected_on = col(Inspection.inspected_on)
     done = {
         business_id: (count, last)
         for business_id, count, last in session.execute(
-            sa.select(Inspection.business_id, sa.func.count(), sa.func.max(Inspection.inspected_on))
+            sa.select(col(Inspection.business_id), sa.func.count(), sa.func.max(inspected_on))
             .where(
-                Inspection.township_id == township_id,
-                Inspection.inspected_on >= date(year, 1, 1),
-                Inspection.inspected_on <= on,
+                col(Inspection.township_id) == township_id,
+                inspected_on >= date(year, 1, 1),
+                inspected_on <= on,
             )
-            .group_by(Inspection.business_id)
+            .group_by(col(Inspection.business_id))
         ).all()
     }
     lines = []
@@ -215,33 +210,56 @@ def worklist(
 ) -> Worklist:
     """What an inspector (or the township office) has to do: urgent tasks, planned inspections due
     or overdue, re-inspections of orders whose deadline is near or past, and complaints to follow up
-    (for an inspector, those assigned to them)."""
+    (for an inspector, those assigned to them). Overdue first, urgent tasks first, then by date."""
     township_id = _township_in_scope(session, principal, township_id)
-    names = dict(
-        session.execute(
-            sa.select(DirectoryBusiness.id, DirectoryBusiness.name).where(
-                DirectoryBusiness.township_id == township_id
+    names: dict[uuid.UUID, str] = {
+        business_id: name
+        for business_id, name in session.execute(
+            sa.select(col(DirectoryBusiness.id), col(DirectoryBusiness.name)).where(
+                col(DirectoryBusiness.township_id) == township_id
             )
         ).all()
-    )
-    items: list[WorkItem] = []
+    }
+    items = [
+        *_urgent_tasks(session, township_id, names, on=on),
+        *_reinspections(session, township_id, names, on=on, within_days=reinspect_within_days),
+        *_complaint_followups(session, principal, township_id, names, on=on),
+        *_planned(session, principal, township_id, on=on),
+    ]
+    order = {"overdue": 0, "due": 1}
+    items.sort(key=lambda item: (order[item.state], item.what != "urgent_task", item.due_by or on))
+    inspector = principal.subject if principal.role is Role.inspector else None
+    return Worklist(township_id=township_id, inspector=inspector, on=on, items=items)
+
+
+def _due_or_overdue(on: date, due_by: date) -> WorkState:
+    return "overdue" if on > due_by else "due"
+
+
+def _urgent_tasks(
+    session: Session, township_id: str, names: dict[uuid.UUID, str], *, on: date
+) -> Iterator[WorkItem]:
     for task in session.exec(
         select(InspectionTask)
         .where(InspectionTask.township_id == township_id, InspectionTask.status == "open")
-        .order_by(InspectionTask.due_on)
+        .order_by(col(InspectionTask.due_on))
     ):
-        items.append(
-            WorkItem(
-                what="urgent_task",
-                state="overdue" if on > task.due_on else "due",
-                business_id=task.business_id,
-                business_name=names.get(task.business_id),
-                due_by=task.due_on,
-                reference_id=task.id,
-                detail=task.reason,
-            )
+        yield WorkItem(
+            what="urgent_task",
+            state=_due_or_overdue(on, task.due_on),
+            business_id=task.business_id,
+            business_name=names.get(task.business_id),
+            due_by=task.due_on,
+            reference_id=task.id,
+            detail=task.reason,
         )
-    horizon = on + timedelta(days=reinspect_within_days)
+
+
+def _reinspections(
+    session: Session, township_id: str, names: dict[uuid.UUID, str], *, on: date, within_days: int
+) -> Iterator[WorkItem]:
+    """Open orders whose deadline is past or within `within_days`: the visit that verifies them."""
+    horizon = on + timedelta(days=within_days)
     for order in session.exec(
         select(RectificationOrder)
         .where(
@@ -249,55 +267,55 @@ def worklist(
             RectificationOrder.status == "open",
             RectificationOrder.deadline <= horizon,
         )
-        .order_by(RectificationOrder.deadline)
+        .order_by(col(RectificationOrder.deadline))
     ):
-        items.append(
-            WorkItem(
-                what="reinspection",
-                state="overdue" if on > order.deadline else "due",
-                business_id=order.business_id,
-                business_name=names.get(order.business_id),
-                due_by=order.deadline,
-                reference_id=order.id,
-                detail=f"{order.item_code} {order.item_text}",
-            )
+        yield WorkItem(
+            what="reinspection",
+            state=_due_or_overdue(on, order.deadline),
+            business_id=order.business_id,
+            business_name=names.get(order.business_id),
+            due_by=order.deadline,
+            reference_id=order.id,
+            detail=f"{order.item_code} {order.item_text}",
         )
+
+
+def _complaint_followups(
+    session: Session, principal: Principal, township_id: str, names: dict[uuid.UUID, str], *, on: date
+) -> Iterator[WorkItem]:
+    """Accepted complaints not yet followed up; an inspector sees those assigned to them."""
     complaints = select(Complaint).where(
         Complaint.township_id == township_id,
         Complaint.status == "accepted",
-        Complaint.followed_up_on.is_(None),  # type: ignore[union-attr]
+        col(Complaint.followed_up_on).is_(None),
     )
     if principal.role is Role.inspector:
         complaints = complaints.where(Complaint.assignee == principal.subject)
-    for complaint in session.exec(complaints.order_by(Complaint.verify_due)):
-        items.append(
-            WorkItem(
-                what="complaint_followup",
-                state="overdue" if on > complaint.verify_due else "due",
-                business_id=complaint.business_id,
-                business_name=names.get(complaint.business_id) if complaint.business_id else None,
-                due_by=complaint.verify_due,
-                reference_id=complaint.id,
-                detail=complaint.content[:200],
-            )
+    for complaint in session.exec(complaints.order_by(col(Complaint.verify_due))):
+        yield WorkItem(
+            what="complaint_followup",
+            state=_due_or_overdue(on, complaint.verify_due),
+            business_id=complaint.business_id,
+            business_name=names.get(complaint.business_id) if complaint.business_id else None,
+            due_by=complaint.verify_due,
+            reference_id=complaint.id,
+            detail=complaint.content[:200],
         )
+
+
+def _planned(session: Session, principal: Principal, township_id: str, *, on: date) -> Iterator[WorkItem]:
+    """The plan's businesses whose next inspection is due or overdue."""
     plan = township_plan(session=session, principal=principal, township_id=township_id, on=on)
     for line in plan.lines:
         if line.state in ("due", "overdue"):
-            items.append(
-                WorkItem(
-                    what="planned_inspection",
-                    state=line.state,  # type: ignore[arg-type]
-                    business_id=line.business_id,
-                    business_name=line.name,
-                    due_by=line.next_due_by,
-                    detail=f"risk {line.risk_level}: {line.done_this_year}/{line.due_this_year} this year",
-                )
+            yield WorkItem(
+                what="planned_inspection",
+                state=line.state,
+                business_id=line.business_id,
+                business_name=line.name,
+                due_by=line.next_due_by,
+                detail=f"risk {line.risk_level}: {line.done_this_year}/{line.due_this_year} this year",
             )
-    order = {"overdue": 0, "due": 1}
-    items.sort(key=lambda item: (order[item.state], item.what != "urgent_task", item.due_by or on))
-    inspector = principal.subject if principal.role is Role.inspector else None
-    return Worklist(township_id=township_id, inspector=inspector, on=on, items=items)
 
 
 # ---- coverage of the grading system --------------------------------------------------------------
@@ -306,32 +324,36 @@ def worklist(
 def coverage(*, session: Session, principal: Principal, on: date) -> Coverage:
     principal.ensure_role(*READERS)
     since = grade_blackout.add_months(on, -12)
-    conditions = [DirectoryBusiness.county_id == principal.county_id, DirectoryBusiness.status.in_(ACTIVE)]  # type: ignore[attr-defined]
+    township_of = col(DirectoryBusiness.township_id)
+    conditions = [
+        col(DirectoryBusiness.county_id) == principal.county_id,
+        col(DirectoryBusiness.status).in_(ACTIVE),
+    ]
     if principal.role is not Role.county:
-        conditions.append(DirectoryBusiness.township_id == principal.township_id)
-    registered = dict(
-        session.execute(
-            sa.select(DirectoryBusiness.township_id, sa.func.count())
-            .where(*conditions)
-            .group_by(DirectoryBusiness.township_id)
+        conditions.append(township_of == principal.township_id)
+    registered: dict[str, int] = {
+        name: count
+        for name, count in session.execute(
+            sa.select(township_of, sa.func.count()).where(*conditions).group_by(township_of)
         ).all()
-    )
+    }
     graded_ids = (
-        sa.select(Inspection.business_id)
+        sa.select(col(Inspection.business_id))
         .where(
-            Inspection.dynamic_grade.is_not(None),  # type: ignore[union-attr]
-            Inspection.inspected_on > since,
-            Inspection.inspected_on <= on,
+            col(Inspection.dynamic_grade).is_not(None),
+            col(Inspection.inspected_on) > since,
+            col(Inspection.inspected_on) <= on,
         )
         .distinct()
     )
-    graded = dict(
-        session.execute(
-            sa.select(DirectoryBusiness.township_id, sa.func.count())
-            .where(*conditions, DirectoryBusiness.id.in_(graded_ids))  # type: ignore[attr-defined]
-            .group_by(DirectoryBusiness.township_id)
+    graded: dict[str, int] = {
+        name: count
+        for name, count in session.execute(
+            sa.select(township_of, sa.func.count())
+            .where(*conditions, col(DirectoryBusiness.id).in_(graded_ids))
+            .group_by(township_of)
         ).all()
-    )
+    }
     townships = [
         TownshipCoverage(
             township_id=township,

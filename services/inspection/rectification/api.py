@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 
 from services.inspection.rectification import service
-from services.inspection.rectification.models import OrderPage, OrderRead, OrderStatus
+from services.inspection.rectification.models import OrderRead, OrderStatus
 from shared.deps import CurrentUser, SessionDep
-from shared.paging import Limit, Offset
+from shared.paging import Limit, Offset, Page
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/rectifications", tags=["rectification"])
 
 
-@router.get("", response_model=OrderPage, summary="Rectification orders, nearest deadline first")
+@router.get("", response_model=Page[OrderRead], summary="Rectification orders, nearest deadline first")
 def list_orders(
     session: SessionDep,
     user: CurrentUser,
@@ -32,7 +32,7 @@ def list_orders(
         business_id=business_id,
         overdue=overdue,
     )
-    return OrderPage(
+    return Page[OrderRead](
         items=[service.to_read(order) for order in items], total=total, offset=offset, limit=limit
     )
 

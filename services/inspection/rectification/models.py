@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import JSON, Column
+from sqlmodel import JSON, AutoString, Column
 from sqlmodel import Field as SQLField
 
 from services.inspection.database import Base
+from shared.catalogue.inspection import Severity
 from shared.db import UTCDateTime, utcnow
 
 OrderStatus = Literal["open", "verified"]
@@ -22,6 +23,7 @@ class RectificationOrder(Base, table=True):
     two notices (overdue, escalated) are rows, so a restart neither loses nor repeats them."""
 
     __tablename__ = "rectification_orders"
+    audit_entity: ClassVar[str] = "rectification_order"
     __table_args__ = (sa.Index("ix_orders_open_item", "business_id", "item_code", "status"),)
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
@@ -31,10 +33,10 @@ class RectificationOrder(Base, table=True):
     inspection_id: uuid.UUID = SQLField(foreign_key="inspections.id", index=True)
     item_code: str = SQLField(max_length=20)
     item_text: str = SQLField(max_length=500)
-    severity: str = SQLField(max_length=12)
+    severity: Severity = SQLField(max_length=12, sa_type=AutoString(length=12))
     ordered_on: date
     deadline: date = SQLField(index=True)
-    status: str = SQLField(default="open", max_length=12, index=True)
+    status: OrderStatus = SQLField(default="open", max_length=12, index=True, sa_type=AutoString(length=12))
     overdue_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime, nullable=True))
     escalated_at: datetime | None = SQLField(default=None, sa_column=Column(UTCDateTime, nullable=True))
     verified_on: date | None = None
@@ -46,6 +48,7 @@ class Referral(Base, table=True):
     """A case referred to the police, with the evidence taken from the inspection."""
 
     __tablename__ = "referrals"
+    audit_entity: ClassVar[str] = "referral"
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     county_id: str = SQLField(max_length=40, index=True)
@@ -76,13 +79,6 @@ class OrderRead(BaseModel):
     escalated: bool = False
     verified_on: date | None
     verified_by_inspection: uuid.UUID | None
-
-
-class OrderPage(BaseModel):
-    items: list[OrderRead]
-    total: int
-    offset: int
-    limit: int
 
 
 class ReferralCreate(BaseModel):

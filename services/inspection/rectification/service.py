@@ -10,14 +10,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from services.inspection.checklists.templates import ChecklistTemplate
 from services.inspection.inspections.models import Attachment, Inspection, InspectionItem
+from services.inspection.inspections.verdict import ItemResult
 from services.inspection.rectification.models import OrderRead, RectificationOrder, Referral, ReferralCreate
 from services.inspection.rules import rectification_deadline
 from services.inspection.rules.rectification_deadline import Severity
-from shared import audit
-from shared.auth import Principal, Role
+from shared import changes
+from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.inspection import (
     CaseReferred,
     RectificationEscalated,
@@ -25,9 +27,8 @@ from shared.catalogue.inspection import (
     RectificationOverdue,
     RectificationVerified,
 )
-from shared.db import Database
-from shared.errors import Invalid, NotFound
-from shared.outbox import emit
+from shared.db import Database, claim
+from shared.errors import Invalid
 
 SYSTEM_ACTOR = "system:inspection"
 DECIDERS = (Role.county, Role.township)
@@ -41,15 +42,39 @@ class FailedOrPassed:
     passed: bool
 
 
+def findings(template: ChecklistTemplate, results: Sequence[ItemResult]) -> list[FailedOrPassed]:
+    """What an inspection found, item by item, in the words of its checklist: an item not
+    applicable neither opens nor verifies an order. The results were checked against `template`."""
+    found = []
+    for result in results:
+        item = template.item(result.code)
+        if item is None or result.result == "not_applicable":
+            continue
+        found.append(
+            FailedOrPassed(
+                code=result.code, text=item.text, severity=item.severity, passed=result.result == "pass"
+            )
+        )
+    return found
+
+
 def apply_inspection(
-    session: Session, *, inspection: Inspection, checked: Sequence[FailedOrPassed], actor: str
+    session: Session,
+    *,
+    inspection: Inspection,
+    template: ChecklistTemplate,
+    results: Sequence[ItemResult],
+    actor: str,
 ) -> list[RectificationOrder]:
     """Open an order for each newly failed item; verify open orders whose item now passes. An item
     that fails again keeps its first order and deadline. Returns the orders opened."""
-    table = RectificationOrder.__table__  # type: ignore[attr-defined]
+    checked = findings(template, results)
     any_open = session.execute(
-        sa.select(table.c.id)
-        .where(table.c.business_id == inspection.business_id, table.c.status == "open")
+        sa.select(col(RectificationOrder.id))
+        .where(
+            col(RectificationOrder.business_id) == inspection.business_id,
+            col(RectificationOrder.status) == "open",
+        )
         .limit(1)
     ).first()
     open_orders = (
@@ -90,28 +115,25 @@ def apply_inspection(
         session.add_all(opened)
         session.flush()
     for order in opened:
-        _emit(
+        changes.record(
             session,
             order,
-            RectificationOrdered(
+            actor=actor,
+            event=RectificationOrdered(
                 order_id=order.id,
                 business_id=order.business_id,
                 inspection_id=order.inspection_id,
                 item_code=order.item_code,
-                severity=order.severity,  # type: ignore[arg-type]
+                severity=order.severity,
                 deadline=order.deadline,
             ),
-            actor,
         )
     if opened:
-        audit.record(
+        changes.record(
             session,
+            inspection,
             actor=actor,
             action="rectification.ordered",
-            entity="inspection",
-            entity_id=str(inspection.id),
-            county_id=inspection.county_id,
-            township_id=inspection.township_id,
             detail={"orders": {order.item_code: str(order.id) for order in opened}},
         )
     return opened
@@ -122,20 +144,13 @@ def _verify(session: Session, order: RectificationOrder, inspection: Inspection,
     order.verified_on = inspection.inspected_on
     order.verified_by_inspection = inspection.id
     session.add(order)
-    audit.record(
-        session,
-        actor=actor,
-        action="rectification.verified",
-        entity="rectification_order",
-        entity_id=str(order.id),
-        county_id=order.county_id,
-        township_id=order.township_id,
-        detail={"inspection_id": str(inspection.id)},
-    )
-    _emit(
+    changes.record(
         session,
         order,
-        RectificationVerified(
+        actor=actor,
+        action="rectification.verified",
+        detail={"inspection_id": str(inspection.id)},
+        event=RectificationVerified(
             order_id=order.id,
             business_id=order.business_id,
             inspection_id=inspection.id,
@@ -144,7 +159,6 @@ def _verify(session: Session, order: RectificationOrder, inspection: Inspection,
             verified_on=inspection.inspected_on,
             on_time=inspection.inspected_on <= order.deadline,
         ),
-        actor,
     )
 
 
@@ -161,77 +175,97 @@ def check_deadlines(db: Database, *, today: date, now: datetime) -> DeadlineRun:
     """Report each open order past its deadline once, and escalate each open order past the second
     threshold once. Each notice claims its order with a conditional UPDATE, so two schedulers
     (replicas, or a CLI run beside the service) never announce the same order twice."""
-    run = DeadlineRun()
-    table = RectificationOrder.__table__  # type: ignore[attr-defined]
     with db.session() as session:
-        due = session.exec(
-            select(RectificationOrder).where(
-                RectificationOrder.status == "open",
-                RectificationOrder.overdue_at.is_(None),  # type: ignore[union-attr]
-                RectificationOrder.deadline < today,
-            )
-        ).all()
-        for order in due:
-            claimed = session.execute(
-                table.update()
-                .where(table.c.id == order.id, table.c.overdue_at.is_(None), table.c.status == "open")
-                .values(overdue_at=now)
-            ).rowcount
-            if not claimed:
-                continue
-            run.overdue += 1
-            _audit_order(session, order, "rectification.overdue", {"deadline": order.deadline.isoformat()})
-            _emit(
-                session,
-                order,
-                RectificationOverdue(
-                    order_id=order.id,
-                    business_id=order.business_id,
-                    inspection_id=order.inspection_id,
-                    item_code=order.item_code,
-                    deadline=order.deadline,
-                    severity=order.severity,
-                ),
-                SYSTEM_ACTOR,
-            )
+        overdue = _announce_overdue(session, today=today, now=now)
     with db.session() as session:
-        lingering = session.exec(
-            select(RectificationOrder).where(
-                RectificationOrder.status == "open",
-                RectificationOrder.escalated_at.is_(None),  # type: ignore[union-attr]
-                RectificationOrder.deadline < today,
-            )
-        ).all()
-        for order in lingering:
-            rule = rectification_deadline.rule_for(order.county_id, order.ordered_on)
-            if today < rectification_deadline.escalation_due(deadline_on=order.deadline, rule=rule):
-                continue
-            previous: Severity = order.severity  # type: ignore[assignment]
-            severity = rectification_deadline.escalated(previous)
-            claimed = session.execute(
-                table.update()
-                .where(table.c.id == order.id, table.c.escalated_at.is_(None), table.c.status == "open")
-                .values(escalated_at=now, severity=severity)
-            ).rowcount
-            if not claimed:
-                continue
-            run.escalated += 1
-            _audit_order(session, order, "rectification.escalated", {"from": previous, "to": severity})
-            _emit(
-                session,
-                order,
-                RectificationEscalated(
-                    order_id=order.id,
-                    business_id=order.business_id,
-                    inspection_id=order.inspection_id,
-                    item_code=order.item_code,
-                    previous_severity=previous,
-                    severity=severity,
-                    deadline=order.deadline,
-                ),
-                SYSTEM_ACTOR,
-            )
-    return run
+        escalated = _escalate_lingering(session, today=today, now=now)
+    return DeadlineRun(overdue=overdue, escalated=escalated)
+
+
+def _unnoticed(notice: datetime | None) -> tuple[sa.ColumnElement[bool], ...]:
+    """A claim's conditions: the order is still open and this notice (its timestamp column) not
+    given yet."""
+    return (col(notice).is_(None), col(RectificationOrder.status) == "open")
+
+
+def _announce_overdue(session: Session, *, today: date, now: datetime) -> int:
+    """`rectification.overdue` for each open order past its deadline not yet announced."""
+    due = session.exec(
+        select(RectificationOrder).where(
+            RectificationOrder.status == "open",
+            col(RectificationOrder.overdue_at).is_(None),
+            RectificationOrder.deadline < today,
+        )
+    ).all()
+    announced = 0
+    for order in due:
+        if not claim(
+            session, RectificationOrder, order.id, *_unnoticed(RectificationOrder.overdue_at), overdue_at=now
+        ):
+            continue
+        announced += 1
+        changes.record(
+            session,
+            order,
+            actor=SYSTEM_ACTOR,
+            action="rectification.overdue",
+            detail={"deadline": order.deadline.isoformat()},
+            event=RectificationOverdue(
+                order_id=order.id,
+                business_id=order.business_id,
+                inspection_id=order.inspection_id,
+                item_code=order.item_code,
+                deadline=order.deadline,
+                severity=order.severity,
+            ),
+        )
+    return announced
+
+
+def _escalate_lingering(session: Session, *, today: date, now: datetime) -> int:
+    """`rectification.escalated` for each open order past the escalation threshold of the rule in
+    force on the day it was ordered, one severity up, once."""
+    lingering = session.exec(
+        select(RectificationOrder).where(
+            RectificationOrder.status == "open",
+            col(RectificationOrder.escalated_at).is_(None),
+            RectificationOrder.deadline < today,
+        )
+    ).all()
+    escalated = 0
+    for order in lingering:
+        rule = rectification_deadline.rule_for(order.county_id, order.ordered_on)
+        if today < rectification_deadline.escalation_due(deadline_on=order.deadline, rule=rule):
+            continue
+        previous = order.severity
+        severity = rectification_deadline.escalated(previous)
+        if not claim(
+            session,
+            RectificationOrder,
+            order.id,
+            *_unnoticed(RectificationOrder.escalated_at),
+            escalated_at=now,
+            severity=severity,
+        ):
+            continue
+        escalated += 1
+        changes.record(
+            session,
+            order,
+            actor=SYSTEM_ACTOR,
+            action="rectification.escalated",
+            detail={"from": previous, "to": severity},
+            event=RectificationEscalated(
+                order_id=order.id,
+                business_id=order.business_id,
+                inspection_id=order.inspection_id,
+                item_code=order.item_code,
+                previous_severity=previous,
+                severity=severity,
+                deadline=order.deadline,
+            ),
+        )
+    return escalated
 
 
 # ---- reading -------------------------------------------------------------------------------------
@@ -260,17 +294,17 @@ def search(
     principal.ensure_role(Role.county, Role.township, Role.inspector)
     conditions = _scope(principal)
     if status_:
-        conditions.append(RectificationOrder.status == status_)
+        conditions.append(col(RectificationOrder.status) == status_)
     if business_id:
-        conditions.append(RectificationOrder.business_id == business_id)
+        conditions.append(col(RectificationOrder.business_id) == business_id)
     if overdue is not None:
-        column = RectificationOrder.overdue_at
-        conditions.append(column.is_not(None) if overdue else column.is_(None))  # type: ignore[union-attr]
+        column = col(RectificationOrder.overdue_at)
+        conditions.append(column.is_not(None) if overdue else column.is_(None))
     total = session.exec(select(sa.func.count()).select_from(RectificationOrder).where(*conditions)).one()
     rows = session.exec(
         select(RectificationOrder)
         .where(*conditions)
-        .order_by(RectificationOrder.deadline, RectificationOrder.id)
+        .order_by(col(RectificationOrder.deadline), col(RectificationOrder.id))
         .offset(offset)
         .limit(limit)
     ).all()
@@ -279,12 +313,7 @@ def search(
 
 def get(*, session: Session, principal: Principal, order_id: uuid.UUID) -> RectificationOrder:
     principal.ensure_role(Role.county, Role.township, Role.inspector)
-    order = session.exec(
-        select(RectificationOrder).where(RectificationOrder.id == order_id, *_scope(principal))
-    ).first()
-    if order is None:
-        raise NotFound()
-    return order
+    return load_in_scope(session, principal, RectificationOrder, order_id, village_level=False)
 
 
 def overdue_by_township(session: Session, *, today: date) -> dict[tuple[str, str], int]:
@@ -292,9 +321,9 @@ def overdue_by_township(session: Session, *, today: date) -> dict[tuple[str, str
     Read from the deadline, not from `overdue_at`, so the figure is right even before a tick has
     announced the order."""
     rows = session.execute(
-        sa.select(RectificationOrder.county_id, RectificationOrder.township_id, sa.func.count())
-        .where(RectificationOrder.status == "open", RectificationOrder.deadline < today)  # type: ignore[arg-type]
-        .group_by(RectificationOrder.county_id, RectificationOrder.township_id)
+        sa.select(col(RectificationOrder.county_id), col(RectificationOrder.township_id), sa.func.count())
+        .where(col(RectificationOrder.status) == "open", col(RectificationOrder.deadline) < today)
+        .group_by(col(RectificationOrder.county_id), col(RectificationOrder.township_id))
     ).all()
     return {(county, township): int(count) for county, township, count in rows}
 
@@ -322,7 +351,7 @@ def refer(
     attachments = session.exec(
         select(Attachment.id)
         .where(Attachment.inspection_id == inspection.id)
-        .order_by(Attachment.uploaded_at)
+        .order_by(col(Attachment.uploaded_at))
     ).all()
     referral = Referral(
         county_id=inspection.county_id,
@@ -336,19 +365,13 @@ def refer(
     )
     session.add(referral)
     session.flush()
-    audit.record(
+    changes.record(
         session,
+        referral,
         actor=principal.actor,
         action="case.referred",
-        entity="referral",
-        entity_id=str(referral.id),
-        county_id=referral.county_id,
-        township_id=referral.township_id,
         detail={"inspection_id": str(inspection.id), "item_codes": codes, "reason": referral.reason},
-    )
-    emit(
-        session,
-        CaseReferred(
+        event=CaseReferred(
             case_id=referral.id,
             business_id=referral.business_id,
             inspection_id=inspection.id,
@@ -356,29 +379,6 @@ def refer(
             item_codes=codes,
             attachment_ids=list(attachments),
         ),
-        county_id=referral.county_id,
-        township_id=referral.township_id,
-        actor=principal.actor,
     )
     session.commit()
     return referral
-
-
-# ---- helpers -------------------------------------------------------------------------------------
-
-
-def _audit_order(session: Session, order: RectificationOrder, action: str, detail: dict) -> None:
-    audit.record(
-        session,
-        actor=SYSTEM_ACTOR,
-        action=action,
-        entity="rectification_order",
-        entity_id=str(order.id),
-        county_id=order.county_id,
-        township_id=order.township_id,
-        detail=detail,
-    )
-
-
-def _emit(session: Session, order: RectificationOrder, payload, actor: str) -> None:  # type: ignore[no-untyped-def]
-    emit(session, payload, county_id=order.county_id, township_id=order.township_id, actor=actor)
