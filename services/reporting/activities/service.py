@@ -19,12 +19,12 @@ from services.reporting.activities.models import (
     VillageAssessment,
 )
 from services.reporting.database import place_directory
-from shared import audit
+from services.reporting.statistics.scope import resolve_scope
+from shared import changes
 from shared.auth import Principal, Role
 from shared.catalogue.reporting import PublicityRecorded, TrainingRecorded, VillageAssessed
 from shared.clock import Clock, local_today
 from shared.errors import Invalid, NotFound
-from shared.outbox import emit
 from shared.places import find_place
 
 WRITERS = (Role.county, Role.township)
@@ -84,19 +84,13 @@ def record_publicity(
         recorded_by=principal.actor,
     )
     session.add(row)
-    audit.record(
+    changes.record(
         session,
+        row,
         actor=principal.actor,
         action="publicity.record",
-        entity="publicity_event",
-        entity_id=str(row.id),
-        county_id=place.county_id,
-        township_id=place.township_id,
         detail={"title": data.title, "held_on": data.held_on.isoformat()},
-    )
-    emit(
-        session,
-        PublicityRecorded(
+        event=PublicityRecorded(
             activity_id=row.id,
             kind=data.kind,
             title=data.title,
@@ -108,9 +102,6 @@ def record_publicity(
             leaflets=data.leaflets,
             people_consulted=data.people_consulted,
         ),
-        county_id=place.county_id,
-        township_id=place.township_id,
-        actor=principal.actor,
     )
     session.commit()
     return row
@@ -134,19 +125,13 @@ def record_training(
         recorded_by=principal.actor,
     )
     session.add(row)
-    audit.record(
+    changes.record(
         session,
+        row,
         actor=principal.actor,
         action="training.record",
-        entity="training",
-        entity_id=str(row.id),
-        county_id=place.county_id,
-        township_id=place.township_id,
         detail={"title": data.title, "attendees": data.attendees},
-    )
-    emit(
-        session,
-        TrainingRecorded(
+        event=TrainingRecorded(
             training_id=row.id,
             title=data.title,
             audience=data.audience,
@@ -155,9 +140,6 @@ def record_training(
             attendees=data.attendees,
             hours=data.hours,
         ),
-        county_id=place.county_id,
-        township_id=place.township_id,
-        actor=principal.actor,
     )
     session.commit()
     return row
@@ -174,10 +156,7 @@ def set_assessment(
 ) -> VillageAssessment:
     """A village's score for a year; setting it again corrects it (one score per village and year)."""
     principal.ensure_role(*WRITERS)
-    village = find_place(session, place_directory, village_id)
-    if village is None or village.level != "village":
-        raise NotFound()
-    principal.ensure_sees(county_id=village.county_id, township_id=village.parent_id)
+    village = resolve_scope(session, principal, village_id, level="village")
     today = local_today(clock)
     if not 2000 <= year <= today.year:
         raise Invalid("year", f"the year must be between 2000 and {today.year}")
@@ -191,7 +170,7 @@ def set_assessment(
     if row is None:
         row = VillageAssessment(
             county_id=village.county_id,
-            township_id=village.parent_id,
+            township_id=village.township_id,
             village_id=village_id,
             year=year,
             score=data.score,
@@ -207,28 +186,19 @@ def set_assessment(
             principal.actor,
         )
     session.add(row)
-    audit.record(
+    changes.record(
         session,
+        row,
         actor=principal.actor,
         action="village.assess",
-        entity="village_assessment",
-        entity_id=str(row.id),
-        county_id=village.county_id,
-        township_id=village.parent_id,
         detail={"village_id": village_id, "year": year, "score": data.score},
-    )
-    emit(
-        session,
-        VillageAssessed(
+        event=VillageAssessed(
             assessment_id=row.id,
             village_id=village_id,
             year=year,
             score=data.score,
             assessed_on=data.assessed_on,
         ),
-        county_id=village.county_id,
-        township_id=village.parent_id,
-        actor=principal.actor,
     )
     session.commit()
     return row

@@ -15,12 +15,11 @@ from services.reporting.statistics import service
 from services.reporting.statistics.models import Figure, Statistics
 from services.reporting.statistics.periods import Period, date_range
 from services.reporting.statistics.scope import Scope
-from shared import audit
+from shared import changes
 from shared.auth import Principal, Role
 from shared.catalogue.reporting import SummarySectionEdited
 from shared.db import utcnow
 from shared.errors import Invalid
-from shared.outbox import emit
 from shared.rules import dated_by
 
 EDITORS = (Role.county, Role.township)
@@ -75,6 +74,18 @@ def section_rows(session: Session, place_id: str, period: str) -> list[SummarySe
     return list(session.execute(query).scalars())
 
 
+def _new_section(scope: Scope, period: Period, name: str, text: str, actor: str) -> SummarySection:
+    return SummarySection(
+        place_id=scope.place_id,
+        period=period.code,
+        section=name,
+        county_id=scope.county_id,
+        township_id=scope.township_id,
+        text=text,
+        updated_by=actor,
+    )
+
+
 def save_sections(
     *, session: Session, principal: Principal, scope: Scope, period: Period, data: SectionsUpdate
 ) -> list[SummarySection]:
@@ -85,43 +96,26 @@ def save_sections(
             raise Invalid(f"sections.{name}", f"at most {MAX_SECTION} characters")
     for name, text in data.sections.items():
         text = text.strip()
-        key = {"place_id": scope.place_id, "period": period.code, "section": name}
         existing = session.get(SummarySection, (scope.place_id, period.code, name))
+        section = existing or _new_section(scope, period, name, text, principal.actor)
         if not text:
             if existing is not None:
                 session.delete(existing)
         elif existing is None:
-            session.add(
-                SummarySection(
-                    **key,
-                    county_id=scope.county_id,
-                    township_id=scope.township_id,
-                    text=text,
-                    updated_by=principal.actor,
-                )
-            )
+            session.add(section)
         else:
             existing.text, existing.updated_by = text, principal.actor
             existing.updated_at = utcnow()
             session.add(existing)
-        audit.record(
+        changes.record(
             session,
+            section,
             actor=principal.actor,
             action="summary.section_edit",
-            entity="summary_section",
-            entity_id=f"{scope.place_id}/{period.code}/{name}",
-            county_id=scope.county_id,
-            township_id=scope.township_id,
             detail={"characters": len(text)},
-        )
-        emit(
-            session,
-            SummarySectionEdited(
+            event=SummarySectionEdited(
                 place_id=scope.place_id, period=period.code, section=name, characters=len(text)
             ),
-            county_id=scope.county_id,
-            township_id=scope.township_id,
-            actor=principal.actor,
         )
     session.commit()
     return section_rows(session, scope.place_id, period.code)
