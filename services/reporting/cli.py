@@ -27,7 +27,7 @@ from rich.progress import (
 
 from services.reporting.app import SPEC
 from services.reporting.database import infra
-from services.reporting.documents import render
+from services.reporting.documents import render, writer
 from services.reporting.documents import service as documents
 from services.reporting.export import lives
 from services.reporting.handlers import CONSUMES
@@ -147,7 +147,7 @@ def summary_command(
         except DomainError as error:
             _fail(f"{error.field}: {error.reason}")
         with db.read_session() as session:
-            document = documents.write(documents.collect(session, scope, wanted))
+            document = writer.write(documents.collect(session, scope, wanted))
     body = {
         "html": lambda: render.html(document).encode(),
         "docx": lambda: render.docx(document),

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from services.reporting.dashboard import service as dashboard
 from services.reporting.documents import api as documents_api
 from services.reporting.documents import service as documents
+from services.reporting.documents import writer
 from services.reporting.statistics import periods
 from services.reporting.statistics import service as statistics
 from services.reporting.statistics.scope import READERS, home_place, resolve_scope
@@ -177,7 +178,7 @@ def summary(
 ) -> Response:
     scope = documents_api.summary_scope(resolve_scope(session, user, place))
     wanted = periods.parse_period(period).at(local_today(clock))
-    document = documents.write(documents.collect(session, scope, wanted))
+    document = writer.write(documents.collect(session, scope, wanted))
     response = documents_api.rendered(document_format, document)
     response.headers.update({k: v for k, v in SECURITY_HEADERS.items() if k != "Content-Security-Policy"})
     return response

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import Query, Response
 from fastapi.responses import HTMLResponse
 
-from services.reporting.documents import render, service
+from services.reporting.documents import render, service, writer
 from services.reporting.documents.models import SECTION_TITLES, SectionRead, SectionsUpdate
 from services.reporting.statistics import periods
 from services.reporting.statistics.scope import Scope, resolve_scope
@@ -72,7 +72,7 @@ def summary(
 ):
     scope = summary_scope(resolve_scope(session, user, place_id))
     wanted = periods.resolve(period, first, last).at(local_today(clock))
-    document = service.write(service.collect(session, scope, wanted))
+    document = writer.write(service.collect(session, scope, wanted))
     return rendered(format, document)
 
 
