@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from services.reporting.activities.models import (
@@ -14,8 +16,10 @@ from services.reporting.activities.models import (
     PlaceFields,
     PublicityCreate,
     PublicityEvent,
+    PublicityRead,
     Training,
     TrainingCreate,
+    TrainingRead,
     VillageAssessment,
 )
 from services.reporting.database import place_directory
@@ -25,10 +29,13 @@ from shared.auth import Principal, Role
 from shared.catalogue.reporting import PublicityRecorded, TrainingRecorded, VillageAssessed
 from shared.clock import Clock, local_today
 from shared.errors import Invalid, NotFound
+from shared.paging import Page
 from shared.places import find_place
 
 WRITERS = (Role.county, Role.township)
 READERS = (Role.county, Role.township, Role.inspector)
+
+Read = TypeVar("Read", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -212,20 +219,25 @@ def _scoped(query: sa.Select, table: sa.Table, principal: Principal) -> sa.Selec
     return query
 
 
-def list_publicity(
-    *, session: Session, principal: Principal, limit: int, offset: int
-) -> list[PublicityEvent]:
+def _page(session: Session, query: sa.Select, read: type[Read], *, limit: int, offset: int) -> Page[Read]:
+    """One page of `query` (already scoped and ordered), each row read as `read`."""
+    total = session.execute(
+        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+    ).scalar_one()
+    items = [read.model_validate(row) for row in session.execute(query.limit(limit).offset(offset)).scalars()]
+    return Page(items=items, total=total, offset=offset, limit=limit)
+
+
+def list_publicity(*, session: Session, principal: Principal, limit: int, offset: int) -> Page[PublicityRead]:
     table = PublicityEvent.__table__
-    query = _scoped(sa.select(PublicityEvent), table, principal)
-    query = query.order_by(table.c.held_on.desc()).limit(limit).offset(offset)
-    return list(session.execute(query).scalars())
+    query = _scoped(sa.select(PublicityEvent), table, principal).order_by(table.c.held_on.desc())
+    return _page(session, query, PublicityRead, limit=limit, offset=offset)
 
 
-def list_trainings(*, session: Session, principal: Principal, limit: int, offset: int) -> list[Training]:
+def list_trainings(*, session: Session, principal: Principal, limit: int, offset: int) -> Page[TrainingRead]:
     table = Training.__table__
-    query = _scoped(sa.select(Training), table, principal)
-    query = query.order_by(table.c.held_on.desc()).limit(limit).offset(offset)
-    return list(session.execute(query).scalars())
+    query = _scoped(sa.select(Training), table, principal).order_by(table.c.held_on.desc())
+    return _page(session, query, TrainingRead, limit=limit, offset=offset)
 
 
 def list_assessments(*, session: Session, principal: Principal, year: int | None) -> list[VillageAssessment]:

@@ -280,5 +280,5 @@ def _records(
         total=total,
         limit=limit,
         offset=offset,
-        records=[{name: _plain(item) for name, item in row.items()} for row in rows],
+        items=[{name: _plain(item) for name, item in row.items()} for row in rows],
     )
