@@ -34,7 +34,7 @@ from services.reporting.handlers import CONSUMES
 from services.reporting.rebuild.service import StreamSource, rebuild
 from services.reporting.statistics import periods
 from services.reporting.statistics.scope import Scope
-from shared.clock import local_today
+from shared.clock import SYSTEM_CLOCK, Clock, local_today
 from shared.db import Database
 from shared.errors import DomainError
 from shared.migrations import upgrade
@@ -48,6 +48,8 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
+clock: Clock = SYSTEM_CLOCK
+"""Whose today a running period is summarised up to: the machine's, as a service's is."""
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -143,7 +145,7 @@ def summary_command(
         if scope.level == "village":
             _fail("a work summary is written for a township or the county")
         try:
-            wanted = periods.parse_period(period).at(local_today())
+            wanted = periods.parse_period(period).at(local_today(clock))
         except DomainError as error:
             _fail(f"{error.field}: {error.reason}")
         with db.read_session() as session:
