@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
@@ -156,6 +156,3 @@ class AssessmentRead(BaseModel):
     assessed_on: date
     note: str | None
     recorded_by: str
-
-
-ActivityKind = Literal["publicity", "trainings", "assessments"]

@@ -47,11 +47,9 @@ class Place:
 
 def resolve_place(session: Session, principal: Principal, fields: PlaceFields) -> Place:
     """The township (and village) an activity belongs to, checked against the caller's scope."""
-    township_id = fields.township_id
+    township_id = principal.township_id if fields.township_id is None else fields.township_id
     if township_id is None:
-        if principal.role is Role.county:
-            raise Invalid("township_id", "a county user names the township")
-        township_id = principal.township_id
+        raise Invalid("township_id", "a county user names the township")
     township = find_place(session, place_directory, township_id)
     if township is None or township.level != "township":
         raise Invalid("township_id", "no such township")
@@ -164,6 +162,8 @@ def set_assessment(
     """A village's score for a year; setting it again corrects it (one score per village and year)."""
     principal.ensure_role(*WRITERS)
     village = resolve_scope(session, principal, village_id, level="village")
+    if village.township_id is None:  # the directory holds every village under its township
+        raise NotFound()
     today = local_today(clock)
     if not 2000 <= year <= today.year:
         raise Invalid("year", f"the year must be between 2000 and {today.year}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import parse_qs, urlencode
 
 import jwt
@@ -29,6 +29,9 @@ from shared.clock import local_today
 from shared.deps import ClockDep, SessionDep
 from shared.routing import ServiceRouter
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 router = ServiceRouter(prefix="/dashboard", tags=["dashboard"], include_in_schema=False)
 
 COOKIE = "shian_dashboard"
@@ -44,7 +47,7 @@ SECURITY_HEADERS = {
 
 
 @cache
-def _templates():  # type: ignore[no-untyped-def]
+def _templates() -> Environment:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))

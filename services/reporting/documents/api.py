@@ -3,6 +3,7 @@ editable free-text sections."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -10,7 +11,8 @@ from fastapi import Query, Response
 from fastapi.responses import HTMLResponse
 
 from services.reporting.documents import render, service, writer
-from services.reporting.documents.models import SECTION_TITLES, SectionRead, SectionsUpdate
+from services.reporting.documents.content import Document
+from services.reporting.documents.models import SECTION_TITLES, SectionRead, SectionsUpdate, SummarySection
 from services.reporting.statistics.params import PlacePeriod
 from services.reporting.statistics.scope import Scope
 from shared.deps import ClockDep, CurrentUser, SessionDep
@@ -34,7 +36,7 @@ def summary_scope(scope: Scope) -> Scope:
     return scope
 
 
-def rendered(document_format: Format, document) -> Response:  # type: ignore[no-untyped-def]
+def rendered(document_format: Format, document: Document) -> Response:
     """The document in the format asked for, named for download (except HTML, shown inline)."""
     if document_format == "html":
         return HTMLResponse(render.html(document))
@@ -65,7 +67,7 @@ def summary(
     return rendered(format, document)
 
 
-def _read(rows) -> list[SectionRead]:  # type: ignore[no-untyped-def]
+def _read(rows: Iterable[SummarySection]) -> list[SectionRead]:
     return [
         SectionRead(
             section=row.section,

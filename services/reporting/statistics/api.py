@@ -10,10 +10,10 @@ from services.reporting.statistics import service
 from services.reporting.statistics.models import RecordPage, Statistics
 from services.reporting.statistics.params import PlacePeriod
 from shared.deps import ClockDep, CurrentUser, SessionDep
-from shared.paging import Offset, limit_of
+from shared.paging import Offset
 from shared.routing import ServiceRouter
 
-PageLimit = limit_of(service.MAX_PAGE)
+PageLimit = Annotated[int, Query(ge=1, le=service.MAX_PAGE, description="Rows to return at most")]
 
 router = ServiceRouter(prefix="/statistics", tags=["statistics"])
 

@@ -92,4 +92,6 @@ def resolve_scope(
 
 def home_place(principal: Principal) -> str:
     """The place whose figures a user sees first: their township, else their county."""
-    return principal.township_id if principal.role in (Role.township, Role.inspector) else principal.county_id
+    if principal.role in (Role.township, Role.inspector) and principal.township_id is not None:
+        return principal.township_id
+    return principal.county_id
