@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from services.reporting.app import SPEC
 from services.reporting.database import infra
-from services.reporting.documents import render
+from services.reporting.documents import render, writer
 from services.reporting.documents import service as documents
 from services.reporting.handlers import EVENT_HANDLERS
 from services.reporting.readmodels.archive import ArchivedEvent
@@ -390,10 +390,10 @@ def main() -> None:
 
             def document(fmt: str) -> None:
                 data = documents.collect(session, scope, period)
-                written = documents.write(data)
+                written = writer.write(data)
                 {"html": render.html, "docx": render.docx, "pdf": render.pdf}[fmt](written)
 
-            render.pdf(documents.write(documents.collect(session, scope, period)))  # warm: fonts, matplotlib
+            render.pdf(writer.write(documents.collect(session, scope, period)))  # warm: fonts, matplotlib
             summary = {
                 fmt: median_seconds(lambda fmt=fmt: document(fmt), max(1, args.repeat // 2))
                 for fmt in ("html", "docx", "pdf")

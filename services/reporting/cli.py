@@ -27,14 +27,14 @@ from rich.progress import (
 
 from services.reporting.app import SPEC
 from services.reporting.database import infra
-from services.reporting.documents import render
+from services.reporting.documents import render, writer
 from services.reporting.documents import service as documents
 from services.reporting.export import lives
 from services.reporting.handlers import CONSUMES
 from services.reporting.rebuild.service import StreamSource, rebuild
 from services.reporting.statistics import periods
 from services.reporting.statistics.scope import Scope
-from shared.clock import local_today
+from shared.clock import SYSTEM_CLOCK, Clock, local_today
 from shared.db import Database
 from shared.errors import DomainError
 from shared.migrations import upgrade
@@ -48,6 +48,8 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
+clock: Clock = SYSTEM_CLOCK
+"""Whose today a running period is summarised up to: the machine's, as a service's is."""
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -143,11 +145,11 @@ def summary_command(
         if scope.level == "village":
             _fail("a work summary is written for a township or the county")
         try:
-            wanted = periods.parse_period(period).at(local_today())
+            wanted = periods.parse_period(period).at(local_today(clock))
         except DomainError as error:
             _fail(f"{error.field}: {error.reason}")
         with db.read_session() as session:
-            document = documents.write(documents.collect(session, scope, wanted))
+            document = writer.write(documents.collect(session, scope, wanted))
     body = {
         "html": lambda: render.html(document).encode(),
         "docx": lambda: render.docx(document),

@@ -153,10 +153,18 @@ def test_recording_activities_is_checked_audited_and_published(county: County):
     with runtime.db.read_session() as session:
         types = session.execute(sa.text("SELECT event_type FROM outbox ORDER BY id")).scalars().all()
     assert types[-4:] == ["publicity.recorded", "publicity.recorded", "village.assessed", "village.assessed"]
-    assert [
-        p["title"] for p in client.get("/activities/publicity", headers=county.headers("xishui")).json()
-    ] == ["农贸市场宣传点"]
-    assert len(client.get("/activities/publicity", headers=county.headers("county")).json()) == 2
+    xishui = client.get("/activities/publicity", headers=county.headers("xishui")).json()
+    assert [p["title"] for p in xishui["items"]] == ["农贸市场宣传点"]
+    assert xishui["total"] == 1
+    everywhere = client.get(
+        "/activities/publicity", params={"limit": 1}, headers=county.headers("county")
+    ).json()
+    assert (len(everywhere["items"]), everywhere["total"], everywhere["offset"], everywhere["limit"]) == (
+        1,
+        2,
+        0,
+        1,
+    )
 
 
 def test_open_data_in_the_lives_shape(known: Known):

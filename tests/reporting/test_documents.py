@@ -91,14 +91,14 @@ def _text(html: str) -> str:
 
 
 def test_the_comparison_table_holds_this_and_the_previous_period(known: Known):
-    from services.reporting.documents import service
+    from services.reporting.documents import service, writer
     from services.reporting.statistics.scope import Scope
 
     runtime = known.county.reporting.app.state.runtime
     scope = Scope(place_id=DONGSHAN, level="township", name="东山镇", county_id=COUNTY, township_id=DONGSHAN)
     with runtime.db.read_session() as session:
         data = service.collect(session, scope, known.period.at(known.today))
-    document = service.write(data)
+    document = writer.write(data)
     [table] = [block for block in document.blocks if getattr(block, "caption", "").startswith("表1")]
     rows = {row[0]: row[1:] for row in table.rows}
     assert rows["监督检查（次）"] == ("3", "0", "增加3")

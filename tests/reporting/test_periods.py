@@ -66,3 +66,21 @@ def test_bad_periods_name_the_field(period, first, last, field):
     with pytest.raises(DomainError) as raised:
         resolve(period, first, last)
     assert raised.value.field == field
+
+
+def test_the_place_and_period_parameters_resolve_to_a_period_as_of_the_clocks_today():
+    from datetime import UTC, datetime
+
+    from services.reporting.statistics.params import PlacePeriodQuery
+    from shared.clock import ManualClock
+
+    clock = ManualClock(datetime(2026, 3, 1, 20, 0, tzinfo=UTC))  # 2026-03-02 in the county
+    asked = PlacePeriodQuery(place_id="qingyun", code="2026-H1")
+    assert asked.period(clock) == parse_period("2026-H1").at(date(2026, 3, 2))
+    assert asked.period().as_of is None
+    ranged = PlacePeriodQuery(place_id="qingyun", first=date(2026, 1, 1), last=date(2026, 1, 31))
+    assert ranged.period_if_any() == date_range(date(2026, 1, 1), date(2026, 1, 31))
+    assert PlacePeriodQuery(place_id="qingyun").period_if_any() is None  # the export: everything
+    with pytest.raises(DomainError) as refused:
+        PlacePeriodQuery(place_id="qingyun").period()
+    assert refused.value.field == "from"

@@ -98,11 +98,11 @@ def test_every_figure_equals_the_records_of_the_services_that_own_them(known: Kn
     letters = known.api("registry", "GET", "/letters", "dongshan")
     assert figures["letters.signed"] == len(letters) == 2
 
-    publicity = known.api("reporting", "GET", "/activities/publicity", "dongshan")
+    publicity = known.api("reporting", "GET", "/activities/publicity", "dongshan")["items"]
     for column in ("banners", "boards", "leaflets", "people_consulted"):
         assert figures[f"publicity.{column}"] == sum(p[column] for p in publicity)
     assert figures["publicity.leaflets"] == 800
-    trainings = known.api("reporting", "GET", "/activities/trainings", "dongshan")
+    trainings = known.api("reporting", "GET", "/activities/trainings", "dongshan")["items"]
     assert figures["trainings.attendees"] == sum(t["attendees"] for t in trainings) == 12
     assessments = known.api("reporting", "GET", "/activities/assessments", "dongshan")
     assert figures["assessments.average_score"] == sum(a["score"] for a in assessments) / len(assessments)

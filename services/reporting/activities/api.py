@@ -16,7 +16,7 @@ from services.reporting.activities.models import (
     TrainingRead,
 )
 from shared.deps import ClockDep, CurrentUser, SessionDep
-from shared.paging import Limit, Offset
+from shared.paging import Limit, Offset, Page
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/activities", tags=["activities"])
@@ -32,7 +32,7 @@ def record_publicity(data: PublicityCreate, session: SessionDep, user: CurrentUs
     return service.record_publicity(session=session, principal=user, data=data, clock=clock)
 
 
-@router.get("/publicity", response_model=list[PublicityRead], summary="Publicity events, latest first")
+@router.get("/publicity", response_model=Page[PublicityRead], summary="Publicity events, latest first")
 def list_publicity(session: SessionDep, user: CurrentUser, limit: Limit = 100, offset: Offset = 0):
     return service.list_publicity(session=session, principal=user, limit=limit, offset=offset)
 
@@ -47,7 +47,7 @@ def record_training(data: TrainingCreate, session: SessionDep, user: CurrentUser
     return service.record_training(session=session, principal=user, data=data, clock=clock)
 
 
-@router.get("/trainings", response_model=list[TrainingRead], summary="Trainings, latest first")
+@router.get("/trainings", response_model=Page[TrainingRead], summary="Trainings, latest first")
 def list_trainings(session: SessionDep, user: CurrentUser, limit: Limit = 100, offset: Offset = 0):
     return service.list_trainings(session=session, principal=user, limit=limit, offset=offset)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
@@ -20,6 +20,7 @@ from shared.db import UTCDateTime, utcnow
 
 class PublicityEvent(Base, table=True):
     __tablename__ = "publicity_events"
+    audit_entity: ClassVar[str] = "publicity_event"
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     county_id: str = Field(max_length=40, index=True)
@@ -39,6 +40,7 @@ class PublicityEvent(Base, table=True):
 
 class Training(Base, table=True):
     __tablename__ = "trainings"
+    audit_entity: ClassVar[str] = "training"
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     county_id: str = Field(max_length=40, index=True)
@@ -55,6 +57,7 @@ class Training(Base, table=True):
 
 class VillageAssessment(Base, table=True):
     __tablename__ = "village_assessments"
+    audit_entity: ClassVar[str] = "village_assessment"
     __table_args__ = (sa.UniqueConstraint("village_id", "year", name="uq_village_assessments_village_year"),)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -153,6 +156,3 @@ class AssessmentRead(BaseModel):
     assessed_on: date
     note: str | None
     recorded_by: str
-
-
-ActivityKind = Literal["publicity", "trainings", "assessments"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 import sqlalchemy as sa
+from pydantic import BaseModel
 from sqlmodel import Session
 
 from services.reporting.activities.models import (
@@ -14,21 +16,26 @@ from services.reporting.activities.models import (
     PlaceFields,
     PublicityCreate,
     PublicityEvent,
+    PublicityRead,
     Training,
     TrainingCreate,
+    TrainingRead,
     VillageAssessment,
 )
 from services.reporting.database import place_directory
-from shared import audit
+from services.reporting.statistics.scope import resolve_scope
+from shared import changes
 from shared.auth import Principal, Role
 from shared.catalogue.reporting import PublicityRecorded, TrainingRecorded, VillageAssessed
 from shared.clock import Clock, local_today
 from shared.errors import Invalid, NotFound
-from shared.outbox import emit
+from shared.paging import Page
 from shared.places import find_place
 
 WRITERS = (Role.county, Role.township)
 READERS = (Role.county, Role.township, Role.inspector)
+
+Read = TypeVar("Read", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -40,11 +47,9 @@ class Place:
 
 def resolve_place(session: Session, principal: Principal, fields: PlaceFields) -> Place:
     """The township (and village) an activity belongs to, checked against the caller's scope."""
-    township_id = fields.township_id
+    township_id = principal.township_id if fields.township_id is None else fields.township_id
     if township_id is None:
-        if principal.role is Role.county:
-            raise Invalid("township_id", "a county user names the township")
-        township_id = principal.township_id
+        raise Invalid("township_id", "a county user names the township")
     township = find_place(session, place_directory, township_id)
     if township is None or township.level != "township":
         raise Invalid("township_id", "no such township")
@@ -84,19 +89,13 @@ def record_publicity(
         recorded_by=principal.actor,
     )
     session.add(row)
-    audit.record(
+    changes.record(
         session,
+        row,
         actor=principal.actor,
         action="publicity.record",
-        entity="publicity_event",
-        entity_id=str(row.id),
-        county_id=place.county_id,
-        township_id=place.township_id,
         detail={"title": data.title, "held_on": data.held_on.isoformat()},
-    )
-    emit(
-        session,
-        PublicityRecorded(
+        event=PublicityRecorded(
             activity_id=row.id,
             kind=data.kind,
             title=data.title,
@@ -108,9 +107,6 @@ def record_publicity(
             leaflets=data.leaflets,
             people_consulted=data.people_consulted,
         ),
-        county_id=place.county_id,
-        township_id=place.township_id,
-        actor=principal.actor,
     )
     session.commit()
     return row
@@ -134,19 +130,13 @@ def record_training(
         recorded_by=principal.actor,
     )
     session.add(row)
-    audit.record(
+    changes.record(
         session,
+        row,
         actor=principal.actor,
         action="training.record",
-        entity="training",
-        entity_id=str(row.id),
-        county_id=place.county_id,
-        township_id=place.township_id,
         detail={"title": data.title, "attendees": data.attendees},
-    )
-    emit(
-        session,
-        TrainingRecorded(
+        event=TrainingRecorded(
             training_id=row.id,
             title=data.title,
             audience=data.audience,
@@ -155,9 +145,6 @@ def record_training(
             attendees=data.attendees,
             hours=data.hours,
         ),
-        county_id=place.county_id,
-        township_id=place.township_id,
-        actor=principal.actor,
     )
     session.commit()
     return row
@@ -174,10 +161,9 @@ def set_assessment(
 ) -> VillageAssessment:
     """A village's score for a year; setting it again corrects it (one score per village and year)."""
     principal.ensure_role(*WRITERS)
-    village = find_place(session, place_directory, village_id)
-    if village is None or village.level != "village":
+    village = resolve_scope(session, principal, village_id, level="village")
+    if village.township_id is None:  # the directory holds every village under its township
         raise NotFound()
-    principal.ensure_sees(county_id=village.county_id, township_id=village.parent_id)
     today = local_today(clock)
     if not 2000 <= year <= today.year:
         raise Invalid("year", f"the year must be between 2000 and {today.year}")
@@ -191,7 +177,7 @@ def set_assessment(
     if row is None:
         row = VillageAssessment(
             county_id=village.county_id,
-            township_id=village.parent_id,
+            township_id=village.township_id,
             village_id=village_id,
             year=year,
             score=data.score,
@@ -207,28 +193,19 @@ def set_assessment(
             principal.actor,
         )
     session.add(row)
-    audit.record(
+    changes.record(
         session,
+        row,
         actor=principal.actor,
         action="village.assess",
-        entity="village_assessment",
-        entity_id=str(row.id),
-        county_id=village.county_id,
-        township_id=village.parent_id,
         detail={"village_id": village_id, "year": year, "score": data.score},
-    )
-    emit(
-        session,
-        VillageAssessed(
+        event=VillageAssessed(
             assessment_id=row.id,
             village_id=village_id,
             year=year,
             score=data.score,
             assessed_on=data.assessed_on,
         ),
-        county_id=village.county_id,
-        township_id=village.parent_id,
-        actor=principal.actor,
     )
     session.commit()
     return row
@@ -242,20 +219,25 @@ def _scoped(query: sa.Select, table: sa.Table, principal: Principal) -> sa.Selec
     return query
 
 
-def list_publicity(
-    *, session: Session, principal: Principal, limit: int, offset: int
-) -> list[PublicityEvent]:
+def _page(session: Session, query: sa.Select, read: type[Read], *, limit: int, offset: int) -> Page[Read]:
+    """One page of `query` (already scoped and ordered), each row read as `read`."""
+    total = session.execute(
+        sa.select(sa.func.count()).select_from(query.order_by(None).subquery())
+    ).scalar_one()
+    items = [read.model_validate(row) for row in session.execute(query.limit(limit).offset(offset)).scalars()]
+    return Page(items=items, total=total, offset=offset, limit=limit)
+
+
+def list_publicity(*, session: Session, principal: Principal, limit: int, offset: int) -> Page[PublicityRead]:
     table = PublicityEvent.__table__
-    query = _scoped(sa.select(PublicityEvent), table, principal)
-    query = query.order_by(table.c.held_on.desc()).limit(limit).offset(offset)
-    return list(session.execute(query).scalars())
+    query = _scoped(sa.select(PublicityEvent), table, principal).order_by(table.c.held_on.desc())
+    return _page(session, query, PublicityRead, limit=limit, offset=offset)
 
 
-def list_trainings(*, session: Session, principal: Principal, limit: int, offset: int) -> list[Training]:
+def list_trainings(*, session: Session, principal: Principal, limit: int, offset: int) -> Page[TrainingRead]:
     table = Training.__table__
-    query = _scoped(sa.select(Training), table, principal)
-    query = query.order_by(table.c.held_on.desc()).limit(limit).offset(offset)
-    return list(session.execute(query).scalars())
+    query = _scoped(sa.select(Training), table, principal).order_by(table.c.held_on.desc())
+    return _page(session, query, TrainingRead, limit=limit, offset=offset)
 
 
 def list_assessments(*, session: Session, principal: Principal, year: int | None) -> list[VillageAssessment]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import parse_qs, urlencode
 
 import jwt
@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from services.reporting.dashboard import service as dashboard
 from services.reporting.documents import api as documents_api
 from services.reporting.documents import service as documents
+from services.reporting.documents import writer
 from services.reporting.statistics import periods
 from services.reporting.statistics import service as statistics
 from services.reporting.statistics.scope import READERS, home_place, resolve_scope
@@ -27,6 +28,9 @@ from shared.auth import Principal, decode_token, knows_place
 from shared.clock import local_today
 from shared.deps import ClockDep, SessionDep
 from shared.routing import ServiceRouter
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 router = ServiceRouter(prefix="/dashboard", tags=["dashboard"], include_in_schema=False)
 
@@ -43,7 +47,7 @@ SECURITY_HEADERS = {
 
 
 @cache
-def _templates():  # type: ignore[no-untyped-def]
+def _templates() -> Environment:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
@@ -177,7 +181,7 @@ def summary(
 ) -> Response:
     scope = documents_api.summary_scope(resolve_scope(session, user, place))
     wanted = periods.parse_period(period).at(local_today(clock))
-    document = documents.write(documents.collect(session, scope, wanted))
+    document = writer.write(documents.collect(session, scope, wanted))
     response = documents_api.rendered(document_format, document)
     response.headers.update({k: v for k, v in SECURITY_HEADERS.items() if k != "Content-Security-Policy"})
     return response

@@ -16,6 +16,7 @@ from services.reporting.statistics import service
 from services.reporting.statistics.models import Statistics
 from services.reporting.statistics.periods import Period, parse_period
 from services.reporting.statistics.scope import Scope
+from shared.catalogue.alerts import LEVEL_ORDER
 
 KEY_FIGURES = (
     "businesses.registered",
@@ -31,7 +32,6 @@ KEY_FIGURES = (
     "publicity.events",
     "trainings.held",
 )
-LEVEL_ORDER = {"I": 0, "II": 1, "III": 2, "IV": 3, "below_IV": 4}
 
 
 def current_half(today: date) -> Period:

@@ -3,29 +3,24 @@ editable free-text sections."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import Query, Response
 from fastapi.responses import HTMLResponse
 
-from services.reporting.documents import render, service
-from services.reporting.documents.models import SECTION_TITLES, SectionRead, SectionsUpdate
-from services.reporting.statistics import periods
-from services.reporting.statistics.scope import Scope, resolve_scope
-from shared.clock import local_today
-from shared.dates import Day
+from services.reporting.documents import render, service, writer
+from services.reporting.documents.content import Document
+from services.reporting.documents.models import SECTION_TITLES, SectionRead, SectionsUpdate, SummarySection
+from services.reporting.statistics.params import PlacePeriod
+from services.reporting.statistics.scope import Scope
 from shared.deps import ClockDep, CurrentUser, SessionDep
 from shared.errors import Invalid
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/documents", tags=["documents"])
 
-PeriodCode = Annotated[
-    str | None, Query(max_length=20, description="2026-H1, 2026-H2, 2026, 2026-Q2, 2026-05")
-]
-First = Annotated[Day | None, Query(alias="from")]
-Last = Annotated[Day | None, Query(alias="to")]
 Format = Literal["html", "docx", "pdf"]
 
 MEDIA_TYPES = {
@@ -41,7 +36,7 @@ def summary_scope(scope: Scope) -> Scope:
     return scope
 
 
-def rendered(document_format: Format, document) -> Response:  # type: ignore[no-untyped-def]
+def rendered(document_format: Format, document: Document) -> Response:
     """The document in the format asked for, named for download (except HTML, shown inline)."""
     if document_format == "html":
         return HTMLResponse(render.html(document))
@@ -61,22 +56,18 @@ def rendered(document_format: Format, document) -> Response:  # type: ignore[no-
     responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}}},
 )
 def summary(
-    place_id: str,
+    where: PlacePeriod,
     session: SessionDep,
     user: CurrentUser,
     clock: ClockDep,
-    period: PeriodCode = None,
-    first: First = None,
-    last: Last = None,
     format: Annotated[Format, Query(description="html, docx or pdf")] = "html",
 ):
-    scope = summary_scope(resolve_scope(session, user, place_id))
-    wanted = periods.resolve(period, first, last).at(local_today(clock))
-    document = service.write(service.collect(session, scope, wanted))
+    scope = summary_scope(where.scope(session, user))
+    document = writer.write(service.collect(session, scope, where.period(clock)))
     return rendered(format, document)
 
 
-def _read(rows) -> list[SectionRead]:  # type: ignore[no-untyped-def]
+def _read(rows: Iterable[SummarySection]) -> list[SectionRead]:
     return [
         SectionRead(
             section=row.section,
@@ -90,34 +81,17 @@ def _read(rows) -> list[SectionRead]:  # type: ignore[no-untyped-def]
 
 
 @router.get("/{place_id}/sections", response_model=list[SectionRead], summary="The free-text sections")
-def get_sections(
-    place_id: str,
-    session: SessionDep,
-    user: CurrentUser,
-    period: PeriodCode = None,
-    first: First = None,
-    last: Last = None,
-):
-    scope = summary_scope(resolve_scope(session, user, place_id))
-    wanted = periods.resolve(period, first, last)
-    return _read(service.section_rows(session, scope.place_id, wanted.code))
+def get_sections(where: PlacePeriod, session: SessionDep, user: CurrentUser):
+    scope = summary_scope(where.scope(session, user))
+    return _read(service.section_rows(session, scope.place_id, where.period().code))
 
 
 @router.put("/{place_id}/sections", response_model=list[SectionRead], summary="Write free-text sections")
-def put_sections(
-    place_id: str,
-    data: SectionsUpdate,
-    session: SessionDep,
-    user: CurrentUser,
-    period: PeriodCode = None,
-    first: First = None,
-    last: Last = None,
-):
+def put_sections(where: PlacePeriod, data: SectionsUpdate, session: SessionDep, user: CurrentUser):
     """County and township offices. The role is checked before the place: an inspector is told
     403 for every place alike, not 404 for some and 403 for the others."""
     user.ensure_role(*service.EDITORS)
-    scope = summary_scope(resolve_scope(session, user, place_id))
-    wanted = periods.resolve(period, first, last)
+    scope = summary_scope(where.scope(session, user))
     return _read(
-        service.save_sections(session=session, principal=user, scope=scope, period=wanted, data=data)
+        service.save_sections(session=session, principal=user, scope=scope, period=where.period(), data=data)
     )

@@ -72,7 +72,7 @@ class ChineseParagraph(Paragraph):
     Only a paragraph of plain text in one font (one fragment) is broken here, which is every
     paragraph the summary writes; one with markup or bullets keeps reportlab's own breaking."""
 
-    def breakLinesCJK(self, maxWidths):  # type: ignore[no-untyped-def]
+    def breakLinesCJK(self, maxWidths):
         frags = self.frags
         if len(frags) != 1 or hasattr(frags[0], "cbDefn") or self.style.endDots or self.bulletText:
             return super().breakLinesCJK(maxWidths)
@@ -80,7 +80,7 @@ class ChineseParagraph(Paragraph):
             maxWidths = [maxWidths]
         self.height = 0
         frag = frags[0]
-        if hasattr(self, "blPara") and getattr(self, "_splitpara", 0):
+        if hasattr(self, "blPara") and getattr(self, "_splitpara", False):
             return frag.clone(kind=0, lines=self.blPara.lines)  # the part of a split kept on this page
         # the part moved to the next page holds its lines as `words`
         text = frag.text if hasattr(frag, "text") else "".join(getattr(frag, "words", []))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
@@ -24,6 +24,7 @@ SECTION_TITLES: dict[str, str] = {
 
 class SummarySection(Base, table=True):
     __tablename__ = "summary_sections"
+    audit_entity: ClassVar[str] = "summary_section"
 
     place_id: str = Field(primary_key=True, max_length=40)
     period: str = Field(primary_key=True, max_length=30)
@@ -33,6 +34,11 @@ class SummarySection(Base, table=True):
     text: str
     updated_by: str = Field(max_length=120)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
+
+    @property
+    def id(self) -> str:
+        """How the audit log names a section: place, period and section."""
+        return f"{self.place_id}/{self.period}/{self.section}"
 
 
 class SectionsUpdate(BaseModel):

@@ -6,15 +6,19 @@ from __future__ import annotations
 import io
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.reporting.documents import charts, fonts
 from services.reporting.documents.content import Chart, Document, Heading, Paragraph, Table
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 @cache
-def _environment():  # type: ignore[no-untyped-def]
+def _environment() -> Environment:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]))
@@ -63,7 +67,7 @@ def docx(document: Document) -> bytes:
 
 
 @cache
-def _pdf_styles():  # type: ignore[no-untyped-def]
+def _pdf_styles():
     """Every style in the one embedded font (digits and Latin too: its own glyphs), with Chinese
     line breaking (wordWrap CJK, which ChineseParagraph breaks by 避头尾)."""
     from reportlab.lib.enums import TA_CENTER

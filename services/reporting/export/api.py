@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import Query, Response
+from fastapi import Depends, Response
 
 from services.reporting.export import lives
-from services.reporting.statistics import periods
-from services.reporting.statistics.periods import Period
-from services.reporting.statistics.scope import resolve_scope
-from shared.dates import Day
+from services.reporting.statistics.params import PlacePeriod
 from shared.deps import CurrentUser, SessionDep
 from shared.routing import ServiceRouter
 
@@ -20,15 +16,13 @@ router = ServiceRouter(prefix="/export", tags=["open data"])
 FileName = Literal["businesses", "inspections", "violations"]
 
 
-def _period(period: str | None, first: date | None, last: date | None) -> Period | None:
-    if period is None and first is None and last is None:
-        return None
-    return periods.resolve(period, first, last)
+def _file_name(name: FileName) -> FileName:
+    """The file asked for, read before the place and period: a 422 answer names a wrong file
+    before a wrong period, the path before the query."""
+    return name
 
 
-PeriodCode = Annotated[str | None, Query(max_length=20, description="Only this period (default: everything)")]
-First = Annotated[Day | None, Query(alias="from")]
-Last = Annotated[Day | None, Query(alias="to")]
+File = Annotated[FileName, Depends(_file_name)]
 
 
 @router.get(
@@ -37,16 +31,10 @@ Last = Annotated[Day | None, Query(alias="to")]
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}}},
 )
-def lives_zip(
-    place_id: str,
-    session: SessionDep,
-    user: CurrentUser,
-    period: PeriodCode = None,
-    first: First = None,
-    last: Last = None,
-) -> Response:
-    scope = resolve_scope(session, user, place_id)
-    body = lives.to_zip(session, scope, _period(period, first, last))
+def lives_zip(where: PlacePeriod, session: SessionDep, user: CurrentUser) -> Response:
+    """Everything, or only the period asked for."""
+    scope = where.scope(session, user)
+    body = lives.to_zip(session, scope, where.period_if_any())
     headers = {"Content-Disposition": f'attachment; filename="lives-{scope.place_id}.zip"'}
     return Response(body, media_type="application/zip", headers=headers)
 
@@ -57,30 +45,16 @@ def lives_zip(
     response_class=Response,
     responses={200: {"content": {"text/csv; charset=utf-8": {}}}},
 )
-def lives_csv(
-    place_id: str,
-    name: FileName,
-    session: SessionDep,
-    user: CurrentUser,
-    period: PeriodCode = None,
-    first: First = None,
-    last: Last = None,
-) -> Response:
-    scope = resolve_scope(session, user, place_id)
-    records = lives.rows(session, name, scope, _period(period, first, last))
+def lives_csv(name: File, where: PlacePeriod, session: SessionDep, user: CurrentUser) -> Response:
+    """Everything, or only the period asked for."""
+    scope = where.scope(session, user)
+    records = lives.rows(session, name, scope, where.period_if_any())
     headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
     return Response(lives.to_csv(name, records), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 @router.get("/{place_id}/lives/{name}.json", summary="One LIVES file as JSON (a list of records)")
-def lives_json(
-    place_id: str,
-    name: FileName,
-    session: SessionDep,
-    user: CurrentUser,
-    period: PeriodCode = None,
-    first: First = None,
-    last: Last = None,
-) -> list[dict]:
-    scope = resolve_scope(session, user, place_id)
-    return lives.rows(session, name, scope, _period(period, first, last))
+def lives_json(name: File, where: PlacePeriod, session: SessionDep, user: CurrentUser) -> list[dict]:
+    """Everything, or only the period asked for."""
+    scope = where.scope(session, user)
+    return lives.rows(session, name, scope, where.period_if_any())

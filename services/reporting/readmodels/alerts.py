@@ -179,7 +179,7 @@ def on_closed(session: Session, envelope: Envelope, payload: IncidentClosed) -> 
 def on_escalated(session: Session, envelope: Envelope, payload: AlertEscalated) -> None:
     """Keyed by the step, not counted: a step seen twice does not escalate twice."""
     table = ReportIncident.__table__
-    changed = session.execute(
+    changed = session.exec(
         table.update()
         .where(table.c.id == payload.incident_id, table.c.escalation_steps < payload.step)
         .values(escalation_steps=payload.step)

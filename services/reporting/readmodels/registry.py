@@ -182,7 +182,7 @@ def on_business_risk_changed(session: Session, envelope: Envelope, payload: Busi
 def on_business_graded(session: Session, envelope: Envelope, payload: BusinessGraded) -> None:
     """The newest inspection's grade wins; an older one arriving later changes nothing."""
     table = ReportBusiness.__table__
-    changed = session.execute(
+    changed = session.exec(
         table.update()
         .where(
             table.c.id == payload.business_id,
@@ -218,7 +218,7 @@ def on_licence_notice(
     notice = "expired" if isinstance(payload, LicenceExpired) else "expiring"
     table = ReportLicence.__table__
     key = (table.c.business_id == payload.business_id, table.c.licence_kind == payload.licence_kind)
-    changed = session.execute(
+    changed = session.exec(
         table.update().where(*key, table.c.expires_on == payload.expires_on).values(notice=notice)
     ).rowcount
     if not changed and session.execute(sa.select(table.c.business_id).where(*key)).first() is None:

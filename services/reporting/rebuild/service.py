@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import sqlalchemy as sa
 from sqlmodel import Session
@@ -28,6 +29,7 @@ from shared.parking import Unresolved, park, parked_table
 log = logging.getLogger("shian.reporting.rebuild")
 
 Progress = Callable[[int, int], None]
+StreamEntries = list[tuple[bytes, dict[bytes, bytes]]]
 CHUNK = 2000
 CHAINS = {model.TYPE: list(chain) for model, chain in PROJECTIONS.items()}
 
@@ -59,7 +61,8 @@ class StreamSource:
     def envelopes(self, stream: str) -> Iterator[Envelope]:
         start = "-"
         while True:
-            entries = self.client.xrange(stream, min=start, count=CHUNK)
+            # this client does not decode responses: ids and fields are bytes
+            entries = cast(StreamEntries, self.client.xrange(stream, min=start, count=CHUNK))
             for _entry_id, fields in entries:
                 try:
                     yield decode_entry(fields)

@@ -1,4 +1,5 @@
-"""How the figures and their groups are named in Chinese reports and on the dashboard."""
+"""How the figures and their groups are named in Chinese reports and on the dashboard. Incident
+levels are named once for every service: shared.catalogue.alerts.LEVEL_LABELS."""
 
 from __future__ import annotations
 
@@ -28,13 +29,6 @@ INSPECTION_KINDS = {
 OUTCOMES = {"compliant": "符合", "basically_compliant": "基本符合", "non_compliant": "不符合"}
 ACTIONS = {"pass": "通过", "written_rectification": "书面限期整改", "stop_operating": "立即停止生产经营"}
 GRADES = {"excellent": "优秀", "good": "良好", "fair": "一般", "none": "未评定"}
-INCIDENT_LEVELS = {
-    "I": "Ⅰ级（特别重大）",
-    "II": "Ⅱ级（重大）",
-    "III": "Ⅲ级（较大）",
-    "IV": "Ⅳ级（一般）",
-    "below_IV": "Ⅳ级以下",
-}
 COMPLAINT_KINDS = {"complaint": "投诉", "report": "举报"}
 LETTER_PARTIES = {"village": "村", "business": "经营单位"}
 ALERT_KINDS = {

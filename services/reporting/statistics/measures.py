@@ -36,6 +36,7 @@ from services.reporting.statistics import labels
 from services.reporting.statistics.periods import Period
 from services.reporting.statistics.scope import Scope
 from services.reporting.summaries.service import local_day_bounds
+from shared.catalogue.alerts import LEVEL_LABELS
 
 Records = Callable[[Scope, Period], sa.Select]
 
@@ -464,8 +465,6 @@ def assessments(scope: Scope, period: Period) -> sa.Select:
     ).where(*scope.where(ASSESS), _in_period(ASSESS.c.assessed_on, period))
 
 
-_LEVELS = labels.INCIDENT_LEVELS
-
 MEASURES: tuple[Measure, ...] = (
     Measure(
         "businesses.registered",
@@ -607,7 +606,13 @@ MEASURES: tuple[Measure, ...] = (
     Measure("complaints.closed_in_time", "按时办结", "complaints", complaints_closed_in_time, unit="件"),
     Measure("complaints.deadline_missed", "超时未处理", "complaints", complaints_missed, unit="件"),
     Measure(
-        "incidents.reported", "食品安全事故", "incidents", incidents, group="level", groups=_LEVELS, unit="起"
+        "incidents.reported",
+        "食品安全事故",
+        "incidents",
+        incidents,
+        group="level",
+        groups=LEVEL_LABELS,
+        unit="起",
     ),
     Measure("incidents.acknowledged", "已确认响应", "incidents", incidents_acknowledged, unit="起"),
     Measure("incidents.closed", "已处置结案", "incidents", incidents_closed, unit="起"),

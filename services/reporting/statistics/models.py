@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
+
+from shared.paging import Page
 
 
 class PlaceRead(BaseModel):
@@ -90,11 +92,16 @@ class Statistics(BaseModel):
         return self.figures[key].value
 
 
-class RecordPage(BaseModel):
+class RecordPage(Page[dict[str, Any]]):
+    """A page of the records a figure counts, beside the figure's key, label and group. The API
+    has always called its rows `records`: they are written out under that name."""
+
+    items: list[dict[str, Any]] = Field(exclude=True)
     key: str
     label: str
     group: str | None
-    total: int
-    limit: int
-    offset: int
-    records: list[dict[str, Any]]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return self.items

@@ -64,12 +64,15 @@ class Scope:
         return [(row.place_id, row.name) for row in session.execute(query.order_by(table.c.place_id))]
 
 
-def resolve_scope(session: Session, principal: Principal, place_id: str) -> Scope:
+def resolve_scope(
+    session: Session, principal: Principal, place_id: str, *, level: str | None = None
+) -> Scope:
     """The place asked for, if the caller may read it: 403 for a role that reads no figures,
-    404 for an unknown place or one outside the caller's (no existence leak)."""
+    404 for an unknown place, one of another `level` than asked, or one outside the caller's
+    (no existence leak)."""
     principal.ensure_role(*READERS)
     place = find_place(session, place_directory, place_id)
-    if place is None:
+    if place is None or (level is not None and place.level != level):
         raise NotFound()
     township_id = village_id = None
     if place.level == "township":
@@ -89,4 +92,6 @@ def resolve_scope(session: Session, principal: Principal, place_id: str) -> Scop
 
 def home_place(principal: Principal) -> str:
     """The place whose figures a user sees first: their township, else their county."""
-    return principal.township_id if principal.role in (Role.township, Role.inspector) else principal.county_id
+    if principal.role in (Role.township, Role.inspector) and principal.township_id is not None:
+        return principal.township_id
+    return principal.county_id

@@ -42,6 +42,8 @@ def link(scope: Scope, period: Period, key: str, group: str | None = None) -> st
 def _aggregate(measure: Measure, sub: sa.Subquery) -> sa.ColumnElement[Any]:
     if measure.agg == "count":
         return sa.func.count()
+    if measure.column is None:
+        raise ValueError(f"the figure {measure.key} sums or averages no column")
     column = sub.c[measure.column]
     if measure.agg == "sum":
         return sa.func.coalesce(sa.func.sum(column), 0)
@@ -267,7 +269,7 @@ def _records(
         raise Invalid("group", f"the figure {key} has no groups")
     sub = measure.records(scope, period).subquery()
     query = sa.select(sub)
-    if group is not None:
+    if group is not None and measure.group is not None:
         column = sub.c[measure.group]
         query = query.where(sa.or_(column.is_(None), column == group) if group == "none" else column == group)
     total = int(session.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one())
@@ -280,5 +282,5 @@ def _records(
         total=total,
         limit=limit,
         offset=offset,
-        records=[{name: _plain(item) for name, item in row.items()} for row in rows],
+        items=[{name: _plain(item) for name, item in row.items()} for row in rows],
     )

@@ -6,14 +6,12 @@ from typing import Annotated
 
 from fastapi import Query
 
-from services.reporting.database import place_directory
+from services.reporting.statistics.scope import resolve_scope
 from services.reporting.summaries import service
 from services.reporting.summaries.models import TownshipSummary
-from shared.auth import Role
 from shared.dates import Day
 from shared.deps import CurrentUser, SessionDep
-from shared.errors import Invalid, NotFound
-from shared.places import find_place
+from shared.errors import Invalid
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/summaries", tags=["summaries"])
@@ -33,11 +31,7 @@ def township_summary(
     period_to: Annotated[Day, Query(alias="to", description="Last day (inclusive), YYYY-MM-DD")],
 ):
     """Built only from events; a township sees its own, the county every township (404 otherwise)."""
-    user.ensure_role(Role.county, Role.township, Role.inspector)
-    township = find_place(session, place_directory, township_id)
-    if township is None or township.level != "township":
-        raise NotFound()
-    user.ensure_sees(county_id=township.county_id, township_id=township.place_id)
+    township = resolve_scope(session, user, township_id, level="township")
     if period_to < period_from:
         raise Invalid("to", "the period ends before it starts")
     return service.township_summary(

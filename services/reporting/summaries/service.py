@@ -10,9 +10,8 @@ from sqlmodel import Session, select
 from services.reporting.readmodels.alerts import ReportIncident
 from services.reporting.readmodels.registry import ReportBusiness
 from services.reporting.summaries.models import BusinessFigures, IncidentFigures, TownshipSummary
+from shared.catalogue.alerts import LEVEL_ORDER
 from shared.clock import LOCAL_ZONE
-
-INCIDENT_LEVELS = ("I", "II", "III", "IV", "below_IV")
 
 
 def local_day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
@@ -58,7 +57,7 @@ def township_summary(
         )
         .group_by(ReportIncident.level)
     ).all()
-    by_level = dict.fromkeys(INCIDENT_LEVELS, 0)
+    by_level = dict.fromkeys(LEVEL_ORDER, 0)
     ill = deaths = 0
     for level, count, level_ill, level_deaths in rows:
         by_level[level] = int(count)
