@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta
 
-from tests.alerts.conftest import START, Alerts
-from tests.services.conftest import COUNTY, DONGSHAN, HECUN, SHANGCUN, XISHUI
+from tests.support.alerts import Alerts
+from tests.support.county import COUNTY, DONGSHAN, HECUN, SHANGCUN, START, XISHUI
 
 
 def tiers(escalations: list[dict]) -> list[tuple[str, str]]:

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from tests.alerts.conftest import START, Alerts, incident_body
-from tests.services.conftest import DONGSHAN, XISHUI
+from tests.support.alerts import Alerts, incident_body
+from tests.support.county import DONGSHAN, START, XISHUI
 
 
 def test_an_incident_goes_through_its_whole_life_with_a_timeline(alerts: Alerts):

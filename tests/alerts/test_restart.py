@@ -23,8 +23,8 @@ import pytest
 from shared.auth import Role, issue_token
 from shared.events import Envelope
 from shared.settings import Settings
-from tests.alerts.conftest import incident_body, place_events
-from tests.services.conftest import COUNTY, DONGSHAN
+from tests.support.alerts import incident_body
+from tests.support.county import COUNTY, DONGSHAN, place_events
 from tests.support.processes import REPO_ROOT, publish, query, settings_env, wait_until
 
 TICK = 0.5

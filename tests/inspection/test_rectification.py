@@ -7,7 +7,9 @@ from datetime import timedelta
 
 from shared.clock import ManualClock
 from shared.settings import Settings
-from tests.inspection.conftest import START, Inspection, place_events, results, running, wait_for
+from tests.support.county import START, place_events
+from tests.support.inspection import Inspection, results, running
+from tests.support.waiting import wait_for
 
 
 def test_a_reinspection_that_finds_the_item_put_right_verifies_the_order(inspection: Inspection):

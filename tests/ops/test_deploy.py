@@ -27,7 +27,7 @@ import yaml
 
 from shared.localredis import free_port, reachable, server_binary
 from shared.settings import DEFAULT_PORTS, SERVICE_NAMES, Settings
-from tests.ops.conftest import DEPLOY, REPO
+from tests.support.system import DEPLOY, REPO
 
 PROMETHEUS = DEPLOY / "prometheus"
 K8S = DEPLOY / "k8s"

@@ -35,8 +35,8 @@ from shared.events import BusinessRegistered, Envelope
 from shared.localredis import free_port
 from shared.migrations import upgrade
 from shared.settings import Settings
-from tests.ops.conftest import REPO, eventually
 from tests.support.processes import publish, settings_env
+from tests.support.system import REPO, eventually
 
 pytestmark = pytest.mark.integration
 

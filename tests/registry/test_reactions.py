@@ -9,7 +9,9 @@ from shared.bus import OutgoingEvent
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.inspection import InspectionCompleted
 from shared.events import Envelope
-from tests.registry.conftest import COUNTY, DONGSHAN, Registry, wait_for
+from tests.support.county import COUNTY, DONGSHAN
+from tests.support.registry import Registry
+from tests.support.waiting import wait_for
 
 
 def inspection(
