@@ -174,7 +174,8 @@ def test_inspection_results_arrive_over_the_bus(registry: Registry):
         event_type=envelope.type,
     )
     registry.client.portal.call(registry.runtime.bus.publish_many, [event])  # type: ignore[union-attr]
-    wait_for(
+    grades = wait_for(
         lambda: registry.as_("dongshan", "GET", f"/businesses/{shop['id']}/grades").json(),
         what="the grade to reach the registry",
     )
+    assert [item["dynamic_grade"] for item in grades] == ["good"]
