@@ -20,12 +20,12 @@ import httpx
 import pytest
 
 from services.demo import read_county
-from services.launcher import LaunchError, System
+from services.launcher import System
 from shared.auth import Role, issue_token
 from shared.clock import local_today
 from shared.localredis import free_port
 from shared.settings import SERVICE_NAMES
-from tests.support.system import place_headers, service_env
+from tests.support.system import place_headers, service_env, start_or_fail
 
 pytestmark = pytest.mark.e2e
 
@@ -59,11 +59,7 @@ def system(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         env=service_env(var_dir, prefix, SECRET, SHIAN_LOG_LEVEL="INFO"),
     )
     try:
-        try:
-            launched.start()
-            launched.wait_ready(timeout=120)
-        except LaunchError as error:
-            pytest.fail(f"the system did not start: {error}\n{_logs(launched)}")
+        start_or_fail(launched, _logs)
         yield launched
     finally:
         children = [proc.process for proc in launched.processes.values() if proc.process is not None]

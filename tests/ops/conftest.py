@@ -10,12 +10,23 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from services.launcher import LaunchError, System
+from services.launcher import System
 from shared.localredis import free_port
 from shared.settings import SERVICE_NAMES
-from tests.support.system import RunningSystem, drive_traffic, eventually, service_env, unsettled
+from tests.support.system import (
+    RunningSystem,
+    drive_traffic,
+    eventually,
+    service_env,
+    start_or_fail,
+    unsettled,
+)
 
 SECRET = "ops-secret-key-" + "0123456789abcdef" * 2
+
+
+def log_tails(system: System) -> str:
+    return "\n".join(f"--- {name} ---\n{system.log_tail(name)}" for name in system.processes)
 
 
 @pytest.fixture(scope="session")
@@ -29,12 +40,7 @@ def running(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         env=env,
     )
     try:
-        try:
-            system.start()
-            system.wait_ready(timeout=120)
-        except LaunchError as error:
-            logs = "\n".join(f"--- {name} ---\n{system.log_tail(name)}" for name in system.processes)
-            pytest.fail(f"the system did not start: {error}\n{logs}")
+        start_or_fail(system, log_tails)
         traffic = drive_traffic(system)
         client = redis.Redis.from_url(redis_url, socket_timeout=5)
         try:

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import redis
 
 from services.demo import places
-from services.launcher import System
+from services.launcher import LaunchError, System
 from services.registry.places.county import read_county
 from shared.auth import Role, issue_token
 from shared.settings import SERVICE_NAMES, Settings
@@ -24,6 +25,15 @@ from tests.support.county import DONGSHAN, SHANGCUN
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 DEADLINE = 30.0  # seconds for events to travel on a loaded 2-core machine
+
+
+def start_or_fail(system: System, logs: Callable[[System], str]) -> None:
+    """Start the system's processes and wait until each is ready, or fail the test with `logs`."""
+    try:
+        system.start()
+        system.wait_ready(timeout=120)
+    except LaunchError as error:
+        pytest.fail(f"the system did not start: {error}\n{logs(system)}")
 
 
 def eventually(check: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
