@@ -6,6 +6,8 @@ for the session on a free port of 127.0.0.1. Tests never touch a Redis or Postgr
 happens to run on the machine: a clean clone on a laptop or in CI needs neither.
 
 Tests that stop, kill, flush or restart Redis take `redis_server`, a private server of their own.
+Helpers tests import live in tests/support; shared fixture families in tests/support/fixtures,
+loaded below as plugins.
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ import pytest
 
 from shared.localredis import RedisHandle, start_local_redis
 from shared.settings import Settings
+from tests.support.settings import make_settings
 
-TEST_SECRET_KEY = "test-secret-key-" + "0123456789abcdef" * 2  # 48 characters
+pytest_plugins = ["tests.support.fixtures.county"]
+"""Fixture families shared across folders; test modules import helpers from tests/support, never
+from a conftest."""
 
 
 @functools.cache
@@ -89,22 +94,6 @@ def redis_server(tmp_path: Path) -> Iterator[RedisHandle]:
 def stream_prefix() -> str:
     """A prefix of this test's own streams, so tests sharing the session Redis never meet."""
     return f"t{uuid.uuid4().hex[:10]}"
-
-
-def make_settings(var_dir: Path, redis_url: str, stream_prefix: str, **overrides: object) -> Settings:
-    """Settings for tests: quick reclaim and short blocking reads; everything else as shipped."""
-    values: dict[str, object] = {
-        "env": "test",
-        "var_dir": var_dir,
-        "redis_url": redis_url,
-        "stream_prefix": stream_prefix,
-        "secret_key": TEST_SECRET_KEY,
-        "claim_idle_ms": 500,
-        "block_ms": 200,
-        "relay_poll_seconds": 0.1,
-    }
-    values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture

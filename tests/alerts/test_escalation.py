@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from tests.alerts.conftest import START, Alerts
-from tests.services.conftest import COUNTY, DONGSHAN, HECUN, SHANGCUN, XISHUI
+from tests.support.alerts import Alerts
+from tests.support.county import COUNTY, DONGSHAN, HECUN, SHANGCUN, START, XISHUI
 
 
 def tiers(escalations: list[dict]) -> list[tuple[str, str]]:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 
 from shared.catalogue.registry import BanquetFiled, BusinessRegistered
-from tests.alerts.conftest import START, Alerts, incident_body
-from tests.services.conftest import SHANGCUN, XIACUN
+from tests.support.alerts import Alerts, incident_body
+from tests.support.county import SHANGCUN, START, XIACUN
 
 SECRET = "下村饭店午餐后腹泻"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.alerts.conftest import Alerts, incident_body
+from tests.support.alerts import Alerts, incident_body
 
 
 def loc(response) -> list:  # type: ignore[no-untyped-def]

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from httpx import Response
 
-from tests.alerts.conftest import START, Alerts, incident_body
-from tests.services.conftest import DONGSHAN, XISHUI
+from tests.support.alerts import Alerts, incident_body
+from tests.support.county import DONGSHAN, START, XISHUI
 
 
-def test_an_incident_goes_through_its_whole_life_with_a_timeline(alerts: Alerts):
+def live_a_whole_life(alerts: Alerts) -> tuple[dict[str, Any], dict[str, Response]]:
+    """A level IV incident reported with details at START, acknowledged 30 minutes later, responding
+    at one hour with a note, its counts raised and contained at two hours, refused a step back,
+    closed by the township a day after the report (the village refused), refused closing again.
+    Returns the report and each step's answer."""
     incident = alerts.report(
         hospitalised_count=4,
         suspected_food="凉拌菜",
@@ -21,33 +27,45 @@ def test_an_incident_goes_through_its_whole_life_with_a_timeline(alerts: Alerts)
         address="上村文化礼堂",
     )
     path = f"/incidents/{incident['id']}"
-    assert incident["hospitalised_count"] == 4 and incident["reporter_kind"] == "village_coordinator"
+    steps: dict[str, Response] = {}
     alerts.advance(minutes=30)
-    assert alerts.as_("dongshan", "POST", f"{path}/acknowledge", json={}).json()["status"] == "acknowledged"
+    steps["acknowledge"] = alerts.as_("dongshan", "POST", f"{path}/acknowledge", json={})
     alerts.advance(minutes=30)
-    assert (
-        alerts.as_("inspector", "POST", f"{path}/progress", json={"status": "responding"}).json()["status"]
-        == "responding"
-    )
-    note = alerts.as_("inspector", "POST", f"{path}/notes", json={"text": "已采样送检"})
-    assert note.status_code == 201
+    steps["respond"] = alerts.as_("inspector", "POST", f"{path}/progress", json={"status": "responding"})
+    steps["note"] = alerts.as_("inspector", "POST", f"{path}/notes", json={"text": "已采样送检"})
     alerts.advance(hours=1)
-    counts = alerts.as_(
+    steps["counts"] = alerts.as_(
         "dongshan", "PATCH", f"{path}/counts", json={"ill_count": 38, "hospitalised_count": 6}
     )
-    assert counts.json()["ill_count"] == 38 and counts.json()["level"] == "IV"
-    assert (
-        alerts.as_("dongshan", "POST", f"{path}/progress", json={"status": "contained"}).json()["status"]
-        == "contained"
-    )
-    backwards = alerts.as_("dongshan", "POST", f"{path}/progress", json={"status": "responding"})
-    assert backwards.status_code == 409
+    steps["contain"] = alerts.as_("dongshan", "POST", f"{path}/progress", json={"status": "contained"})
+    steps["backwards"] = alerts.as_("dongshan", "POST", f"{path}/progress", json={"status": "responding"})
     alerts.advance(hours=22)
-    assert alerts.as_("shangcun", "POST", f"{path}/close", json={"cause": "x"}).status_code == 403
-    closed = alerts.as_("dongshan", "POST", f"{path}/close", json={"cause": "凉拌菜沙门氏菌污染"})
-    assert closed.status_code == 200 and closed.json()["status"] == "closed"
-    assert alerts.as_("dongshan", "POST", f"{path}/close", json={"cause": "again"}).status_code == 409
+    steps["village closes"] = alerts.as_("shangcun", "POST", f"{path}/close", json={"cause": "x"})
+    steps["close"] = alerts.as_("dongshan", "POST", f"{path}/close", json={"cause": "凉拌菜沙门氏菌污染"})
+    steps["close again"] = alerts.as_("dongshan", "POST", f"{path}/close", json={"cause": "again"})
+    return incident, steps
 
+
+def test_an_incident_goes_through_its_whole_life(alerts: Alerts):
+    incident, steps = live_a_whole_life(alerts)
+    assert incident["hospitalised_count"] == 4
+    assert incident["reporter_kind"] == "village_coordinator"
+    assert steps["acknowledge"].json()["status"] == "acknowledged"
+    assert steps["respond"].json()["status"] == "responding"
+    assert steps["note"].status_code == 201
+    assert steps["counts"].json()["ill_count"] == 38
+    assert steps["counts"].json()["level"] == "IV"
+    assert steps["contain"].json()["status"] == "contained"
+    assert steps["backwards"].status_code == 409
+    assert steps["village closes"].status_code == 403
+    assert steps["close"].status_code == 200
+    assert steps["close"].json()["status"] == "closed"
+    assert steps["close again"].status_code == 409
+
+
+def test_a_closed_incident_keeps_its_timeline_and_events_and_no_timer(alerts: Alerts):
+    incident, _ = live_a_whole_life(alerts)
+    path = f"/incidents/{incident['id']}"
     kinds = [entry["kind"] for entry in alerts.as_("dongshan", "GET", f"{path}/timeline").json()]
     assert kinds == [
         "reported",
@@ -100,9 +118,11 @@ def test_the_responders_view_lists_by_level_then_age_and_times_responses(alerts:
     assert by_id[worse["id"]]["seconds_to_acknowledge"] == 300
     assert by_id[older["id"]]["seconds_to_acknowledge"] == by_id[older["id"]]["seconds_to_close"] == 3600
     (township,) = stats["townships"]
-    assert township["township_id"] == DONGSHAN and township["incidents"] == 2
+    assert township["township_id"] == DONGSHAN
+    assert township["incidents"] == 2
     assert township["mean_seconds_to_acknowledge"] == (300 + 3600) / 2
-    assert township["closed"] == 1 and township["max_seconds_to_close"] == 3600
+    assert township["closed"] == 1
+    assert township["max_seconds_to_close"] == 3600
     assert alerts.as_("xishui", "GET", "/incidents/stats").json() == {"incidents": [], "townships": []}
 
     alerts.tick()
@@ -134,8 +154,10 @@ def test_reports_of_one_outbreak_become_one_incident(alerts: Alerts):
     )
     assert second.status_code == 200, second.text
     body = second.json()
-    assert body["id"] == first["id"] and body["report_count"] == 2
-    assert body["ill_count"] == 32 and body["level"] == "IV"
+    assert body["id"] == first["id"]
+    assert body["report_count"] == 2
+    assert body["ill_count"] == 32
+    assert body["level"] == "IV"
     reports = alerts.as_("dongshan", "GET", f"/incidents/{first['id']}/reports").json()
     assert [(r["reporter_kind"], r["ill_count"]) for r in reports] == [
         ("village_coordinator", 20),
@@ -174,7 +196,8 @@ def test_a_business_of_another_township_is_refused(alerts: Alerts):
     elsewhere = alerts.business(township_id=XISHUI)
     before = alerts.counts()
     response = alerts.as_("dongshan", "POST", "/incidents", json=incident_body(business_id=elsewhere))
-    assert response.status_code == 422 and response.json()["detail"][0]["loc"][-1] == "business_id"
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][-1] == "business_id"
     assert alerts.counts() == before
 
 

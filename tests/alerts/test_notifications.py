@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from services.alerts.notifications.channels import HttpChannel, Message, SmsChannel, WebhookChannel, sign
-from tests.alerts.conftest import AlertsFactory
+from tests.support.alerts import AlertsFactory
 
 SECRET = "webhook-secret-for-tests"
 

@@ -8,8 +8,8 @@ from datetime import date
 
 from shared.catalogue.inspection import ComplaintDeadlineMissed, InspectionCompleted, RectificationOverdue
 from shared.catalogue.registry import BanquetLate, CertificateExpired, LicenceExpired
-from tests.alerts.conftest import Alerts
-from tests.services.conftest import DONGSHAN, SHANGCUN, XISHUI
+from tests.support.alerts import Alerts
+from tests.support.county import DONGSHAN, SHANGCUN, XISHUI
 
 
 def stop_operating(business: str, action: str = "stop_operating") -> InspectionCompleted:

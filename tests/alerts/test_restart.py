@@ -24,8 +24,8 @@ from shared.auth import Role, issue_token
 from shared.bus import publish
 from shared.events import Envelope
 from shared.settings import Settings
-from tests.alerts.conftest import incident_body, place_events
-from tests.services.conftest import COUNTY, DONGSHAN
+from tests.support.alerts import incident_body
+from tests.support.county import COUNTY, DONGSHAN, place_events
 from tests.support.processes import REPO_ROOT, query, settings_env, wait_until
 
 TICK = 0.5

@@ -23,8 +23,9 @@ from shared.auth import Role, issue_token
 from shared.clock import local_today
 from shared.localredis import free_port
 from shared.settings import SERVICE_NAMES
-from shian.demo import places, read_county
-from shian.launcher import LaunchError, System
+from shian.demo import read_county
+from shian.launcher import System
+from tests.support.system import place_headers, service_env, start_or_fail
 
 pytestmark = pytest.mark.e2e
 
@@ -47,21 +48,6 @@ def _logs(system: System) -> str:
     return "\n".join(parts)
 
 
-def _env(var_dir: Path, prefix: str) -> dict[str, str]:
-    env = {
-        "SHIAN_ENV": "test",
-        "SHIAN_SECRET_KEY": SECRET,
-        "SHIAN_STREAM_PREFIX": prefix,
-        "SHIAN_BLOCK_MS": "200",
-        "SHIAN_RELAY_POLL_SECONDS": "0.1",
-        "SHIAN_CLAIM_IDLE_MS": "2000",
-        "SHIAN_LOG_LEVEL": "INFO",
-    }
-    for name in SERVICE_NAMES:  # never a database the developer's environment happens to name
-        env[f"SHIAN_{name.upper()}_DATABASE_URL"] = f"sqlite:///{var_dir / f'{name}.db'}"
-    return env
-
-
 @pytest.fixture(scope="module")
 def system(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     var_dir = tmp_path_factory.mktemp("e2e") / "var"
@@ -70,14 +56,10 @@ def system(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         var_dir=var_dir,
         redis_url=redis_url,
         ports={name: free_port() for name in SERVICE_NAMES},
-        env=_env(var_dir, prefix),
+        env=service_env(var_dir, prefix, SECRET, SHIAN_LOG_LEVEL="INFO"),
     )
     try:
-        try:
-            launched.start()
-            launched.wait_ready(timeout=120)
-        except LaunchError as error:
-            pytest.fail(f"the system did not start: {error}\n{_logs(launched)}")
+        start_or_fail(launched, _logs)
         yield launched
     finally:
         children = [proc.process for proc in launched.processes.values() if proc.process is not None]
@@ -92,20 +74,9 @@ class Users:
 
     def __init__(self, system: System) -> None:
         self.settings = system.settings
-        self.known = places(read_county())
 
     def __call__(self, role: Role, place_id: str) -> dict[str, str]:
-        place = self.known[place_id]
-        token = issue_token(
-            self.settings,
-            subject=f"e2e-{role.value}",
-            role=role,
-            county_id=place.county_id,
-            township_id=place.township_id,
-            village_id=place.village_id,
-            ttl=timedelta(hours=1),
-        )
-        return {"Authorization": f"Bearer {token}"}
+        return place_headers(self.settings, role, place_id, subject=f"e2e-{role.value}")
 
 
 def expect(system: System, response: httpx.Response, *codes: int) -> httpx.Response:
@@ -257,7 +228,7 @@ def test_a_dead_service_is_noticed_and_everything_it_started_is_stopped(tmp_path
         var_dir=var_dir,
         services=("registry", "alerts"),
         ports={"registry": free_port(), "alerts": free_port()},
-        env=_env(var_dir, f"e2e{uuid.uuid4().hex[:10]}"),
+        env=service_env(var_dir, f"e2e{uuid.uuid4().hex[:10]}", SECRET, SHIAN_LOG_LEVEL="INFO"),
     )
     try:
         launched.start()

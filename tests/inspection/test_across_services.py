@@ -3,8 +3,10 @@ directory, an inspection reaches the registry's grade history, an incident opens
 
 from __future__ import annotations
 
-from tests.inspection.conftest import results
-from tests.services.conftest import DONGSHAN, SHANGCUN, County, wait_for
+from tests.support.county import DONGSHAN, SHANGCUN
+from tests.support.inspection import results
+from tests.support.services import County
+from tests.support.waiting import wait_for
 
 
 def known(county: County, business_id: str) -> bool:

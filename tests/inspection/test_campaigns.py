@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.inspection.conftest import DONGSHAN, WRITES, XISHUI, Inspection
+from tests.support.county import DONGSHAN, XISHUI
+from tests.support.inspection import WRITES, Inspection
 
 SPRING_MARKETS = {
     "name": "2026年农村食品市场专项整治",

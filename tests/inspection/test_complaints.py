@@ -8,7 +8,8 @@ from datetime import datetime
 import pytest
 
 from shared.clock import LOCAL_ZONE
-from tests.inspection.conftest import DONGSHAN, WRITES, XISHUI, Inspection
+from tests.support.county import DONGSHAN, XISHUI
+from tests.support.inspection import WRITES, Inspection
 
 
 def complain(inspection: Inspection, who: str = "dongshan", **fields) -> dict:

@@ -7,7 +7,8 @@ import uuid
 from datetime import date
 
 from shared.catalogue.registry import BusinessRegistered, BusinessStatusChanged, BusinessUpdated
-from tests.inspection.conftest import DONGSHAN, SHANGCUN, XISHUI, Inspection
+from tests.support.county import DONGSHAN, SHANGCUN, XISHUI
+from tests.support.inspection import Inspection
 
 
 def test_a_registration_seen_again_refreshes_the_business_but_keeps_its_place(inspection: Inspection):

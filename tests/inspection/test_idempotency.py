@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from tests.inspection.conftest import WRITES, Inspection, results
+from tests.support.inspection import WRITES, Inspection, results
 
 
 def _body(business_id: str, **fields: object) -> dict:

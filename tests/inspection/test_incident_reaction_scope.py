@@ -12,8 +12,8 @@ from sqlmodel import select
 from services.inspection.directory.models import DirectoryBusiness
 from services.inspection.plans.models import InspectionTask
 from shared.catalogue.alerts import IncidentReported
-from tests.inspection.conftest import Inspection
-from tests.services.conftest import DONGSHAN, SHANGCUN, XIACUN, XISHUI
+from tests.support.county import DONGSHAN, SHANGCUN, XIACUN, XISHUI
+from tests.support.inspection import Inspection
 
 
 def reported(

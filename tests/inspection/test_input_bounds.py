@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.inspection.conftest import Inspection
+from tests.support.inspection import Inspection
 
 WRITES = ("inspections", "complaints", "rectification_orders", "outbox", "audit_log")
 

@@ -7,7 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.inspection.conftest import START, WRITES, XISHUI, Inspection, results
+from tests.support.county import START, XISHUI
+from tests.support.inspection import WRITES, Inspection, results
 
 
 def test_a_compliant_inspection_is_recorded_audited_and_announced(inspection: Inspection):

@@ -10,7 +10,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from shared.clock import ManualClock
 from shared.settings import Settings
-from tests.inspection.conftest import DONGSHAN, XISHUI, Inspection, place_events, results, running, wait_for
+from tests.support.county import DONGSHAN, XISHUI, place_events
+from tests.support.inspection import Inspection, results, running
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture

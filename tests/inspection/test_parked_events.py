@@ -21,7 +21,9 @@ from shared.catalogue.registry import (
 )
 from shared.clock import to_local
 from shared.events import Envelope, EventPayload
-from tests.inspection.conftest import COUNTY, DONGSHAN, SHANGCUN, Inspection, wait_for
+from tests.support.county import COUNTY, DONGSHAN, SHANGCUN
+from tests.support.inspection import Inspection
+from tests.support.waiting import wait_for
 
 
 def envelope(payload: EventPayload, actor: str) -> Envelope:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from shared.clock import LOCAL_ZONE
-from tests.inspection.conftest import DONGSHAN, XISHUI, Inspection, results
+from tests.support.county import DONGSHAN, XISHUI
+from tests.support.inspection import Inspection, results
 
 
 def test_the_plan_gives_each_business_its_inspections_due_by_risk_level(inspection: Inspection):

@@ -10,7 +10,9 @@ from services.inspection.inspections.verdict import ItemResult
 from services.inspection.rectification.service import FailedOrPassed, findings
 from shared.clock import ManualClock
 from shared.settings import Settings
-from tests.inspection.conftest import START, Inspection, place_events, results, running, wait_for
+from tests.support.county import START, place_events
+from tests.support.inspection import Inspection, results, running
+from tests.support.waiting import wait_for
 
 
 def test_an_inspection_finds_each_applicable_item_in_the_words_of_its_checklist():

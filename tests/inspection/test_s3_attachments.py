@@ -14,7 +14,8 @@ from moto.server import ThreadedMotoServer
 from services.inspection.config import InspectionConfig
 from services.inspection.inspections import attachments
 from shared.settings import Settings
-from tests.inspection.conftest import COUNTY, Inspection, results
+from tests.support.county import COUNTY
+from tests.support.inspection import Inspection, results
 
 BUCKET = "shian-evidence"
 PREFIX = "county-a/photos"

@@ -18,7 +18,7 @@ from shared.bus import decode_entry, publish
 from shared.catalogue.registry import BusinessRegistered, PlaceDefined
 from shared.events import Envelope
 from shared.settings import Settings
-from tests.inspection.conftest import results
+from tests.support.inspection import results
 from tests.support.processes import wait_until
 from tests.support.service_process import ServiceProcess
 

@@ -1,158 +1,38 @@
-"""A running system for the operations tests: the four services as processes on the test Redis,
-started once and driven through the paths that make their metrics appear (a business registered, an
-incident reported, an unreadable entry dead-lettered)."""
+"""A running system for the operations tests: the four services as processes on the test Redis
+(tests/support/system.py), started once and driven through the paths that make their metrics
+appear (a business registered, an incident reported, an unreadable entry dead-lettered)."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import timedelta
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
 
-import httpx
 import pytest
 import redis
 
-from services.registry.places.county import read_county
-from shared.auth import Role, issue_token
 from shared.localredis import free_port
-from shared.settings import SERVICE_NAMES, Settings
-from shian.demo import places
-from shian.launcher import LaunchError, System
+from shared.settings import SERVICE_NAMES
+from shian.launcher import System
+from tests.support.system import (
+    RunningSystem,
+    drive_traffic,
+    eventually,
+    service_env,
+    start_or_fail,
+    unsettled,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-DEPLOY = REPO / "deploy"
 SECRET = "ops-secret-key-" + "0123456789abcdef" * 2
-DONGSHAN = "qingyun.dongshan"
-SHANGCUN = "qingyun.dongshan.shangcun"
-DEADLINE = 30.0  # seconds for events to travel on a loaded 2-core machine
 
 
-def eventually(check: Callable[[], Any], what: str, timeout: float = DEADLINE) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
-
-
-def service_env(var_dir: Path, prefix: str) -> dict[str, str]:
-    env = {
-        "SHIAN_ENV": "test",
-        "SHIAN_SECRET_KEY": SECRET,
-        "SHIAN_STREAM_PREFIX": prefix,
-        "SHIAN_BLOCK_MS": "200",
-        "SHIAN_RELAY_POLL_SECONDS": "0.1",
-        "SHIAN_CLAIM_IDLE_MS": "2000",
-    }
-    for name in SERVICE_NAMES:  # never a database the developer's environment happens to name
-        env[f"SHIAN_{name.upper()}_DATABASE_URL"] = f"sqlite:///{var_dir / f'{name}.db'}"
-    return env
-
-
-@dataclass
-class Traffic:
-    """What the fixture did to the running system, for the tests to look for."""
-
-    business_id: str
-    incident_id: str
-    unreadable_entry: str
-
-
-@dataclass
-class RunningSystem:
-    system: System
-    env: dict[str, str]
-    traffic: Traffic
-
-    @property
-    def settings(self) -> Settings:
-        return self.system.settings
-
-    def redis(self) -> redis.Redis:
-        assert self.system.redis_url is not None
-        return redis.Redis.from_url(self.system.redis_url, socket_timeout=5)
-
-
-def _headers(system: System, role: Role, place_id: str) -> dict[str, str]:
-    place = places(read_county())[place_id]
-    token = issue_token(
-        system.settings,
-        subject=f"ops-{role.value}",
-        role=role,
-        county_id=place.county_id,
-        township_id=place.township_id,
-        village_id=place.village_id,
-        ttl=timedelta(hours=1),
-    )
-    return {"Authorization": f"Bearer {token}"}
-
-
-def drive_traffic(system: System) -> Traffic:
-    """Places, a business, a level IV incident, and one entry no service can read."""
-    urls = system.urls
-    with httpx.Client(timeout=10) as http:
-        county = _headers(system, Role.county, "qingyun")
-        definition = read_county().model_dump(mode="json")
-        answer = http.put(f"{urls['registry']}/places", json=definition, headers=county)
-        assert answer.status_code == 200, answer.text
-        answer = http.post(
-            f"{urls['registry']}/businesses",
-            json={"name": "东山好味餐馆", "kind": "catering", "village_id": SHANGCUN},
-            headers=_headers(system, Role.township, DONGSHAN),
-        )
-        assert answer.status_code == 201, answer.text
-        business_id = answer.json()["id"]
-        incident = {
-            "township_id": DONGSHAN,
-            "village_id": SHANGCUN,
-            "ill_count": 35,
-            "death_count": 0,
-            "place_kind": "banquet",
-            "description": "寿宴后多人腹泻",
-        }
-        coordinator = _headers(system, Role.village, SHANGCUN)
-
-        def report() -> httpx.Response | None:  # 422 until alerts has learnt the village
-            answer = http.post(f"{urls['alerts']}/incidents", json=incident, headers=coordinator)
-            assert answer.status_code in (201, 422), answer.text
-            return answer if answer.status_code == 201 else None
-
-        incident_id = eventually(report, "alerts to accept the incident").json()["id"]
-    assert system.redis_url is not None
-    client = redis.Redis.from_url(system.redis_url, socket_timeout=5)
-    try:
-        entry = client.xadd(system.settings.stream("registry"), {"garbage": "not an event"})
-    finally:
-        client.close()
-    return Traffic(business_id=business_id, incident_id=incident_id, unreadable_entry=entry.decode())
-
-
-def unsettled(client: redis.Redis, streams: list[str]) -> list[str]:
-    """Groups that have not yet read and acknowledged everything on their stream."""
-    behind = []
-    for stream in streams:
-        if not client.exists(stream):
-            continue
-        for group in client.xinfo_groups(stream):
-            lag = group.get("lag")
-            if lag is None:  # Redis < 7, or it cannot tell: look past the last delivered entry
-                lag = len(client.xrange(stream, min=b"(" + group["last-delivered-id"], count=1))
-            if group["pending"] or lag:
-                behind.append(f"{stream}/{group['name'].decode()}: lag {lag}, pending {group['pending']}")
-    return behind
+def log_tails(system: System) -> str:
+    return "\n".join(f"--- {name} ---\n{system.log_tail(name)}" for name in system.processes)
 
 
 @pytest.fixture(scope="session")
 def running(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     var_dir = tmp_path_factory.mktemp("ops") / "var"
-    env = service_env(var_dir, f"ops{uuid.uuid4().hex[:10]}")
+    env = service_env(var_dir, f"ops{uuid.uuid4().hex[:10]}", SECRET)
     system = System(
         var_dir=var_dir,
         redis_url=redis_url,
@@ -160,12 +40,7 @@ def running(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         env=env,
     )
     try:
-        try:
-            system.start()
-            system.wait_ready(timeout=120)
-        except LaunchError as error:
-            logs = "\n".join(f"--- {name} ---\n{system.log_tail(name)}" for name in system.processes)
-            pytest.fail(f"the system did not start: {error}\n{logs}")
+        start_or_fail(system, log_tails)
         traffic = drive_traffic(system)
         client = redis.Redis.from_url(redis_url, socket_timeout=5)
         try:

@@ -27,7 +27,7 @@ import yaml
 
 from shared.localredis import free_port, reachable, server_binary
 from shared.settings import DEFAULT_PORTS, SERVICE_NAMES, Settings
-from tests.ops.conftest import DEPLOY, REPO
+from tests.support.system import DEPLOY, REPO
 
 PROMETHEUS = DEPLOY / "prometheus"
 K8S = DEPLOY / "k8s"
@@ -124,12 +124,18 @@ def test_every_alert_has_a_unit_test_that_makes_it_fire() -> None:
 
 
 def test_every_alert_links_to_its_section_of_the_runbook() -> None:
+    """Each alert has a summary, a severity and a runbook link to its own `### AlertName` section
+    of the README (the one test of the runbook: tests/unit/test_readme.py leaves it here)."""
     runbook = (DEPLOY.parent / "README.md").read_text()
     anchors = {
         re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
         for heading in re.findall(r"^#+ (.+)$", runbook, flags=re.M)
     }
-    for rule in alert_rules():
+    sections = set(re.findall(r"^### (\w+)$", runbook, flags=re.M))
+    rules = alert_rules()
+    assert rules, "deploy/prometheus/rules.yml defines no alert"
+    assert {rule["alert"] for rule in rules} - sections == set()
+    for rule in rules:
         annotations = rule["annotations"]
         assert annotations["summary"], rule["alert"]
         assert rule["labels"]["severity"] in ("critical", "warning"), rule["alert"]

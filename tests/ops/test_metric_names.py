@@ -16,7 +16,7 @@ import httpx
 import pytest
 import yaml
 
-from tests.ops.conftest import DEPLOY, RunningSystem
+from tests.support.system import DEPLOY, RunningSystem
 
 pytestmark = pytest.mark.e2e
 

@@ -37,8 +37,8 @@ from shared.events import Envelope
 from shared.localredis import free_port
 from shared.migrations import upgrade
 from shared.settings import Settings
-from tests.ops.conftest import REPO, eventually
 from tests.support.processes import settings_env
+from tests.support.system import REPO, eventually
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ import redis
 
 from shared.localredis import free_port
 from shared.settings import SERVICE_NAMES
-from tests.ops.conftest import REPO, RunningSystem, eventually
+from tests.support.system import REPO, RunningSystem, eventually
 
 pytestmark = pytest.mark.e2e
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.registry.conftest import HECUN, SHANGCUN, WRITES_NOTHING, Registry
+from tests.support.county import HECUN, SHANGCUN
+from tests.support.registry import WRITES_NOTHING, Registry
 
 XIACUN = "qingyun.dongshan.xiacun"
 

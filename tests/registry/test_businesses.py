@@ -6,13 +6,8 @@ import uuid
 
 import pytest
 
-from tests.registry.conftest import (
-    HECUN,
-    SHANGCUN,
-    WRITES_NOTHING,
-    Registry,
-    names_of,
-)
+from tests.support.county import HECUN, SHANGCUN
+from tests.support.registry import WRITES_NOTHING, Registry, names_of
 
 XIACUN = "qingyun.dongshan.xiacun"
 PERMIT = {"number": "JY13301020000001", "issued_on": "2025-01-10", "expires_on": "2030-01-09"}

@@ -8,8 +8,9 @@ import json
 import sqlalchemy as sa
 
 from services.registry.imports.service import OUTSIDE_CLASH
-from tests.registry.conftest import HECUN, Registry
 from tests.registry.test_imports import ledger_csv, post
+from tests.support.county import HECUN
+from tests.support.registry import Registry
 
 PERMIT = {"issued_on": "2024-01-01", "expires_on": "2029-01-01"}
 

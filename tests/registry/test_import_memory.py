@@ -19,8 +19,8 @@ import pytest
 from shared.auth import Role, issue_token
 from shared.localredis import free_port
 from shared.settings import Settings
-from tests.services.conftest import COUNTY, DEFINITION, DONGSHAN
 from tests.support import hostile
+from tests.support.county import COUNTY, DEFINITION, DONGSHAN
 from tests.support.processes import REPO_ROOT, settings_env, wait_until
 
 PEAK_LIMIT_KB = 300 * 1024

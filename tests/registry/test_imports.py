@@ -15,7 +15,8 @@ from services.registry.cli import app as cli
 from services.registry.imports import ledger, service
 from shared.auth import Principal, Role
 from shared.settings import Settings
-from tests.registry.conftest import COUNTY, DONGSHAN, WRITES_NOTHING, Registry
+from tests.support.county import COUNTY, DONGSHAN
+from tests.support.registry import WRITES_NOTHING, Registry
 
 HEADER = ",".join(column.label for column in ledger.COLUMNS)  # 名称,类型,所在村,...
 ROWS = [

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from shared.catalogue.alerts import IncidentReported
 from shared.events import Envelope
-from tests.registry.conftest import COUNTY, DONGSHAN, XISHUI, Registry
-from tests.services.conftest import SHANGCUN, XIACUN
+from tests.support.county import COUNTY, DONGSHAN, SHANGCUN, XIACUN, XISHUI
+from tests.support.registry import Registry
 
 
 def death_reported(business_id: str, *, actor: str, township_id: str, village_id: str | None) -> Envelope:

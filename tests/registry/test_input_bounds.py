@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.registry.conftest import WRITES_NOTHING, Registry
 from tests.registry.test_banquets_letters_villages import banquet
 from tests.registry.test_imports import ledger_csv
+from tests.support.registry import WRITES_NOTHING, Registry
 
 
 def loc(response) -> list:  # type: ignore[no-untyped-def]

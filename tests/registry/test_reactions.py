@@ -9,7 +9,9 @@ from shared.bus import OutgoingEvent
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.inspection import InspectionCompleted
 from shared.events import Envelope
-from tests.registry.conftest import COUNTY, DONGSHAN, Registry, wait_for
+from tests.support.county import COUNTY, DONGSHAN
+from tests.support.registry import Registry
+from tests.support.waiting import wait_for
 
 
 def inspection(
@@ -172,7 +174,8 @@ def test_inspection_results_arrive_over_the_bus(registry: Registry):
         event_type=envelope.type,
     )
     registry.client.portal.call(registry.runtime.bus.publish_many, [event])  # type: ignore[union-attr]
-    wait_for(
+    grades = wait_for(
         lambda: registry.as_("dongshan", "GET", f"/businesses/{shop['id']}/grades").json(),
         what="the grade to reach the registry",
     )
+    assert [item["dynamic_grade"] for item in grades] == ["good"]

@@ -12,7 +12,9 @@ from services.registry.expiry.service import scan
 from shared.clock import ManualClock
 from shared.db import Database
 from shared.settings import Settings
-from tests.registry.conftest import START, WRITES_NOTHING, Registry, running_registry, wait_for
+from tests.support.county import START
+from tests.support.registry import WRITES_NOTHING, Registry, running_registry
+from tests.support.waiting import wait_for
 
 EXPIRY_EVENTS = ("certificate.expiring", "certificate.expired", "licence.expiring", "licence.expired")
 

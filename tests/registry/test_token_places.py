@@ -14,17 +14,9 @@ import pytest
 from shared.auth import Role, issue_token
 from shared.clock import ManualClock
 from shared.settings import Settings
-from tests.conftest import make_settings
-from tests.registry.conftest import (
-    COUNTY,
-    DONGSHAN,
-    SHANGCUN,
-    START,
-    WRITES_NOTHING,
-    Registry,
-    running_registry,
-)
-from tests.services.conftest import DEFINITION
+from tests.support.county import COUNTY, DEFINITION, DONGSHAN, SHANGCUN, START
+from tests.support.registry import WRITES_NOTHING, Registry, running_registry
+from tests.support.settings import make_settings
 
 OTHER = {**DEFINITION, "id": "other", "name": "别县", "townships": [{"id": "other.t", "name": "别镇"}]}
 TABLES = (*WRITES_NOTHING, "places")

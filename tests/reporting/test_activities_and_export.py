@@ -1,5 +1,6 @@
 """Publicity, trainings and assessments recorded through reporting's own API (with audit and
-events, refusals writing nothing), and the open-data export in the LIVES shape."""
+events, refusals writing nothing), and the open-data export in the LIVES shape; the services' clock
+is pinned at START (tests/reporting/conftest.py), so the dates below are the same on any day."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from shared.clock import local_today
-from tests.reporting.conftest import Known
-from tests.services.conftest import COUNTY, DONGSHAN, HECUN, SHANGCUN, XISHUI, County, count_rows, wait_for
+from tests.support.county import COUNTY, DONGSHAN, HECUN, SHANGCUN, START, XISHUI
+from tests.support.reporting import Known
+from tests.support.services import County, count_rows
+from tests.support.waiting import wait_for
 
 WRITES = ("publicity_events", "trainings", "village_assessments", "outbox", "audit_log")
 
@@ -22,11 +24,14 @@ def written(county: County) -> dict[str, int]:
     return {table: count_rows(county, "reporting", table) for table in WRITES}
 
 
+TODAY = START.date()  # the services' pinned clock (tests/reporting/conftest.py)
+
+
 def publicity(**changes: object) -> dict:
     return {
         "kind": "publicity_point",
         "title": "农贸市场宣传点",
-        "held_on": local_today().isoformat(),
+        "held_on": TODAY.isoformat(),
         "banners": 2,
         "leaflets": 300,
         "people_consulted": 60,
@@ -34,137 +39,73 @@ def publicity(**changes: object) -> dict:
     }
 
 
-def test_recording_activities_is_checked_audited_and_published(county: County):
+def training(**changes: object) -> dict:
+    return {"title": "培训", "audience": "operators", "held_on": TODAY.isoformat(), "hours": 2, **changes}
+
+
+def assessment(score: int) -> dict:
+    return {"score": score, "assessed_on": TODAY.isoformat()}
+
+
+PUBLICITY, TRAININGS = "/activities/publicity", "/activities/trainings"
+REFUSALS = [  # who (None: no token), method, url, body, the status it must get
+    (None, "POST", PUBLICITY, publicity(), 401),
+    ("inspector", "POST", PUBLICITY, publicity(), 403),
+    ("shangcun", "POST", PUBLICITY, publicity(), 403),
+    ("ops", "POST", PUBLICITY, publicity(), 403),
+    ("dongshan", "POST", PUBLICITY, publicity(township_id=XISHUI), 404),  # another township
+    ("county", "POST", PUBLICITY, publicity(), 422),  # the county names no township
+    ("dongshan", "POST", PUBLICITY, publicity(village_id=HECUN), 422),  # a village of another township
+    ("dongshan", "POST", PUBLICITY, publicity(leaflets=-1), 422),
+    ("dongshan", "POST", PUBLICITY, publicity(held_on=(TODAY + timedelta(days=1)).isoformat()), 422),
+    ("dongshan", "POST", TRAININGS, training(attendees=0), 422),
+    ("dongshan", "PUT", f"/activities/assessments/{HECUN}/{TODAY.year}", assessment(90), 404),
+    ("dongshan", "PUT", f"/activities/assessments/{SHANGCUN}/{TODAY.year}", assessment(101), 422),
+    ("dongshan", "PUT", f"/activities/assessments/{SHANGCUN}/{TODAY.year + 1}", assessment(90), 422),
+]
+
+
+def test_recording_activities_refuses_the_wrong_people_and_input_and_writes_nothing(county: County):
     client = county.reporting
     before = written(county)
-    refused = [
-        (client.post("/activities/publicity", json=publicity()), 401),
-        (client.post("/activities/publicity", json=publicity(), headers=county.headers("inspector")), 403),
-        (client.post("/activities/publicity", json=publicity(), headers=county.headers("shangcun")), 403),
-        (client.post("/activities/publicity", json=publicity(), headers=county.headers("ops")), 403),
-        (
-            client.post(
-                "/activities/publicity",
-                json=publicity(township_id=XISHUI),
-                headers=county.headers("dongshan"),
-            ),
-            404,
-        ),
-        (client.post("/activities/publicity", json=publicity(), headers=county.headers("county")), 422),
-        (
-            client.post(
-                "/activities/publicity", json=publicity(village_id=HECUN), headers=county.headers("dongshan")
-            ),
-            422,
-        ),
-        (
-            client.post(
-                "/activities/publicity", json=publicity(leaflets=-1), headers=county.headers("dongshan")
-            ),
-            422,
-        ),
-        (
-            client.post(
-                "/activities/publicity",
-                json=publicity(held_on=(local_today() + timedelta(days=1)).isoformat()),
-                headers=county.headers("dongshan"),
-            ),
-            422,
-        ),
-        (
-            client.post(
-                "/activities/trainings",
-                json={
-                    "title": "培训",
-                    "audience": "operators",
-                    "held_on": local_today().isoformat(),
-                    "attendees": 0,
-                    "hours": 2,
-                },
-                headers=county.headers("dongshan"),
-            ),
-            422,
-        ),
-        (
-            client.put(
-                f"/activities/assessments/{HECUN}/{local_today().year}",
-                json={"score": 90, "assessed_on": local_today().isoformat()},
-                headers=county.headers("dongshan"),
-            ),
-            404,
-        ),
-        (
-            client.put(
-                f"/activities/assessments/{SHANGCUN}/{local_today().year}",
-                json={"score": 101, "assessed_on": local_today().isoformat()},
-                headers=county.headers("dongshan"),
-            ),
-            422,
-        ),
-        (
-            client.put(
-                f"/activities/assessments/{SHANGCUN}/{local_today().year + 1}",
-                json={"score": 90, "assessed_on": local_today().isoformat()},
-                headers=county.headers("dongshan"),
-            ),
-            422,
-        ),
-    ]
-    for response, expected in refused:
-        assert response.status_code == expected, (expected, response.text)
-    fields = {
-        client.post("/activities/publicity", json=publicity(), headers=county.headers("county")).json()[
-            "detail"
-        ][0]["loc"][-1]
-    }
-    assert fields == {"township_id"}
+    for who, method, url, body, expected in REFUSALS:
+        headers = county.headers(who) if who else {}
+        response = client.request(method, url, json=body, headers=headers)
+        assert response.status_code == expected, (who, method, url, body, response.text)
+    refused = client.post(PUBLICITY, json=publicity(), headers=county.headers("county"))
+    assert {error["loc"][-1] for error in refused.json()["detail"]} == {"township_id"}
     assert written(county) == before
 
-    created = client.post(
-        "/activities/publicity", json=publicity(village_id=SHANGCUN), headers=county.headers("dongshan")
-    )
+
+def test_recording_activities_is_audited_and_published(county: County):
+    client = county.reporting
+    before = written(county)
+    created = client.post(PUBLICITY, json=publicity(village_id=SHANGCUN), headers=county.headers("dongshan"))
     assert created.status_code == 201, created.text
     assert created.json()["township_id"] == DONGSHAN
-    by_county = client.post(
-        "/activities/publicity", json=publicity(township_id=XISHUI), headers=county.headers("county")
-    )
+    by_county = client.post(PUBLICITY, json=publicity(township_id=XISHUI), headers=county.headers("county"))
     assert by_county.status_code == 201
-    year = local_today().year
-    body = {"score": 85, "assessed_on": local_today().isoformat()}
-    assert (
-        client.put(
-            f"/activities/assessments/{SHANGCUN}/{year}", json=body, headers=county.headers("dongshan")
-        ).status_code
-        == 200
-    )
-    again = client.put(
-        f"/activities/assessments/{SHANGCUN}/{year}",
-        json={**body, "score": 88},
-        headers=county.headers("dongshan"),
-    )
+    url = f"/activities/assessments/{SHANGCUN}/{TODAY.year}"
+    assert client.put(url, json=assessment(85), headers=county.headers("dongshan")).status_code == 200
+    again = client.put(url, json=assessment(88), headers=county.headers("dongshan"))
     assert again.json()["score"] == 88
+
     after = written(county)
     assert after["publicity_events"] == before["publicity_events"] + 2
     assert after["village_assessments"] == before["village_assessments"] + 1
     assert after["outbox"] == before["outbox"] + 4
     assert after["audit_log"] == before["audit_log"] + 4
-
     runtime = county.reporting.app.state.runtime
     with runtime.db.read_session() as session:
         types = session.execute(sa.text("SELECT event_type FROM outbox ORDER BY id")).scalars().all()
     assert types[-4:] == ["publicity.recorded", "publicity.recorded", "village.assessed", "village.assessed"]
-    xishui = client.get("/activities/publicity", headers=county.headers("xishui")).json()
-    assert [p["title"] for p in xishui["items"]] == ["农贸市场宣传点"]
+
+    xishui = client.get(PUBLICITY, headers=county.headers("xishui")).json()
+    assert [p["title"] for p in xishui["items"]] == ["农贸市场宣传点"]  # the county's, not Dongshan's
     assert xishui["total"] == 1
-    everywhere = client.get(
-        "/activities/publicity", params={"limit": 1}, headers=county.headers("county")
-    ).json()
-    assert (len(everywhere["items"]), everywhere["total"], everywhere["offset"], everywhere["limit"]) == (
-        1,
-        2,
-        0,
-        1,
-    )
+    everywhere = client.get(PUBLICITY, params={"limit": 1}, headers=county.headers("county")).json()
+    assert len(everywhere["items"]) == 1
+    assert (everywhere["total"], everywhere["offset"], everywhere["limit"]) == (2, 0, 1)
 
 
 def test_open_data_in_the_lives_shape(known: Known):
@@ -177,7 +118,8 @@ def test_open_data_in_the_lives_shape(known: Known):
         "phone_number", "business_certificate", "application_date", "owner_name",
     ]  # fmt: skip
     assert {row["name"] for row in rows} == {"东山饭店", "上村面馆", "下村豆腐坊"}
-    assert {row["city"] for row in rows} == {"东山镇"} and {row["state"] for row in rows} == {"青云县"}
+    assert {row["city"] for row in rows} == {"东山镇"}
+    assert {row["state"] for row in rows} == {"青云县"}
     restaurant = next(row for row in rows if row["name"] == "东山饭店")
     assert restaurant["business_certificate"] == "JY001"
     assert restaurant["application_date"] == known.today.strftime("%Y%m%d")

@@ -3,11 +3,13 @@ item 11): another township's campaign, its name and target, are not theirs to re
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
-from tests.services.conftest import COUNTY, DONGSHAN, SHANGCUN, XISHUI, County, wait_for
+from tests.support.county import COUNTY, DONGSHAN, SHANGCUN, START, XISHUI
+from tests.support.services import County
+from tests.support.waiting import wait_for
 
 DONGSHAN_ONLY = "东山镇夜市专项整治"
 EVERYWHERE = "春节节日市场检查"
@@ -28,7 +30,7 @@ def campaign_names(county: County, place: str, who: str) -> list[str]:
     return sorted(item["name"] for item in response.json()["campaigns"])
 
 
-TODAY = date.today()
+TODAY = START.date()  # the services' pinned clock (tests/reporting/conftest.py)
 FIRST, LAST = (TODAY - timedelta(days=10)).isoformat(), (TODAY + timedelta(days=10)).isoformat()
 
 

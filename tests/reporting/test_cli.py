@@ -18,8 +18,9 @@ from typer.testing import CliRunner
 from services.reporting.readmodels.registry import ReportBusiness
 from shared.settings import Settings, get_settings
 from shian.cli import app
-from tests.reporting.conftest import Known
-from tests.services.conftest import COUNTY, DEFINITION, DONGSHAN, SHANGCUN, XISHUI, County
+from tests.support.county import COUNTY, DEFINITION, DONGSHAN, SHANGCUN, XISHUI
+from tests.support.reporting import Known
+from tests.support.services import County
 
 HEADINGS = ("一、", "二、", "三、")
 

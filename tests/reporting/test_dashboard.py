@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import uvicorn
 
-from tests.reporting.conftest import Known
-from tests.services.conftest import DONGSHAN, XISHUI
+from tests.support.county import DONGSHAN, XISHUI
+from tests.support.reporting import Known
 
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(

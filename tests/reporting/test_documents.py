@@ -14,8 +14,9 @@ import pytest
 from services.reporting.documents import charts, fonts, render
 from services.reporting.documents.content import Chart, Document, Heading, Number, Paragraph, Table
 from services.reporting.documents.linebreak import NO_LINE_END, NO_LINE_START, ChineseParagraph, break_lines
-from tests.reporting.conftest import Known
-from tests.services.conftest import COUNTY, DONGSHAN, SHANGCUN, XISHUI, count_rows
+from tests.support.county import COUNTY, DONGSHAN, SHANGCUN, XISHUI
+from tests.support.reporting import Known
+from tests.support.services import count_rows
 
 HEADINGS = (
     "一、加强领导，明确职责",

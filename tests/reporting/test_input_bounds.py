@@ -5,7 +5,8 @@ a 422 naming the parameter (hardening issue, item 8)."""
 from __future__ import annotations
 
 from tests.reporting.test_activities_and_export import publicity, written
-from tests.services.conftest import COUNTY, DONGSHAN, County
+from tests.support.county import COUNTY, DONGSHAN
+from tests.support.services import County
 
 OUT_OF_RANGE = [
     # (path, query, the parameter the 422 names)

@@ -36,7 +36,8 @@ from shared.events import Envelope, EventPayload
 from shared.migrations import upgrade
 from shared.service import ServiceRuntime
 from shared.settings import Settings
-from tests.services.conftest import COUNTY, DONGSHAN, SHANGCUN, wait_for
+from tests.support.county import COUNTY, DONGSHAN, SHANGCUN
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from services.reporting.readmodels.archive import ArchivedEvent
 from services.reporting.readmodels.registry import ReportBusiness
 from services.reporting.rebuild.service import RebuildReport, StreamSource, apply, rebuild
 from shared.events import Envelope
-from tests.reporting.conftest import Known
-from tests.services.conftest import COUNTY, DONGSHAN, XISHUI
+from tests.support.county import COUNTY, DONGSHAN, XISHUI
+from tests.support.reporting import Known
 
 
 def everything(known: Known) -> list[dict]:

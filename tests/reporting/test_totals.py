@@ -7,8 +7,8 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
-from tests.reporting.conftest import Known
-from tests.services.conftest import COUNTY, DONGSHAN, SHANGCUN, XISHUI
+from tests.support.county import COUNTY, DONGSHAN, SHANGCUN, XISHUI
+from tests.support.reporting import Known
 
 
 def _all(known: Known, service: str, url: str, who: str, **params: Any) -> list[dict[str, Any]]:

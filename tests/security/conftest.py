@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-REQUESTS = pytest.StashKey[int]()
+from tests.support.security import REQUESTS
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:

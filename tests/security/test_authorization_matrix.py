@@ -39,19 +39,12 @@ from shared.auth import Role, issue_token
 from shared.clock import local_today
 from shared.migrations import upgrade
 from shared.settings import SERVICE_NAMES
-from tests.conftest import make_settings
-from tests.inspection.conftest import results
-from tests.services.conftest import (
-    COUNTY,
-    DEFINITION,
-    DONGSHAN,
-    HECUN,
-    SHANGCUN,
-    XISHUI,
-    County,
-    _knows_place,
-    wait_for,
-)
+from tests.support.county import COUNTY, DEFINITION, DONGSHAN, HECUN, SHANGCUN, XISHUI
+from tests.support.inspection import results
+from tests.support.services import County
+from tests.support.services import knows_place as _knows_place
+from tests.support.settings import make_settings
+from tests.support.waiting import wait_for
 
 ROLES = ("county", "township", "inspector", "village", "ops")
 PLACES = ("own", "other")

@@ -30,9 +30,10 @@ from shared.migrations import upgrade
 from shared.places import find_place
 from shared.settings import SERVICE_NAMES
 from shian.docs import endpoints
-from tests.conftest import make_settings
-from tests.security.conftest import REQUESTS
-from tests.services.conftest import COUNTY, DEFINITION, DONGSHAN, wait_for
+from tests.support.county import COUNTY, DEFINITION, DONGSHAN
+from tests.support.security import REQUESTS
+from tests.support.settings import make_settings
+from tests.support.waiting import wait_for
 
 EXAMPLES = int(os.environ.get("SHIAN_FUZZ_EXAMPLES", "10"))
 CHECKS = [

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.services.conftest import DONGSHAN, HECUN, SHANGCUN, XIACUN, XISHUI, County, count_rows
+from tests.support.county import DONGSHAN, HECUN, SHANGCUN, XIACUN, XISHUI
+from tests.support.services import County, count_rows
 
 
 def incident(**fields: object) -> dict:

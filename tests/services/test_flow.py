@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from shared.clock import local_today
-from tests.services.conftest import DONGSHAN, HECUN, SHANGCUN, XISHUI, County, wait_for
+from tests.support.county import DONGSHAN, HECUN, SHANGCUN, XISHUI
+from tests.support.services import County
+from tests.support.waiting import wait_for
 
 
 def summary(county: County, township: str, who: str, **params: str):

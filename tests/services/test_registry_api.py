@@ -6,7 +6,9 @@ import uuid
 
 import pytest
 
-from tests.services.conftest import COUNTY, DONGSHAN, HECUN, SHANGCUN, XISHUI, County, count_rows, wait_for
+from tests.support.county import COUNTY, DONGSHAN, HECUN, SHANGCUN, XISHUI
+from tests.support.services import County, count_rows
+from tests.support.waiting import wait_for
 
 
 def test_registering_a_business_writes_it_audits_it_and_emits_its_event(county: County):

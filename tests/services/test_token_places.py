@@ -4,7 +4,9 @@ item 10): a well-signed token for a made-up county, township or village is 401 e
 from __future__ import annotations
 
 from shared.auth import Role, issue_token
-from tests.services.conftest import COUNTY, DEFINITION, DONGSHAN, SHANGCUN, County, wait_for
+from tests.support.county import COUNTY, DEFINITION, DONGSHAN, SHANGCUN
+from tests.support.services import County
+from tests.support.waiting import wait_for
 
 READS = {
     "registry": "/businesses",
