@@ -1,4 +1,4 @@
-"""The four services as real processes (`services.launcher.System`, as `shian up` starts them),
+"""The four services as real processes (`shian.launcher.System`, as `shian up` starts them),
 shared by the operations and end-to-end tests: their environment, bearer headers for the demo
 county's people, waiting, and the traffic that makes every metric appear."""
 
@@ -14,12 +14,12 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from services.demo import places
-from services.launcher import LaunchError, System
 
 from services.registry.places.county import read_county
 from shared.auth import Role, issue_token
 from shared.settings import SERVICE_NAMES, Settings
+from shian.demo import places
+from shian.launcher import LaunchError, System
 from tests.support.county import DONGSHAN, SHANGCUN
 
 REPO = Path(__file__).resolve().parents[2]
