@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import Query, status
 
 from services.registry.banquets import service
-from services.registry.banquets.models import BanquetCreate, BanquetPage, BanquetRead
+from services.registry.banquets.models import Banquet, BanquetCreate, BanquetPage, BanquetRead
+from shared.auth import load_in_scope
 from shared.dates import Day
 from shared.deps import ClockDep, CurrentUser, SessionDep
 from shared.errors import Invalid
@@ -51,4 +52,4 @@ def list_banquets(
 
 @router.get("/{banquet_id}", response_model=BanquetRead, summary="One banquet")
 def get_banquet(banquet_id: uuid.UUID, session: SessionDep, user: CurrentUser):
-    return service.get(session=session, principal=user, banquet_id=banquet_id)
+    return load_in_scope(session, user, Banquet, banquet_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 import sqlalchemy as sa
@@ -15,7 +14,7 @@ from shared import audit
 from shared.auth import Principal, Role
 from shared.catalogue.registry import BanquetFiled, BanquetGuidanceDue, BanquetLate
 from shared.clock import Clock, local_today
-from shared.errors import Invalid, NotFound
+from shared.errors import Invalid
 from shared.outbox import emit
 
 FILERS = (Role.county, Role.township, Role.village)
@@ -98,15 +97,6 @@ def file(*, session: Session, principal: Principal, data: BanquetCreate, clock: 
     if banquet.guidance_due:
         emit(session, BanquetGuidanceDue(**common, held_on=banquet.held_on, people=banquet.people), **place)
     session.commit()
-    return banquet
-
-
-def get(*, session: Session, principal: Principal, banquet_id: uuid.UUID) -> Banquet:
-    banquet = session.exec(
-        select(Banquet).where(Banquet.id == banquet_id, scope_condition(principal))
-    ).first()
-    if banquet is None:
-        raise NotFound()
     return banquet
 
 

@@ -9,6 +9,7 @@ from fastapi import Query, status
 
 from services.registry.businesses import service
 from services.registry.businesses.models import (
+    Business,
     BusinessCreate,
     BusinessFilter,
     BusinessKind,
@@ -26,6 +27,7 @@ from services.registry.businesses.models import (
     StatusChange,
 )
 from services.registry.businesses.risk_level import RiskLevel
+from shared.auth import load_in_scope
 from shared.clock import local_today
 from shared.deps import ClockDep, CurrentUser, SessionDep
 from shared.paging import Limit, Offset
@@ -34,7 +36,7 @@ from shared.routing import ServiceRouter
 router = ServiceRouter(prefix="/businesses", tags=["businesses"])
 
 
-def _read(session: SessionDep, business: service.Business) -> BusinessRead:
+def _read(session: SessionDep, business: Business) -> BusinessRead:
     return service.to_read(session, [business])[0]
 
 
@@ -84,7 +86,7 @@ def list_businesses(
 
 @router.get("/{business_id}", response_model=BusinessRead, summary="One business")
 def get_business(business_id: uuid.UUID, session: SessionDep, user: CurrentUser):
-    return _read(session, service.get_in_scope(session=session, principal=user, business_id=business_id))
+    return _read(session, load_in_scope(session, user, Business, business_id))
 
 
 @router.patch("/{business_id}", response_model=BusinessRead, summary="Correct a business's particulars")
@@ -127,5 +129,5 @@ def decide(business_id: uuid.UUID, data: InvestigationDecision, session: Session
 
 @router.get("/{business_id}/grades", response_model=list[GradeRead], summary="Grade history, newest first")
 def grade_history(business_id: uuid.UUID, session: SessionDep, user: CurrentUser):
-    business = service.get_in_scope(session=session, principal=user, business_id=business_id)
+    business = load_in_scope(session, user, Business, business_id)
     return service.grades(session=session, business=business)

@@ -30,7 +30,7 @@ from services.registry.expiry import notice_rules
 from services.registry.places.models import Place
 from services.registry.places.service import get_village
 from shared import audit
-from shared.auth import Principal, Role, incident_reaches
+from shared.auth import Principal, Role, incident_reaches, load_in_scope
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.inspection import InspectionCompleted
 from shared.catalogue.registry import (
@@ -43,7 +43,7 @@ from shared.catalogue.registry import (
 )
 from shared.clock import Clock, local_today
 from shared.db import utcnow
-from shared.errors import Invalid, NotFound
+from shared.errors import Invalid
 from shared.events import Envelope
 from shared.outbox import emit
 from shared.rules import dated_by
@@ -58,20 +58,6 @@ SYSTEM_ACTOR = "system:registry"
 
 def scope_condition(principal: Principal) -> sa.ColumnElement[bool]:
     return principal.scope(Business)
-
-
-def get(*, session: Session, principal: Principal, business_id: uuid.UUID) -> Business | None:
-    return session.exec(
-        select(Business).where(Business.id == business_id, scope_condition(principal))
-    ).first()
-
-
-def get_in_scope(*, session: Session, principal: Principal, business_id: uuid.UUID) -> Business:
-    """The business; 404 outside the caller's scope, the same answer as for one that does not exist."""
-    business = get(session=session, principal=principal, business_id=business_id)
-    if business is None:
-        raise NotFound()
-    return business
 
 
 def licences_of(session: Session, business_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Licence]]:
@@ -308,7 +294,7 @@ def update(
     *, session: Session, principal: Principal, business_id: uuid.UUID, data: BusinessUpdate
 ) -> Business:
     principal.ensure_role(*WRITERS)
-    business = get_in_scope(session=session, principal=principal, business_id=business_id)
+    business = load_in_scope(session, principal, Business, business_id, for_update=True)
     if business.status == "closed":
         raise Invalid("status", "a closed business cannot be changed")
     changes = data.model_dump(exclude_unset=True, mode="json")
@@ -335,7 +321,7 @@ def record_licence(
 ) -> Licence:
     """Record or renew (in place) the business's licence of this kind."""
     principal.ensure_role(*WRITERS)
-    business = get_in_scope(session=session, principal=principal, business_id=business_id)
+    business = load_in_scope(session, principal, Business, business_id, for_update=True)
     if business.status == "closed":
         raise Invalid("status", "a closed business cannot be changed")
     check_licence_numbers(
@@ -363,7 +349,7 @@ def change_status(
 ) -> Business:
     """Suspend, reactivate or close. A business under investigation waits for the decision."""
     principal.ensure_role(*DECIDERS)
-    business = get_in_scope(session=session, principal=principal, business_id=business_id)
+    business = load_in_scope(session, principal, Business, business_id, for_update=True)
     if business.under_investigation:
         raise Invalid("status", "under investigation: the township decides through /decision")
     _set_status(session, business, data.status, data.reason, principal.actor)
@@ -376,7 +362,7 @@ def decide_investigation(
 ) -> Business:
     """The township's decision after an incident: reactivate (clear the flag) or close."""
     principal.ensure_role(*DECIDERS)
-    business = get_in_scope(session=session, principal=principal, business_id=business_id)
+    business = load_in_scope(session, principal, Business, business_id, for_update=True)
     if not business.under_investigation:
         raise Invalid("decision", "the business is not under investigation")
     business.under_investigation = False

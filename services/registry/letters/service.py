@@ -5,14 +5,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from services.registry.businesses import service as businesses
+from services.registry.businesses.models import Business
 from services.registry.businesses.service import village_in_scope
 from services.registry.letters.models import LetterCreate, ResponsibilityLetter
 from shared import audit
-from shared.auth import Principal, Role
+from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.registry import LetterSigned
 from shared.clock import Clock, local_today
-from shared.errors import Invalid
+from shared.errors import Invalid, NotFound
 from shared.outbox import emit
 
 SIGNERS = (Role.county, Role.township)
@@ -42,9 +42,10 @@ def sign(*, session: Session, principal: Principal, data: LetterCreate, clock: C
             village.id,
         )
     else:
-        business = businesses.get(session=session, principal=principal, business_id=data.business_id)  # type: ignore[arg-type]
-        if business is None:
-            raise Invalid("business_id", "unknown business in your area")
+        try:
+            business = load_in_scope(session, principal, Business, data.business_id)
+        except NotFound:
+            raise Invalid("business_id", "unknown business in your area") from None
         county_id, township_id, village_id, party_id = (
             business.county_id,
             business.township_id,

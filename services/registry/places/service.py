@@ -7,7 +7,7 @@ from sqlmodel import Session, select
 from services.registry.places.county import county_file, read_county
 from services.registry.places.models import CountyDefinition, Place, VillageUpdate
 from shared import audit
-from shared.auth import Principal, Role, places_changed
+from shared.auth import Principal, Role, load_in_scope, places_changed
 from shared.errors import Invalid, NotFound
 from shared.events import PlaceDefined
 from shared.outbox import emit
@@ -143,8 +143,8 @@ def get_village(*, session: Session, village_id: str) -> Place | None:
 def update_village(*, session: Session, principal: Principal, village_id: str, data: VillageUpdate) -> Place:
     """County users rename a village or change its coordinator or information officer."""
     principal.ensure_role(Role.county)
-    village = get_village(session=session, village_id=village_id)
-    if village is None or village.county_id != principal.county_id:
+    village = load_in_scope(session, principal, Place, village_id, for_update=True)
+    if village.level != "village":
         raise NotFound()
     changes = data.model_dump(exclude_unset=True)
     if not changes:

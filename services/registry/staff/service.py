@@ -21,7 +21,7 @@ from services.registry.staff.models import (
     StaffUpdate,
 )
 from shared import audit
-from shared.auth import Principal
+from shared.auth import Principal, load_in_scope
 from shared.catalogue.registry import CertificateRecorded, StaffRecorded
 from shared.clock import Clock, local_today
 from shared.errors import Invalid, NotFound
@@ -33,7 +33,7 @@ def add_staff(
     *, session: Session, principal: Principal, business_id: uuid.UUID, data: StaffCreate, clock: Clock
 ) -> tuple[Staff, HealthCertificate | None]:
     principal.ensure_role(*businesses.WRITERS)
-    business = businesses.get_in_scope(session=session, principal=principal, business_id=business_id)
+    business = load_in_scope(session, principal, Business, business_id)
     if business.status == "closed":
         raise Invalid("business_id", "a closed business takes no staff")
     member = Staff(
@@ -57,12 +57,11 @@ def add_staff(
 
 
 def get_staff(*, session: Session, principal: Principal, staff_id: uuid.UUID) -> Staff:
+    """The food handler, if the caller sees their business; else 404, as for one that does not exist."""
     member = session.get(Staff, staff_id)
-    if (
-        member is None
-        or businesses.get(session=session, principal=principal, business_id=member.business_id) is None
-    ):
+    if member is None:
         raise NotFound()
+    load_in_scope(session, principal, Business, member.business_id)
     return member
 
 
@@ -108,7 +107,7 @@ def renew_certificate(
 def list_staff(
     *, session: Session, principal: Principal, business_id: uuid.UUID, today: date
 ) -> list[StaffRead]:
-    business = businesses.get_in_scope(session=session, principal=principal, business_id=business_id)
+    business = load_in_scope(session, principal, Business, business_id)
     members = session.exec(select(Staff).where(Staff.business_id == business.id).order_by(Staff.name)).all()
     current = {
         certificate.staff_id: certificate
