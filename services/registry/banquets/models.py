@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import JSON, Column
@@ -20,6 +20,7 @@ HealthStatus = Literal["certified", "expired", "none"]
 
 class Banquet(Base, table=True):
     __tablename__ = "banquets"
+    audit_entity: ClassVar[str] = "banquet"
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     county_id: str = SQLField(max_length=40, index=True)

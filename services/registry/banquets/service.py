@@ -10,12 +10,11 @@ from sqlmodel import Session, select
 from services.registry.banquets import filing_rules
 from services.registry.banquets.models import Banquet, BanquetCreate
 from services.registry.places.service import get_village
-from shared import audit
+from shared import changes
 from shared.auth import Principal, Role
 from shared.catalogue.registry import BanquetFiled, BanquetGuidanceDue, BanquetLate
 from shared.clock import Clock, local_today
 from shared.errors import Invalid
-from shared.outbox import emit
 
 FILERS = (Role.county, Role.township, Role.village)
 
@@ -62,21 +61,14 @@ def file(*, session: Session, principal: Principal, data: BanquetCreate, clock: 
     )
     session.add(banquet)
     session.flush()
-    audit.record(
+    common = {"banquet_id": banquet.id, "village_id": banquet.village_id, "host": banquet.host}
+    changes.record(
         session,
+        banquet,
         actor=principal.actor,
         action="banquet.filed",
-        entity="banquet",
-        entity_id=str(banquet.id),
-        county_id=banquet.county_id,
-        township_id=banquet.township_id,
         detail=data.model_dump(mode="json"),
-    )
-    place = {"county_id": banquet.county_id, "township_id": banquet.township_id, "actor": principal.actor}
-    common = {"banquet_id": banquet.id, "village_id": banquet.village_id, "host": banquet.host}
-    emit(
-        session,
-        BanquetFiled(
+        event=BanquetFiled(
             **common,
             held_on=banquet.held_on,
             filed_on=banquet.filed_on,
@@ -86,16 +78,15 @@ def file(*, session: Session, principal: Principal, data: BanquetCreate, clock: 
             late=banquet.late,
             guidance_due=banquet.guidance_due,
         ),
-        **place,
     )
     if banquet.late:
-        emit(
-            session,
-            BanquetLate(**common, held_on=banquet.held_on, filed_on=banquet.filed_on, people=banquet.people),
-            **place,
+        late = BanquetLate(
+            **common, held_on=banquet.held_on, filed_on=banquet.filed_on, people=banquet.people
         )
+        changes.record(session, banquet, actor=principal.actor, event=late)
     if banquet.guidance_due:
-        emit(session, BanquetGuidanceDue(**common, held_on=banquet.held_on, people=banquet.people), **place)
+        guidance = BanquetGuidanceDue(**common, held_on=banquet.held_on, people=banquet.people)
+        changes.record(session, banquet, actor=principal.actor, event=guidance)
     session.commit()
     return banquet
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -40,6 +40,7 @@ SortKey = Literal[
 
 class Business(Base, table=True):
     __tablename__ = "businesses"
+    audit_entity: ClassVar[str] = "business"
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     county_id: str = SQLField(max_length=40, index=True)

@@ -29,7 +29,7 @@ from services.registry.businesses.models import (
 from services.registry.expiry import notice_rules
 from services.registry.places.models import Place
 from services.registry.places.service import get_village
-from shared import audit
+from shared import changes
 from shared.auth import Principal, Role, incident_reaches, load_in_scope
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.inspection import InspectionCompleted
@@ -45,7 +45,6 @@ from shared.clock import Clock, local_today
 from shared.db import utcnow
 from shared.errors import Invalid
 from shared.events import Envelope
-from shared.outbox import emit
 from shared.rules import dated_by
 
 WRITERS = (Role.county, Role.township, Role.inspector)
@@ -278,14 +277,20 @@ def register(*, session: Session, principal: Principal, data: BusinessCreate, cl
         )
     session.add(business)
     session.flush()
-    _audit(session, principal.actor, "business.registered", business, data.model_dump(mode="json"))
-    _emit(session, business, registered_event(business), principal.actor)
+    changes.record(
+        session,
+        business,
+        actor=principal.actor,
+        action="business.registered",
+        detail=data.model_dump(mode="json"),
+        event=registered_event(business),
+    )
     for kind, given in data.licences().items():
         licence = Licence(
             business_id=business.id, county_id=business.county_id, kind=kind, **given.model_dump()
         )
         session.add(licence)
-        _emit(session, business, licence_event(business.id, licence), principal.actor)
+        changes.record(session, business, actor=principal.actor, event=licence_event(business.id, licence))
     session.commit()
     return business
 
@@ -297,21 +302,27 @@ def update(
     business = load_in_scope(session, principal, Business, business_id, for_update=True)
     if business.status == "closed":
         raise Invalid("status", "a closed business cannot be changed")
-    changes = data.model_dump(exclude_unset=True, mode="json")
-    if "village_id" in changes:
+    changed = data.model_dump(exclude_unset=True, mode="json")
+    if "village_id" in changed:
         village = village_in_scope(session=session, principal=principal, village_id=data.village_id or "")
         business.township_id = village.township_id or ""
         business.village_id = village.id
     for name in ("name", "kind", "operator", "address"):
-        if name in changes:
-            setattr(business, name, changes[name])
-    if "location" in changes:
+        if name in changed:
+            setattr(business, name, changed[name])
+    if "location" in changed:
         business.latitude = data.location.latitude if data.location else None
         business.longitude = data.location.longitude if data.location else None
     session.add(business)
     session.flush()
-    _audit(session, principal.actor, "business.updated", business, changes)
-    _emit(session, business, updated_event(business), principal.actor)
+    changes.record(
+        session,
+        business,
+        actor=principal.actor,
+        action="business.updated",
+        detail=changed,
+        event=updated_event(business),
+    )
     session.commit()
     return business
 
@@ -336,10 +347,14 @@ def record_licence(
         setattr(licence, name, value)
     session.add(licence)
     session.flush()
-    _audit(
-        session, principal.actor, "licence.recorded", business, {"kind": kind, **data.model_dump(mode="json")}
+    changes.record(
+        session,
+        business,
+        actor=principal.actor,
+        action="licence.recorded",
+        detail={"kind": kind, **data.model_dump(mode="json")},
+        event=licence_event(business.id, licence),
     )
-    _emit(session, business, licence_event(business.id, licence), principal.actor)
     session.commit()
     return licence
 
@@ -371,8 +386,14 @@ def decide_investigation(
         _set_status(session, business, wanted, data.reason, principal.actor)
     session.add(business)
     session.flush()
-    _audit(session, principal.actor, f"investigation.{data.decision}", business, data.model_dump())
-    _emit(session, business, updated_event(business), principal.actor)
+    changes.record(
+        session,
+        business,
+        actor=principal.actor,
+        action=f"investigation.{data.decision}",
+        detail=data.model_dump(),
+        event=updated_event(business),
+    )
     session.commit()
     return business
 
@@ -386,23 +407,18 @@ def _set_status(session: Session, business: Business, new_status: str, reason: s
     business.status = new_status
     session.add(business)
     session.flush()
-    _audit(
-        session,
-        actor,
-        "business.status_changed",
-        business,
-        {"from": previous, "to": new_status, "reason": reason},
-    )
-    _emit(
+    changes.record(
         session,
         business,
-        BusinessStatusChanged(
+        actor=actor,
+        action="business.status_changed",
+        detail={"from": previous, "to": new_status, "reason": reason},
+        event=BusinessStatusChanged(
             business_id=business.id,
             status=new_status,  # type: ignore[arg-type]
             previous_status=previous,  # type: ignore[arg-type]
             reason=reason,
         ),
-        actor,
     )
 
 
@@ -441,18 +457,19 @@ def on_inspection_completed(session: Session, envelope: Envelope, payload: Inspe
     session.add(record)
     session.flush()
     actor = envelope.actor or SYSTEM_ACTOR
-    _audit(session, actor, "business.graded", business, payload.model_dump(mode="json"))
-    _emit(
+    changes.record(
         session,
         business,
-        BusinessGraded(
+        actor=actor,
+        action="business.graded",
+        detail=payload.model_dump(mode="json"),
+        event=BusinessGraded(
             business_id=business.id,
             inspection_id=payload.inspection_id,
             inspected_on=payload.inspected_on,
             dynamic_grade=payload.dynamic_grade,
             score=payload.score,
         ),
-        actor,
         correlation_id=envelope.event_id,
     )
     rule = risk_level.rule_for(business.county_id, payload.inspected_on)
@@ -471,23 +488,18 @@ def on_inspection_completed(session: Session, envelope: Envelope, payload: Inspe
     business.risk_level = new_level
     session.add(business)
     reason = f"inspection {payload.inspection_id}: {payload.outcome}, grade {payload.dynamic_grade or 'none'}"
-    _audit(
-        session,
-        actor,
-        "business.risk_changed",
-        business,
-        {"from": previous, "to": new_level, "reason": reason},
-    )
-    _emit(
+    changes.record(
         session,
         business,
-        BusinessRiskChanged(
+        actor=actor,
+        action="business.risk_changed",
+        detail={"from": previous, "to": new_level, "reason": reason},
+        event=BusinessRiskChanged(
             business_id=business.id,
             risk_level=new_level,
             previous_risk_level=previous,  # type: ignore[arg-type]
             reason=reason,
         ),
-        actor,
         correlation_id=envelope.event_id,
     )
 
@@ -517,38 +529,12 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
         business.under_investigation = True
         session.add(business)
         session.flush()
-        _audit(
+        changes.record(
             session,
-            actor,
-            "business.under_investigation",
             business,
-            {"incident_id": str(payload.incident_id)},
+            actor=actor,
+            action="business.under_investigation",
+            detail={"incident_id": str(payload.incident_id)},
+            event=updated_event(business),
+            correlation_id=envelope.event_id,
         )
-        _emit(session, business, updated_event(business), actor, correlation_id=envelope.event_id)
-
-
-# ---- helpers -------------------------------------------------------------------------------------
-
-
-def _audit(session: Session, actor: str, action: str, business: Business, detail: dict) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity="business",
-        entity_id=str(business.id),
-        county_id=business.county_id,
-        township_id=business.township_id,
-        detail=detail,
-    )
-
-
-def _emit(session: Session, business: Business, payload, actor: str, correlation_id=None) -> None:  # type: ignore[no-untyped-def]
-    emit(
-        session,
-        payload,
-        county_id=business.county_id,
-        township_id=business.township_id,
-        actor=actor,
-        correlation_id=correlation_id,
-    )

@@ -88,6 +88,8 @@ def _write(session: Session, facts: list[_Fact]) -> dict[str, int]:
     for fact in facts:
         if session.get(ExpiryNotice, (fact.subject_id, fact.expires_on, fact.notice)) is not None:
             continue
+        # the audit entity is the subject's kind (certificate, business_licence, food_permit), one per
+        # fact, where changes.record takes it from the subject's class: so the pair is spelled out
         envelope = emit(
             session, fact.payload, county_id=fact.county_id, township_id=fact.township_id, actor=ACTOR
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +23,7 @@ class ResponsibilityLetter(Base, table=True):
     __table_args__ = (
         sa.UniqueConstraint("township_id", "party_kind", "party_id", "year", name="uq_letters_party_year"),
     )
+    audit_entity: ClassVar[str] = "letter"
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     county_id: str = SQLField(max_length=40, index=True)

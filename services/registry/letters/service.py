@@ -8,12 +8,11 @@ from sqlmodel import Session, select
 from services.registry.businesses.models import Business
 from services.registry.businesses.service import village_in_scope
 from services.registry.letters.models import LetterCreate, ResponsibilityLetter
-from shared import audit
+from shared import changes
 from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.registry import LetterSigned
 from shared.clock import Clock, local_today
 from shared.errors import Invalid, NotFound
-from shared.outbox import emit
 
 SIGNERS = (Role.county, Role.township)
 
@@ -76,19 +75,13 @@ def sign(*, session: Session, principal: Principal, data: LetterCreate, clock: C
     )
     session.add(letter)
     session.flush()
-    audit.record(
+    changes.record(
         session,
+        letter,
         actor=principal.actor,
         action="letter.signed",
-        entity="letter",
-        entity_id=str(letter.id),
-        county_id=county_id,
-        township_id=township_id,
         detail=data.model_dump(mode="json"),
-    )
-    emit(
-        session,
-        LetterSigned(
+        event=LetterSigned(
             letter_id=letter.id,
             party_kind=data.party_kind,
             village_id=village_id if data.party_kind == "village" else None,
@@ -96,9 +89,6 @@ def sign(*, session: Session, principal: Principal, data: LetterCreate, clock: C
             year=data.year,
             signed_on=data.signed_on,
         ),
-        county_id=county_id,
-        township_id=township_id,
-        actor=principal.actor,
     )
     session.commit()
     return letter

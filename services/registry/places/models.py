@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Field as SQLField
@@ -15,6 +15,7 @@ PLACE_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,39}$"
 
 class Place(Base, table=True):
     __tablename__ = "places"
+    audit_entity: ClassVar[str] = "place"
 
     id: str = SQLField(primary_key=True, max_length=40)
     level: str = SQLField(max_length=16, index=True)

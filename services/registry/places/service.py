@@ -6,11 +6,10 @@ from sqlmodel import Session, select
 
 from services.registry.places.county import county_file, read_county
 from services.registry.places.models import CountyDefinition, Place, VillageUpdate
-from shared import audit
+from shared import changes
 from shared.auth import Principal, Role, load_in_scope, places_changed
 from shared.errors import Invalid, NotFound
 from shared.events import PlaceDefined
-from shared.outbox import emit
 from shared.settings import Settings
 
 
@@ -92,27 +91,13 @@ def _upsert(session: Session, actor: str, wanted: Place) -> int:
         place = wanted
         action = "place.created"
     session.flush()
-    audit.record(
+    changes.record(
         session,
+        place,
         actor=actor,
         action=action,
-        entity="place",
-        entity_id=place.id,
-        county_id=place.county_id,
-        township_id=place.township_id,
         detail={name: getattr(place, name) for name in fields},
-    )
-    emit(
-        session,
-        PlaceDefined(
-            place_id=place.id,
-            level=place.level,
-            name=place.name,  # type: ignore[arg-type]
-            parent_id=place.parent_id,
-        ),
-        county_id=place.county_id,
-        township_id=place.township_id,
-        actor=actor,
+        event=PlaceDefined(place_id=place.id, level=place.level, name=place.name, parent_id=place.parent_id),
     )
     return 1
 

@@ -20,12 +20,11 @@ from services.registry.staff.models import (
     StaffRead,
     StaffUpdate,
 )
-from shared import audit
+from shared import changes
 from shared.auth import Principal, load_in_scope
 from shared.catalogue.registry import CertificateRecorded, StaffRecorded
 from shared.clock import Clock, local_today
 from shared.errors import Invalid, NotFound
-from shared.outbox import emit
 from shared.rules import dated_by
 
 
@@ -48,8 +47,14 @@ def add_staff(
         certificate = _new_certificate(member, data.certificate, local_today(clock), field="certificate")
     session.add(member)
     session.flush()
-    _record(session, principal.actor, "staff.added", member, data.model_dump(mode="json"))
-    emit(session, _staff_event(member), **_place(member), actor=principal.actor)
+    changes.record(
+        session,
+        member,
+        actor=principal.actor,
+        action="staff.added",
+        detail=data.model_dump(mode="json"),
+        event=_staff_event(member),
+    )
     if certificate is not None:
         _store_certificate(session, principal.actor, member, certificate)
     session.commit()
@@ -68,17 +73,23 @@ def get_staff(*, session: Session, principal: Principal, staff_id: uuid.UUID) ->
 def update_staff(*, session: Session, principal: Principal, staff_id: uuid.UUID, data: StaffUpdate) -> Staff:
     principal.ensure_role(*businesses.WRITERS)
     member = get_staff(session=session, principal=principal, staff_id=staff_id)
-    changes = data.model_dump(exclude_unset=True)
-    if not changes:
+    changed = data.model_dump(exclude_unset=True)
+    if not changed:
         raise Invalid("active", "nothing to change")
-    for name, value in changes.items():
+    for name, value in changed.items():
         if name == "active" and value is None:
             raise Invalid("active", "must be true or false")
         setattr(member, name, value)
     session.add(member)
     session.flush()
-    _record(session, principal.actor, "staff.updated", member, changes)
-    emit(session, _staff_event(member), **_place(member), actor=principal.actor)
+    changes.record(
+        session,
+        member,
+        actor=principal.actor,
+        action="staff.updated",
+        detail=changed,
+        event=_staff_event(member),
+    )
     session.commit()
     return member
 
@@ -175,10 +186,13 @@ def _store_certificate(session: Session, actor: str, member: Staff, certificate:
         "issued_on": str(certificate.issued_on),
         "expires_on": str(certificate.expires_on),
     }
-    _record(session, actor, "certificate.recorded", member, detail)
-    emit(
+    changes.record(
         session,
-        CertificateRecorded(
+        member,
+        actor=actor,
+        action="certificate.recorded",
+        detail=detail,
+        event=CertificateRecorded(
             certificate_id=certificate.id,
             staff_id=member.id,
             business_id=member.business_id,
@@ -186,8 +200,6 @@ def _store_certificate(session: Session, actor: str, member: Staff, certificate:
             issued_on=certificate.issued_on,
             expires_on=certificate.expires_on,
         ),
-        **_place(member),
-        actor=actor,
     )
 
 
@@ -198,21 +210,4 @@ def _staff_event(member: Staff) -> StaffRecorded:
         name=member.name,
         position=member.position,
         active=member.active,
-    )
-
-
-def _place(member: Staff | Business) -> dict[str, str]:
-    return {"county_id": member.county_id, "township_id": member.township_id}
-
-
-def _record(session: Session, actor: str, action: str, member: Staff, detail: dict) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity="staff",
-        entity_id=str(member.id),
-        county_id=member.county_id,
-        township_id=member.township_id,
-        detail=detail,
     )
