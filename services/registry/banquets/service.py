@@ -9,12 +9,11 @@ from sqlmodel import Session, select
 
 from services.registry.banquets import filing_rules
 from services.registry.banquets.models import Banquet, BanquetCreate
-from services.registry.places.service import get_village
+from services.registry.places.service import village_in_scope
 from shared import changes
 from shared.auth import Principal, Role
 from shared.catalogue.registry import BanquetFiled, BanquetGuidanceDue, BanquetLate
 from shared.clock import Clock, local_today
-from shared.errors import Invalid
 
 FILERS = (Role.county, Role.township, Role.village)
 
@@ -25,11 +24,7 @@ def scope_condition(principal: Principal) -> sa.ColumnElement[bool]:
 
 def file(*, session: Session, principal: Principal, data: BanquetCreate, clock: Clock) -> Banquet:
     principal.ensure_role(*FILERS)
-    village = get_village(session=session, village_id=data.village_id)
-    if village is None or not principal.sees(
-        county_id=village.county_id, township_id=village.township_id, village_id=village.id
-    ):
-        raise Invalid("village_id", f"unknown village {data.village_id!r} in your area")
+    village = village_in_scope(session=session, principal=principal, village_id=data.village_id)
     filed_on = local_today(clock)
     rule = filing_rules.rule_for(village.county_id, filed_on)
     verdict = filing_rules.assess(

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Query, status
 
-from services.registry.businesses import service
+from services.registry.businesses import commands, queries
 from services.registry.businesses.models import (
     Business,
     BusinessCreate,
@@ -37,7 +37,7 @@ router = ServiceRouter(prefix="/businesses", tags=["businesses"])
 
 
 def _read(session: SessionDep, business: Business) -> BusinessRead:
-    return service.to_read(session, [business])[0]
+    return queries.to_read(session, [business])[0]
 
 
 @router.post(
@@ -46,7 +46,7 @@ def _read(session: SessionDep, business: Business) -> BusinessRead:
 def register_business(data: BusinessCreate, session: SessionDep, user: CurrentUser, clock: ClockDep):
     """Emits `business.registered` (and `licence.recorded` per licence given). The village decides
     the township; it must be in the caller's area, and a licence number must be new in the county."""
-    return _read(session, service.register(session=session, principal=user, data=data, clock=clock))
+    return _read(session, commands.register(session=session, principal=user, data=data, clock=clock))
 
 
 @router.get("", response_model=BusinessPage, summary="Search the businesses in the caller's scope")
@@ -78,10 +78,10 @@ def list_businesses(
         text=q or None,
         sort=sort,
     )
-    items, total = service.search(
+    items, total = queries.search(
         session=session, principal=user, offset=offset, limit=limit, filters=filters, today=local_today(clock)
     )
-    return BusinessPage(items=service.to_read(session, items), total=total, offset=offset, limit=limit)
+    return BusinessPage(items=queries.to_read(session, items), total=total, offset=offset, limit=limit)
 
 
 @router.get("/{business_id}", response_model=BusinessRead, summary="One business")
@@ -92,7 +92,7 @@ def get_business(business_id: uuid.UUID, session: SessionDep, user: CurrentUser)
 @router.patch("/{business_id}", response_model=BusinessRead, summary="Correct a business's particulars")
 def update_business(business_id: uuid.UUID, data: BusinessUpdate, session: SessionDep, user: CurrentUser):
     """Emits `business.updated` with the whole current state."""
-    business = service.update(session=session, principal=user, business_id=business_id, data=data)
+    business = commands.update(session=session, principal=user, business_id=business_id, data=data)
     return _read(session, business)
 
 
@@ -101,7 +101,7 @@ def put_licence(
     business_id: uuid.UUID, kind: LicenceKind, data: LicenceIn, session: SessionDep, user: CurrentUser
 ):
     """Emits `licence.recorded`; a renewal replaces the previous number and dates."""
-    return service.record_licence(
+    return commands.record_licence(
         session=session, principal=user, business_id=business_id, kind=kind, data=data
     )
 
@@ -109,7 +109,7 @@ def put_licence(
 @router.post("/{business_id}/status", response_model=BusinessRead, summary="Suspend, reactivate or close")
 def change_status(business_id: uuid.UUID, data: StatusChange, session: SessionDep, user: CurrentUser):
     """County and township offices; emits `business.status_changed`."""
-    business = service.change_status(session=session, principal=user, business_id=business_id, data=data)
+    business = commands.change_status(session=session, principal=user, business_id=business_id, data=data)
     return _read(session, business)
 
 
@@ -121,7 +121,7 @@ def change_status(business_id: uuid.UUID, data: StatusChange, session: SessionDe
 def decide(business_id: uuid.UUID, data: InvestigationDecision, session: SessionDep, user: CurrentUser):
     """The township's decision after an incident; emits `business.status_changed` if the status
     changes and `business.updated` (no longer under investigation)."""
-    business = service.decide_investigation(
+    business = commands.decide_investigation(
         session=session, principal=user, business_id=business_id, data=data
     )
     return _read(session, business)
@@ -130,4 +130,4 @@ def decide(business_id: uuid.UUID, data: InvestigationDecision, session: Session
 @router.get("/{business_id}/grades", response_model=list[GradeRead], summary="Grade history, newest first")
 def grade_history(business_id: uuid.UUID, session: SessionDep, user: CurrentUser):
     business = load_in_scope(session, user, Business, business_id)
-    return service.grades(session=session, business=business)
+    return queries.grades(session=session, business=business)

@@ -32,8 +32,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from services.registry.businesses import risk_level
-from services.registry.businesses import service as businesses
+from services.registry.businesses import commands, queries, risk_level
 from services.registry.businesses.models import Business, BusinessCreate, BusinessFilter, Licence
 from services.registry.imports import ledger
 from services.registry.imports.models import ImportReport, Rejection
@@ -300,13 +299,13 @@ def _write(
         audit_lines: list[dict[str, Any]] = []
         for number, village_id, blob in chunk:
             data, village = BusinessCreate.model_validate_json(blob), villages[village_id]
-            business = businesses.business_values(
+            business = commands.business_values(
                 data=data, village=village, registered_on=data.registered_on or today, actor=principal.actor
             )
             new_rows.append(business)
             place = {"county_id": business["county_id"], "township_id": business["township_id"]}
             envelopes.append(
-                Envelope.wrap(businesses.registered_event(business), **place, actor=principal.actor)
+                Envelope.wrap(commands.registered_event(business), **place, actor=principal.actor)
             )
             for kind, given in data.licences().items():
                 licence = {
@@ -319,7 +318,7 @@ def _write(
                 licence_rows.append(licence)
                 envelopes.append(
                     Envelope.wrap(
-                        businesses.licence_event(business["id"], licence), **place, actor=principal.actor
+                        commands.licence_event(business["id"], licence), **place, actor=principal.actor
                     )
                 )
             audit_lines.append(
@@ -370,12 +369,12 @@ def _export(
     }
     offset = 0
     while True:
-        page, _total = businesses.search(
+        page, _total = queries.search(
             session=session, principal=principal, offset=offset, limit=CHUNK, filters=filters, today=today
         )
         if not page:
             return
-        licences = businesses.licences_of(session, (business.id for business in page))
+        licences = queries.licences_of(session, (business.id for business in page))
         for business in page:
             row: dict[str, Any] = {
                 "id": str(business.id),
@@ -399,5 +398,5 @@ def _export(
 
 
 def count_in_scope(*, session: Session, principal: Principal) -> int:
-    query = select(sa.func.count()).select_from(Business).where(businesses.scope_condition(principal))
+    query = select(sa.func.count()).select_from(Business).where(queries.scope_condition(principal))
     return int(session.exec(query).one())

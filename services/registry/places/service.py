@@ -125,6 +125,16 @@ def get_village(*, session: Session, village_id: str) -> Place | None:
     return place if place is not None and place.level == "village" else None
 
 
+def village_in_scope(*, session: Session, principal: Principal, village_id: str) -> Place:
+    """The village named in a request body, if the caller's area holds it; else a 422 on village_id."""
+    village = get_village(session=session, village_id=village_id)
+    if village is None or not principal.sees(
+        county_id=village.county_id, township_id=village.township_id, village_id=village.id
+    ):
+        raise Invalid("village_id", f"unknown village {village_id!r} in your area")
+    return village
+
+
 def update_village(*, session: Session, principal: Principal, village_id: str, data: VillageUpdate) -> Place:
     """County users rename a village or change its coordinator or information officer."""
     principal.ensure_role(Role.county)

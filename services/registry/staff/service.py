@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, select
 
-from services.registry.businesses import service as businesses
+from services.registry.businesses.commands import WRITERS
 from services.registry.businesses.models import Business
 from services.registry.expiry import notice_rules
 from services.registry.staff import certificate_rules
@@ -31,7 +31,7 @@ from shared.rules import dated_by
 def add_staff(
     *, session: Session, principal: Principal, business_id: uuid.UUID, data: StaffCreate, clock: Clock
 ) -> tuple[Staff, HealthCertificate | None]:
-    principal.ensure_role(*businesses.WRITERS)
+    principal.ensure_role(*WRITERS)
     business = load_in_scope(session, principal, Business, business_id)
     if business.status == "closed":
         raise Invalid("business_id", "a closed business takes no staff")
@@ -71,7 +71,7 @@ def get_staff(*, session: Session, principal: Principal, staff_id: uuid.UUID) ->
 
 
 def update_staff(*, session: Session, principal: Principal, staff_id: uuid.UUID, data: StaffUpdate) -> Staff:
-    principal.ensure_role(*businesses.WRITERS)
+    principal.ensure_role(*WRITERS)
     member = get_staff(session=session, principal=principal, staff_id=staff_id)
     changed = data.model_dump(exclude_unset=True)
     if not changed:
@@ -98,7 +98,7 @@ def renew_certificate(
     *, session: Session, principal: Principal, staff_id: uuid.UUID, data: CertificateIn, clock: Clock
 ) -> HealthCertificate:
     """Record a new certificate; the previous one is superseded (no more expiry notices for it)."""
-    principal.ensure_role(*businesses.WRITERS)
+    principal.ensure_role(*WRITERS)
     member = get_staff(session=session, principal=principal, staff_id=staff_id)
     if not member.active:
         raise Invalid("staff_id", "the food handler has left the business")
