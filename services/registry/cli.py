@@ -183,7 +183,9 @@ def export_ledger(
             task = bar.add_task("export", total=total)
 
             def counted() -> Iterator[dict]:
-                for row in service.export_rows(session=session, principal=principal, today=local_today()):
+                for row in service.export_rows(
+                    session=session, principal=principal, today=local_today(SYSTEM_CLOCK)
+                ):
                     bar.advance(task)
                     yield row
 

@@ -7,9 +7,9 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from services.registry.banquets import filing_rules
 from services.registry.banquets.models import Banquet, BanquetCreate
 from services.registry.places.service import village_in_scope
+from services.registry.rules import banquet_filing
 from shared import changes
 from shared.auth import Principal, Role
 from shared.catalogue.registry import BanquetFiled, BanquetGuidanceDue, BanquetLate
@@ -26,8 +26,8 @@ def file(*, session: Session, principal: Principal, data: BanquetCreate, clock: 
     principal.ensure_role(*FILERS)
     village = village_in_scope(session=session, principal=principal, village_id=data.village_id)
     filed_on = local_today(clock)
-    rule = filing_rules.rule_for(village.county_id, filed_on)
-    verdict = filing_rules.assess(
+    rule = banquet_filing.rule_for(village.county_id, filed_on)
+    verdict = banquet_filing.assess(
         people=data.people,
         tables=data.tables,
         occasion=data.occasion,

@@ -23,10 +23,10 @@ from services.registry.businesses.models import (
     LicenceKind,
     LicenceRead,
     LicenceState,
+    RiskLevel,
     SortKey,
     StatusChange,
 )
-from services.registry.businesses.risk_level import RiskLevel
 from shared.auth import load_in_scope
 from shared.clock import local_today
 from shared.deps import ClockDep, CurrentUser, SessionDep

@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from services.registry.businesses import risk_level
 from services.registry.businesses.models import (
     Business,
     BusinessCreate,
@@ -22,6 +21,7 @@ from services.registry.businesses.models import (
 )
 from services.registry.places.models import Place
 from services.registry.places.service import village_in_scope
+from services.registry.rules import risk_level
 from shared import changes
 from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.registry import (

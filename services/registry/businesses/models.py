@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from sqlmodel import Column
 from sqlmodel import Field as SQLField
 
-from services.registry.businesses.risk_level import RiskLevel
 from services.registry.database import Base
+from shared.catalogue.inspection import DynamicGrade
+from shared.catalogue.registry import BusinessStatus, LicenceKind, RiskLevel
 from shared.dates import Day
 from shared.db import UTCDateTime, utcnow
 
@@ -29,10 +30,7 @@ BusinessKind = Literal[
     "producer",
     "other",
 ]
-BusinessStatus = Literal["active", "suspended", "closed"]
-LicenceKind = Literal["business_licence", "food_permit"]
 LicenceState = Literal["valid", "expiring", "expired", "missing"]
-DynamicGrade = Literal["excellent", "good", "fair"]
 SortKey = Literal[
     "name", "-name", "registered_on", "-registered_on", "risk_level", "-risk_level", "kind", "-kind"
 ]

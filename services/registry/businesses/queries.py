@@ -17,7 +17,7 @@ from services.registry.businesses.models import (
     Licence,
     LicenceRead,
 )
-from services.registry.expiry import notice_rules
+from services.registry.rules import expiry_notice
 from shared.auth import Principal
 
 
@@ -79,9 +79,11 @@ def search(
     principal: Principal,
     offset: int,
     limit: int,
+    today: date,
     filters: BusinessFilter | None = None,
-    today: date | None = None,
 ) -> tuple[list[Business], int]:
+    """A page of the businesses in the caller's scope, and how many match; `today` (the caller's
+    local day) decides which licences are expiring or expired."""
     filters = filters or BusinessFilter()
     conditions = [scope_condition(principal)]
     for name in ("kind", "village_id", "status", "risk_level"):
@@ -89,8 +91,7 @@ def search(
         if value:
             conditions.append(getattr(Business, name) == value)
     if filters.licence_state:
-        today = today or date.today()
-        rule = notice_rules.rule_for(principal.county_id, today)
+        rule = expiry_notice.rule_for(principal.county_id, today)
         conditions.append(_licence_state_condition(filters.licence_state, today, rule.licence_warning_days))
     if filters.text:
         text = filters.text.strip().lower()

@@ -7,15 +7,16 @@ import uuid
 
 from sqlmodel import Session, select
 
-from services.registry.businesses import investigation_rules, risk_level
 from services.registry.businesses.commands import set_status, updated_event
 from services.registry.businesses.models import Business, GradeRecord
 from services.registry.businesses.queries import grades
+from services.registry.rules import investigation, risk_level
 from shared import changes
 from shared.auth import incident_reaches
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.inspection import InspectionCompleted
 from shared.catalogue.registry import BusinessGraded, BusinessRiskChanged
+from shared.clock import to_local
 from shared.events import Envelope
 
 SYSTEM_ACTOR = "system:registry"
@@ -112,8 +113,8 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
     if not incident_reaches(envelope, payload.village_id, business):
         return
     actor = envelope.actor or SYSTEM_ACTOR
-    rule = investigation_rules.rule_for(business.county_id, payload.reported_at.date())
-    if investigation_rules.suspends(payload.level, rule) and business.status == "active":
+    rule = investigation.rule_for(business.county_id, to_local(payload.reported_at).date())
+    if investigation.suspends(payload.level, rule) and business.status == "active":
         set_status(
             session,
             business,

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from services.registry.businesses.models import Business, Licence
-from services.registry.expiry import notice_rules
 from services.registry.expiry.models import ExpiryNotice
+from services.registry.rules import expiry_notice
 from services.registry.staff.models import HealthCertificate, Staff
 from shared import audit
 from shared.catalogue.registry import CertificateExpired, CertificateExpiring, LicenceExpired, LicenceExpiring
@@ -124,7 +124,7 @@ def _due_facts(session: Session, today: date, warning_days: int | None) -> Itera
     def window(county_id: str, kind: str) -> date:
         key = f"{county_id}:{kind}"
         if key not in windows:
-            rule = notice_rules.rule_for(county_id, today)
+            rule = expiry_notice.rule_for(county_id, today)
             days = rule.certificate_warning_days if kind == "certificate" else rule.licence_warning_days
             windows[key] = warning_days if warning_days is not None else days
         return today + timedelta(days=windows[key])
@@ -214,5 +214,5 @@ def _seen(session: Session, subject_ids: list[str]) -> set[tuple[str, date, str]
 
 def _widest_rule_window() -> int:
     return max(
-        max(rule.certificate_warning_days, rule.licence_warning_days) for rule in notice_rules.RULE_TABLE
+        max(rule.certificate_warning_days, rule.licence_warning_days) for rule in expiry_notice.RULE_TABLE
     )

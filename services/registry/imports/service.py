@@ -32,11 +32,12 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from services.registry.businesses import commands, queries, risk_level
+from services.registry.businesses import commands, queries
 from services.registry.businesses.models import Business, BusinessCreate, BusinessFilter, Licence
 from services.registry.imports import ledger
 from services.registry.imports.models import ImportReport, Rejection
 from services.registry.places.models import Place
+from services.registry.rules import risk_level
 from shared import audit
 from shared.auth import Principal, Role
 from shared.events import Envelope

@@ -9,8 +9,7 @@ from sqlmodel import Session, select
 
 from services.registry.businesses.commands import WRITERS
 from services.registry.businesses.models import Business
-from services.registry.expiry import notice_rules
-from services.registry.staff import certificate_rules
+from services.registry.rules import expiry_notice, health_certificate
 from services.registry.staff.models import (
     CertificateIn,
     CertificateRead,
@@ -129,7 +128,7 @@ def list_staff(
             )
         )
     }
-    warning = notice_rules.rule_for(business.county_id, today).certificate_warning_days
+    warning = expiry_notice.rule_for(business.county_id, today).certificate_warning_days
     return [
         StaffRead.model_validate(member).model_copy(
             update={
@@ -162,8 +161,8 @@ def _new_certificate(
     if data.issued_on > today:
         raise Invalid(named("issued_on"), "cannot be in the future")
     with dated_by(named("issued_on")):
-        rule = certificate_rules.rule_for(member.county_id, data.issued_on)
-    latest = certificate_rules.latest_expiry(data.issued_on, rule)
+        rule = health_certificate.rule_for(member.county_id, data.issued_on)
+    latest = health_certificate.latest_expiry(data.issued_on, rule)
     expires_on = data.expires_on or latest
     if expires_on > latest:
         raise Invalid(named("expires_on"), f"a health certificate is valid until {latest} at the latest")
