@@ -87,10 +87,3 @@ class BanquetRead(BaseModel):
     late: bool
     guidance_due: bool
     filed_by: str
-
-
-class BanquetPage(BaseModel):
-    items: list[BanquetRead]
-    total: int
-    offset: int
-    limit: int

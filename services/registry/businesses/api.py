@@ -13,7 +13,6 @@ from services.registry.businesses.models import (
     BusinessCreate,
     BusinessFilter,
     BusinessKind,
-    BusinessPage,
     BusinessRead,
     BusinessStatus,
     BusinessUpdate,
@@ -30,7 +29,7 @@ from services.registry.businesses.models import (
 from shared.auth import load_in_scope
 from shared.clock import local_today
 from shared.deps import ClockDep, CurrentUser, SessionDep
-from shared.paging import Limit, Offset
+from shared.paging import Limit, Offset, Page
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/businesses", tags=["businesses"])
@@ -49,7 +48,7 @@ def register_business(data: BusinessCreate, session: SessionDep, user: CurrentUs
     return _read(session, commands.register(session=session, principal=user, data=data, clock=clock))
 
 
-@router.get("", response_model=BusinessPage, summary="Search the businesses in the caller's scope")
+@router.get("", response_model=Page[BusinessRead], summary="Search the businesses in the caller's scope")
 def list_businesses(
     session: SessionDep,
     user: CurrentUser,
@@ -81,7 +80,7 @@ def list_businesses(
     items, total = queries.search(
         session=session, principal=user, offset=offset, limit=limit, filters=filters, today=local_today(clock)
     )
-    return BusinessPage(items=queries.to_read(session, items), total=total, offset=offset, limit=limit)
+    return Page(items=queries.to_read(session, items), total=total, offset=offset, limit=limit)
 
 
 @router.get("/{business_id}", response_model=BusinessRead, summary="One business")

@@ -204,13 +204,6 @@ class BusinessRead(BaseModel):
     licences: list[LicenceRead] = Field(default_factory=list)
 
 
-class BusinessPage(BaseModel):
-    items: list[BusinessRead]
-    total: int
-    offset: int
-    limit: int
-
-
 class GradeRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
