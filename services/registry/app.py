@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from services.registry.banquets.api import router as banquets_router
 from services.registry.businesses.api import router as businesses_router
 from services.registry.config import RegistryConfig
-from services.registry.database import Base, infra
+from services.registry.database import Base, infra, register_tables
 from services.registry.expiry.scheduler import expiry_loop
 from services.registry.handlers import EVENT_HANDLERS
 from services.registry.imports.api import router as imports_router
@@ -23,6 +23,8 @@ from shared.clock import Clock
 from shared.service import ServiceSpec
 from shared.settings import Settings
 from shared.web import create_app
+
+register_tables()
 
 SPEC = ServiceSpec(
     name="registry",
