@@ -48,5 +48,5 @@ def create(
     config = config or RegistryConfig()
     spec = dataclasses.replace(SPEC, loops=(expiry_loop(config.expiry_check_seconds),))
     app = create_app(spec, settings, clock)
-    app.state.known_places = KnownPlaces(app.state.runtime.db, Place.__table__, id_column="id")  # type: ignore[attr-defined]
+    app.state.known_places = KnownPlaces(app.state.runtime.db, Place.__table__, id_column="id")
     return app

@@ -6,6 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import ClassVar, Literal
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import JSON, Column
 from sqlmodel import Field as SQLField
@@ -27,7 +28,7 @@ class Banquet(Base, table=True):
     township_id: str = SQLField(max_length=40, index=True)
     village_id: str = SQLField(foreign_key="places.id", index=True)
     host: str = SQLField(max_length=120)
-    occasion: str = SQLField(max_length=20)
+    occasion: Occasion = SQLField(max_length=20, sa_type=sa.String(20))
     held_on: date = SQLField(index=True)
     venue: str = SQLField(max_length=300)
     tables: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.registry.banquets.models import Banquet, BanquetCreate
 from services.registry.places.service import village_in_scope
@@ -98,16 +98,16 @@ def search(
 ) -> tuple[list[Banquet], int]:
     conditions = [scope_condition(principal)]
     if village_id:
-        conditions.append(Banquet.village_id == village_id)
+        conditions.append(col(Banquet.village_id) == village_id)
     if held_from:
-        conditions.append(Banquet.held_on >= held_from)
+        conditions.append(col(Banquet.held_on) >= held_from)
     if held_to:
-        conditions.append(Banquet.held_on <= held_to)
+        conditions.append(col(Banquet.held_on) <= held_to)
     total = session.exec(select(sa.func.count()).select_from(Banquet).where(*conditions)).one()
     rows = session.exec(
         select(Banquet)
         .where(*conditions)
-        .order_by(Banquet.held_on.desc(), Banquet.id)  # type: ignore[attr-defined]
+        .order_by(col(Banquet.held_on).desc(), col(Banquet.id))
         .offset(offset)
         .limit(limit)
     ).all()

@@ -13,10 +13,12 @@ from sqlmodel import Session, select
 from services.registry.businesses.models import (
     Business,
     BusinessCreate,
+    BusinessStatus,
     BusinessUpdate,
     InvestigationDecision,
     Licence,
     LicenceIn,
+    LicenceKind,
     StatusChange,
 )
 from services.registry.places.models import Place
@@ -43,7 +45,7 @@ def check_licence_numbers(
     *,
     session: Session,
     county_id: str,
-    licences: dict[str, LicenceIn],
+    licences: dict[LicenceKind, LicenceIn],
     business_id: uuid.UUID | None = None,
 ) -> None:
     """A licence number is unique per kind in the county (another business holding it is a 422)."""
@@ -83,8 +85,8 @@ def updated_event(business: Business) -> BusinessUpdated:
         village_id=business.village_id,
         operator=business.operator,
         address=business.address,
-        risk_level=business.risk_level,  # type: ignore[arg-type]
-        status=business.status,  # type: ignore[arg-type]
+        risk_level=business.risk_level,
+        status=business.status,
         under_investigation=business.under_investigation,
         latitude=business.latitude,
         longitude=business.longitude,
@@ -197,7 +199,7 @@ def update(
 
 
 def record_licence(
-    *, session: Session, principal: Principal, business_id: uuid.UUID, kind: str, data: LicenceIn
+    *, session: Session, principal: Principal, business_id: uuid.UUID, kind: LicenceKind, data: LicenceIn
 ) -> Licence:
     """Record or renew (in place) the business's licence of this kind."""
     principal.ensure_role(*WRITERS)
@@ -250,7 +252,7 @@ def decide_investigation(
     if not business.under_investigation:
         raise Invalid("decision", "the business is not under investigation")
     business.under_investigation = False
-    wanted = "active" if data.decision == "reactivate" else "closed"
+    wanted: BusinessStatus = "active" if data.decision == "reactivate" else "closed"
     if business.status != wanted:
         set_status(session, business, wanted, data.reason, principal.actor)
     session.add(business)
@@ -267,7 +269,9 @@ def decide_investigation(
     return business
 
 
-def set_status(session: Session, business: Business, new_status: str, reason: str, actor: str) -> None:
+def set_status(
+    session: Session, business: Business, new_status: BusinessStatus, reason: str, actor: str
+) -> None:
     """Move the business to `new_status` and record it; the caller has checked who may."""
     previous = business.status
     if previous == new_status:
@@ -285,8 +289,8 @@ def set_status(session: Session, business: Business, new_status: str, reason: st
         detail={"from": previous, "to": new_status, "reason": reason},
         event=BusinessStatusChanged(
             business_id=business.id,
-            status=new_status,  # type: ignore[arg-type]
-            previous_status=previous,  # type: ignore[arg-type]
+            status=new_status,
+            previous_status=previous,
             reason=reason,
         ),
     )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlalchemy.orm import Mapped
+from sqlmodel import Session, col, select
 
 from services.registry.businesses.models import (
     Business,
@@ -29,7 +31,7 @@ def licences_of(session: Session, business_ids: Iterable[uuid.UUID]) -> dict[uui
     ids = list(business_ids)
     found: dict[uuid.UUID, list[Licence]] = {business_id: [] for business_id in ids}
     if ids:
-        rows = session.exec(select(Licence).where(Licence.business_id.in_(ids)).order_by(Licence.kind))  # type: ignore[attr-defined]
+        rows = session.exec(select(Licence).where(col(Licence.business_id).in_(ids)).order_by(Licence.kind))
         for licence in rows:
             found[licence.business_id].append(licence)
     return found
@@ -46,24 +48,25 @@ def to_read(session: Session, businesses: Sequence[Business]) -> list[BusinessRe
     ]
 
 
-SORTS: dict[str, sa.ColumnElement] = {
-    "name": Business.name,  # type: ignore[dict-item]
-    "registered_on": Business.registered_on,  # type: ignore[dict-item]
-    "risk_level": Business.risk_level,  # type: ignore[dict-item]
-    "kind": Business.kind,  # type: ignore[dict-item]
+SORTS: dict[str, Mapped[Any]] = {
+    "name": col(Business.name),
+    "registered_on": col(Business.registered_on),
+    "risk_level": col(Business.risk_level),
+    "kind": col(Business.kind),
 }
 
 
 def _licence_state_condition(state: str, today: date, warning_days: int) -> sa.ColumnElement[bool]:
     horizon = today + timedelta(days=warning_days)
-    of_business = Licence.business_id == Business.id
+    of_business = col(Licence.business_id) == Business.id
 
     def any_licence(*conditions: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
         return sa.exists().where(of_business, *conditions)
 
-    expired = any_licence(Licence.expires_on < today)
-    expiring = any_licence(Licence.expires_on >= today, Licence.expires_on <= horizon)
-    has_permit = any_licence(Licence.kind == "food_permit")
+    expires_on = col(Licence.expires_on)
+    expired = any_licence(expires_on < today)
+    expiring = any_licence(expires_on >= today, expires_on <= horizon)
+    has_permit = any_licence(col(Licence.kind) == "food_permit")
     if state == "missing":
         return ~has_permit
     if state == "expired":
@@ -101,7 +104,7 @@ def search(
                 sa.func.lower(Business.operator).contains(text, autoescape=True),
                 sa.func.lower(Business.address).contains(text, autoescape=True),
                 sa.exists().where(
-                    Licence.business_id == Business.id,
+                    col(Licence.business_id) == Business.id,
                     sa.func.lower(Licence.number).contains(text, autoescape=True),
                 ),
             )
@@ -110,7 +113,7 @@ def search(
     column = SORTS[filters.sort.lstrip("-")]
     order = column.desc() if filters.sort.startswith("-") else column.asc()
     rows = session.exec(
-        select(Business).where(*conditions).order_by(order, Business.id).offset(offset).limit(limit)
+        select(Business).where(*conditions).order_by(order, col(Business.id)).offset(offset).limit(limit)
     ).all()
     return list(rows), int(total)
 
@@ -119,6 +122,6 @@ def grades(*, session: Session, business: Business) -> list[GradeRecord]:
     query = (
         select(GradeRecord)
         .where(GradeRecord.business_id == business.id)
-        .order_by(GradeRecord.inspected_on.desc(), GradeRecord.id.desc())  # type: ignore[union-attr]
+        .order_by(col(GradeRecord.inspected_on).desc(), col(GradeRecord.id).desc())
     )
     return list(session.exec(query).all())

@@ -73,7 +73,7 @@ def on_inspection_completed(session: Session, envelope: Envelope, payload: Inspe
     recent = [grade.dynamic_grade for grade in grades(session=session, business=business)]
     new_level = risk_level.adjusted_risk_level(
         kind=business.kind,
-        current=business.risk_level,  # type: ignore[arg-type]
+        current=business.risk_level,
         outcome=payload.outcome,
         action=payload.action,
         recent_grades=recent[: max(rule.lower_after_excellent_in_a_row, 1)],
@@ -94,7 +94,7 @@ def on_inspection_completed(session: Session, envelope: Envelope, payload: Inspe
         event=BusinessRiskChanged(
             business_id=business.id,
             risk_level=new_level,
-            previous_risk_level=previous,  # type: ignore[arg-type]
+            previous_risk_level=previous,
             reason=reason,
         ),
         correlation_id=envelope.event_id,
@@ -110,7 +110,9 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
     business = _business_of_event(session, envelope, payload.business_id)
     if business is None or business.status == "closed":
         return
-    if not incident_reaches(envelope, payload.village_id, business):
+    # shared.auth.Placed declares settable attributes, so a business whose township_id is never None
+    # does not match it; incident_reaches only reads them (to be fixed in shared.auth)
+    if not incident_reaches(envelope, payload.village_id, business):  # type: ignore[arg-type]
         return
     actor = envelope.actor or SYSTEM_ACTOR
     rule = investigation.rule_for(business.county_id, to_local(payload.reported_at).date())

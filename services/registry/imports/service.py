@@ -30,7 +30,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.registry.businesses import commands, queries
 from services.registry.businesses.models import Business, BusinessCreate, BusinessFilter, Licence
@@ -166,7 +166,7 @@ def _context(session: Session, principal: Principal, today: date, *, dry_run: bo
     other: dict[tuple[str, str], Licence] = {}
     holders = session.execute(
         select(Licence, Business.name, Business.township_id, Business.village_id)
-        .join(Business, Business.id == Licence.business_id)  # type: ignore[arg-type]
+        .join(Business, col(Business.id) == Licence.business_id)
         .where(Licence.county_id == principal.county_id)
     ).all()
     village_names = {village.id: village.name for village in villages}
@@ -231,9 +231,9 @@ def _check(row: ledger.LedgerRow, context: _Context) -> _Accepted:
         "kind": ledger.kind_code(values.get("kind", "")),
         "village_id": village.id if village else "-",
     }
-    for key in ("operator", "address", "registered_on"):
-        if values.get(key):
-            body[key] = values[key]
+    for name in ("operator", "address", "registered_on"):
+        if values.get(name):
+            body[name] = values[name]
     latitude, longitude = values.get("latitude"), values.get("longitude")
     if latitude or longitude:
         if not (latitude and longitude):
@@ -290,8 +290,8 @@ def _write(
     report: Progress,
 ) -> int:
     batch_id = str(uuid.uuid4())
-    business_table = Business.__table__  # type: ignore[attr-defined]
-    licence_table = Licence.__table__  # type: ignore[attr-defined]
+    business_table = Business.__table__
+    licence_table = Licence.__table__
     for start in range(0, len(accepted), CHUNK):
         chunk = accepted[start : start + CHUNK]
         new_rows: list[dict[str, Any]] = []

@@ -29,7 +29,7 @@ class ResponsibilityLetter(Base, table=True):
     county_id: str = SQLField(max_length=40, index=True)
     township_id: str = SQLField(max_length=40, index=True)
     village_id: str | None = SQLField(default=None, max_length=40, index=True)
-    party_kind: str = SQLField(max_length=16)
+    party_kind: PartyKind = SQLField(max_length=16, sa_type=sa.String(16))
     party_id: str = SQLField(max_length=40)
     business_id: uuid.UUID | None = SQLField(default=None, foreign_key="businesses.id")
     year: int = SQLField(index=True)

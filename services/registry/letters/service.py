@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.registry.businesses.models import Business
-from services.registry.letters.models import LetterCreate, ResponsibilityLetter
+from services.registry.letters.models import LetterCreate, PartyKind, ResponsibilityLetter
 from services.registry.places.service import village_in_scope
 from shared import changes
 from shared.auth import Principal, Role, load_in_scope
@@ -100,14 +100,13 @@ def _party(session: Session, principal: Principal, data: LetterCreate) -> _Party
 
 
 def search(
-    *, session: Session, principal: Principal, year: int | None, party_kind: str | None
+    *, session: Session, principal: Principal, year: int | None, party_kind: PartyKind | None
 ) -> list[ResponsibilityLetter]:
     conditions = [scope_condition(principal)]
     if year is not None:
-        conditions.append(ResponsibilityLetter.year == year)
+        conditions.append(col(ResponsibilityLetter.year) == year)
     if party_kind is not None:
-        conditions.append(ResponsibilityLetter.party_kind == party_kind)
+        conditions.append(col(ResponsibilityLetter.party_kind) == party_kind)
     query = select(ResponsibilityLetter).where(*conditions)
-    return list(
-        session.exec(query.order_by(ResponsibilityLetter.year.desc(), ResponsibilityLetter.signed_on)).all()
-    )  # type: ignore[attr-defined]
+    order = (col(ResponsibilityLetter.year).desc(), col(ResponsibilityLetter.signed_on))
+    return list(session.exec(query.order_by(*order)).all())

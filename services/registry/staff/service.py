@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.registry.businesses.commands import WRITERS
 from services.registry.businesses.models import Business
@@ -104,8 +104,8 @@ def renew_certificate(
     certificate = _new_certificate(member, data, local_today(clock), field=None)
     for previous in session.exec(
         select(HealthCertificate).where(
-            HealthCertificate.staff_id == member.id, ~HealthCertificate.superseded
-        )  # type: ignore[operator]
+            HealthCertificate.staff_id == member.id, ~col(HealthCertificate.superseded)
+        )
     ):
         previous.superseded = True
         session.add(previous)
@@ -124,7 +124,7 @@ def list_staff(
         for certificate in session.exec(
             select(HealthCertificate).where(
                 HealthCertificate.business_id == business.id,
-                ~HealthCertificate.superseded,  # type: ignore[operator]
+                ~col(HealthCertificate.superseded),
             )
         )
     }
