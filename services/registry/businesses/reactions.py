@@ -27,7 +27,7 @@ def _business_of_event(
 ) -> Business | None:
     if business_id is None:
         return None
-    business = session.get(Business, business_id)
+    business = session.get(Business, business_id, with_for_update=True)  # as the commands lock it
     if business is None or business.county_id != envelope.county_id:
         return None
     return business

@@ -141,12 +141,12 @@ def update_village(*, session: Session, principal: Principal, village_id: str, d
     village = load_in_scope(session, principal, Place, village_id, for_update=True)
     if village.level != "village":
         raise NotFound()
-    changes = data.model_dump(exclude_unset=True)
-    if not changes:
+    changed = data.model_dump(exclude_unset=True)
+    if not changed:
         raise Invalid("name", "nothing to change")
-    if "name" in changes and changes["name"] is None:
+    if "name" in changed and changed["name"] is None:
         raise Invalid("name", "a village needs a name")
-    wanted = Place(**{**village.model_dump(), **changes})
+    wanted = Place(**{**village.model_dump(), **changed})
     _upsert(session, principal.actor, wanted)
     session.commit()
     places_changed()
