@@ -107,7 +107,7 @@ KINDS = ("catering", "catering", "catering", "grocery", "school_canteen", "works
 
 def seed_registry(runtime: Any, businesses: int) -> None:
     """The county and its businesses, through the registry's own service layer."""
-    from services.registry.businesses import service as businesses_service
+    from services.registry.businesses import commands as registry_commands
     from services.registry.businesses.models import BusinessCreate
     from services.registry.places.service import load_county
     from shared.auth import Principal, Role
@@ -119,7 +119,7 @@ def seed_registry(runtime: Any, businesses: int) -> None:
     for number in range(businesses):
         township = TOWNSHIPS[number % len(TOWNSHIPS)]
         with runtime.db.session() as session:
-            businesses_service.register(
+            registry_commands.register(
                 session=session,
                 principal=county,
                 data=BusinessCreate(

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from services.registry.app import SPEC
-from services.registry.businesses import service as businesses
+from services.registry.businesses import queries as businesses
 from services.registry.businesses.models import BusinessFilter
 from services.registry.database import infra
 from services.registry.imports import ledger

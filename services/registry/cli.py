@@ -34,7 +34,7 @@ from services.registry.imports import ledger, service
 from services.registry.imports.models import ImportReport, Rejection
 from services.registry.places.models import Place
 from shared.auth import Principal, Role
-from shared.clock import LOCAL_ZONE, SYSTEM_CLOCK, ManualClock, local_today
+from shared.clock import LOCAL_ZONE, SYSTEM_CLOCK, Clock, ManualClock, local_today
 from shared.db import Database
 from shared.migrations import upgrade
 from shared.settings import Settings
@@ -183,7 +183,9 @@ def export_ledger(
             task = bar.add_task("export", total=total)
 
             def counted() -> Iterator[dict]:
-                for row in service.export_rows(session=session, principal=principal, today=local_today()):
+                for row in service.export_rows(
+                    session=session, principal=principal, today=local_today(SYSTEM_CLOCK)
+                ):
                     bar.advance(task)
                     yield row
 
@@ -202,7 +204,7 @@ def expiry_scan(
 ) -> None:
     """Announce the health certificates, licences and permits expiring or expired; each fact once,
     however often this runs beside the service's own daily scan."""
-    clock = SYSTEM_CLOCK
+    clock: Clock = SYSTEM_CLOCK
     if today is not None:
         try:
             day = date.fromisoformat(today)

@@ -1,5 +1,8 @@
 """The registry's own metadata and infrastructure tables."""
 
+from typing import ClassVar
+
+import sqlalchemy as sa
 from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
@@ -9,5 +12,17 @@ from shared.db import add_infrastructure_tables
 class Base(SQLModel, registry=registry()):
     """The registry service's tables: a registry of their own, so a metadata of their own."""
 
+    __table__: ClassVar[sa.Table]  # set by SQLModel on every table class; declared for the type checker
+
 
 infra = add_infrastructure_tables(Base.metadata)
+
+
+def register_tables() -> None:
+    """Import every module that declares a table, so the metadata is complete (migrations, the app)."""
+    import services.registry.banquets.models
+    import services.registry.businesses.models
+    import services.registry.expiry.models
+    import services.registry.letters.models
+    import services.registry.places.models
+    import services.registry.staff.models  # noqa: F401

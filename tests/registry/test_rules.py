@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import replace
 from datetime import date
 
 import pytest
 
-from services.registry.banquets import filing_rules
-from services.registry.businesses import investigation_rules, risk_level
-from services.registry.staff import certificate_rules
+from services.registry.rules import (
+    banquet_filing,
+    expiry_notice,
+    health_certificate,
+    investigation,
+    risk_level,
+)
+
+ON = date(2026, 3, 2)
 
 
 def test_the_newest_rule_of_the_region_in_force_wins_else_the_default():
-    default = filing_rules.RULE_TABLE[0]
+    default = banquet_filing.RULE_TABLE[0]
     zhejiang_old = replace(default, region="zj", effective_from=date(2020, 1, 1), filing_min_people=40)
     zhejiang_new = replace(default, region="zj", effective_from=date(2026, 7, 1), filing_min_people=30)
     table = (default, zhejiang_old, zhejiang_new)
-    assert filing_rules.rule_for("zj", date(2026, 6, 30), table) is zhejiang_old
-    assert filing_rules.rule_for("zj", date(2026, 7, 1), table) is zhejiang_new
-    assert filing_rules.rule_for("sc", date(2026, 7, 1), table) is default
+    assert banquet_filing.rule_for("zj", date(2026, 6, 30), table) is zhejiang_old
+    assert banquet_filing.rule_for("zj", date(2026, 7, 1), table) is zhejiang_new
+    assert banquet_filing.rule_for("sc", date(2026, 7, 1), table) is default
     with pytest.raises(LookupError):
-        filing_rules.rule_for("zj", date(2000, 1, 1), table)
+        banquet_filing.rule_for("zj", date(2000, 1, 1), table)
 
 
 @pytest.mark.parametrize(
@@ -40,20 +47,21 @@ def test_the_newest_rule_of_the_region_in_force_wins_else_the_default():
 def test_risk_level_after_an_inspection(kind, current, outcome, action, grades, expected):
     assert (
         risk_level.adjusted_risk_level(
-            kind=kind, current=current, outcome=outcome, action=action, recent_grades=grades
+            kind=kind,
+            current=current,
+            outcome=outcome,
+            action=action,
+            recent_grades=grades,
+            rule=risk_level.rule_for("default", ON),
         )
         == expected
     )
 
 
 def test_levels_iii_and_worse_suspend():
-    assert [
-        level for level in ("I", "II", "III", "IV", "below_IV") if investigation_rules.suspends(level)
-    ] == [
-        "I",
-        "II",
-        "III",
-    ]
+    rule = investigation.rule_for("default", ON)
+    levels = ("I", "II", "III", "IV", "below_IV")
+    assert [level for level in levels if investigation.suspends(level, rule)] == ["I", "II", "III"]
 
 
 @pytest.mark.parametrize(
@@ -61,12 +69,12 @@ def test_levels_iii_and_worse_suspend():
     [(date(2025, 6, 1), date(2026, 6, 1)), (date(2024, 2, 29), date(2025, 2, 28))],
 )
 def test_a_health_certificate_lasts_one_year(issued, expires):
-    assert certificate_rules.latest_expiry(issued) == expires
+    assert health_certificate.latest_expiry(issued, health_certificate.rule_for("default", issued)) == expires
 
 
 def test_a_province_with_its_own_banquet_threshold():
-    rule = replace(filing_rules.RULE_TABLE[0], region="zj", filing_min_people=30, filing_min_tables=3)
-    verdict = filing_rules.assess(
+    rule = replace(banquet_filing.RULE_TABLE[0], region="zj", filing_min_people=30, filing_min_tables=3)
+    verdict = banquet_filing.assess(
         people=35,
         tables=3,
         occasion="birthday",
@@ -74,4 +82,14 @@ def test_a_province_with_its_own_banquet_threshold():
         filed_on=date(2026, 3, 2),
         rule=rule,
     )
-    assert verdict == filing_rules.Assessment(filing_required=True, late=False, guidance_due=False)
+    assert verdict == banquet_filing.Assessment(filing_required=True, late=False, guidance_due=False)
+
+
+@pytest.mark.parametrize(
+    "rules", [banquet_filing, expiry_notice, health_certificate, investigation, risk_level]
+)
+def test_every_rule_lookup_is_told_the_day_and_the_region(rules):
+    """No lookup falls back to the system's date: the caller passes its clock's day or the event's."""
+    parameters = inspect.signature(rules.rule_for).parameters
+    assert parameters["region"].default is inspect.Parameter.empty
+    assert parameters["on"].default is inspect.Parameter.empty

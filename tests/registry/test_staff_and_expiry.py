@@ -7,7 +7,6 @@ from datetime import date, timedelta
 
 import pytest
 
-from services.registry.expiry import scheduler
 from services.registry.expiry.service import scan
 from shared.clock import ManualClock
 from shared.db import Database
@@ -153,7 +152,7 @@ def test_a_renewal_is_announced_afresh_and_the_old_certificate_falls_silent(regi
 def test_the_background_loop_scans_when_the_day_changes_and_not_again_after_a_restart(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(scheduler, "CHECK_SECONDS", 0.05)
+    monkeypatch.setenv("SHIAN_REGISTRY_EXPIRY_CHECK_SECONDS", "0.05")
     clock = ManualClock(START)
     with running_registry(settings, clock) as registry:
         shop = registry.register(name="东山饭店")

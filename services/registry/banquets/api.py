@@ -8,11 +8,12 @@ from typing import Annotated
 from fastapi import Query, status
 
 from services.registry.banquets import service
-from services.registry.banquets.models import BanquetCreate, BanquetPage, BanquetRead
+from services.registry.banquets.models import Banquet, BanquetCreate, BanquetRead
+from shared.auth import load_in_scope
 from shared.dates import Day
 from shared.deps import ClockDep, CurrentUser, SessionDep
 from shared.errors import Invalid
-from shared.paging import Limit, Offset
+from shared.paging import Limit, Offset, Page
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/banquets", tags=["banquets"])
@@ -25,7 +26,7 @@ def file_banquet(data: BanquetCreate, session: SessionDep, user: CurrentUser, cl
     return service.file(session=session, principal=user, data=data, clock=clock)
 
 
-@router.get("", response_model=BanquetPage, summary="Banquets in the caller's scope, latest first")
+@router.get("", response_model=Page[BanquetRead], summary="Banquets in the caller's scope, latest first")
 def list_banquets(
     session: SessionDep,
     user: CurrentUser,
@@ -46,9 +47,14 @@ def list_banquets(
         held_from=held_from,
         held_to=held_to,
     )
-    return BanquetPage(items=items, total=total, offset=offset, limit=limit)  # type: ignore[arg-type]
+    return Page(
+        items=[BanquetRead.model_validate(banquet) for banquet in items],
+        total=total,
+        offset=offset,
+        limit=limit,
+    )
 
 
 @router.get("/{banquet_id}", response_model=BanquetRead, summary="One banquet")
 def get_banquet(banquet_id: uuid.UUID, session: SessionDep, user: CurrentUser):
-    return service.get(session=session, principal=user, banquet_id=banquet_id)
+    return load_in_scope(session, user, Banquet, banquet_id)

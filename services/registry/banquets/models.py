@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import JSON, Column
 from sqlmodel import Field as SQLField
@@ -20,13 +21,14 @@ HealthStatus = Literal["certified", "expired", "none"]
 
 class Banquet(Base, table=True):
     __tablename__ = "banquets"
+    audit_entity: ClassVar[str] = "banquet"
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     county_id: str = SQLField(max_length=40, index=True)
     township_id: str = SQLField(max_length=40, index=True)
     village_id: str = SQLField(foreign_key="places.id", index=True)
     host: str = SQLField(max_length=120)
-    occasion: str = SQLField(max_length=20)
+    occasion: Occasion = SQLField(max_length=20, sa_type=sa.String(20))
     held_on: date = SQLField(index=True)
     venue: str = SQLField(max_length=300)
     tables: int
@@ -86,10 +88,3 @@ class BanquetRead(BaseModel):
     late: bool
     guidance_due: bool
     filed_by: str
-
-
-class BanquetPage(BaseModel):
-    items: list[BanquetRead]
-    total: int
-    offset: int
-    limit: int

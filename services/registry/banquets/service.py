@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from services.registry.banquets import filing_rules
 from services.registry.banquets.models import Banquet, BanquetCreate
-from services.registry.places.service import get_village
-from shared import audit
+from services.registry.places.service import village_in_scope
+from services.registry.rules import banquet_filing
+from shared import changes
 from shared.auth import Principal, Role
 from shared.catalogue.registry import BanquetFiled, BanquetGuidanceDue, BanquetLate
 from shared.clock import Clock, local_today
-from shared.errors import Invalid, NotFound
-from shared.outbox import emit
 
 FILERS = (Role.county, Role.township, Role.village)
 
@@ -27,14 +24,10 @@ def scope_condition(principal: Principal) -> sa.ColumnElement[bool]:
 
 def file(*, session: Session, principal: Principal, data: BanquetCreate, clock: Clock) -> Banquet:
     principal.ensure_role(*FILERS)
-    village = get_village(session=session, village_id=data.village_id)
-    if village is None or not principal.sees(
-        county_id=village.county_id, township_id=village.township_id, village_id=village.id
-    ):
-        raise Invalid("village_id", f"unknown village {data.village_id!r} in your area")
+    village = village_in_scope(session=session, principal=principal, village_id=data.village_id)
     filed_on = local_today(clock)
-    rule = filing_rules.rule_for(village.county_id, filed_on)
-    verdict = filing_rules.assess(
+    rule = banquet_filing.rule_for(village.county_id, filed_on)
+    verdict = banquet_filing.assess(
         people=data.people,
         tables=data.tables,
         occasion=data.occasion,
@@ -63,21 +56,14 @@ def file(*, session: Session, principal: Principal, data: BanquetCreate, clock: 
     )
     session.add(banquet)
     session.flush()
-    audit.record(
+    common = {"banquet_id": banquet.id, "village_id": banquet.village_id, "host": banquet.host}
+    changes.record(
         session,
+        banquet,
         actor=principal.actor,
         action="banquet.filed",
-        entity="banquet",
-        entity_id=str(banquet.id),
-        county_id=banquet.county_id,
-        township_id=banquet.township_id,
         detail=data.model_dump(mode="json"),
-    )
-    place = {"county_id": banquet.county_id, "township_id": banquet.township_id, "actor": principal.actor}
-    common = {"banquet_id": banquet.id, "village_id": banquet.village_id, "host": banquet.host}
-    emit(
-        session,
-        BanquetFiled(
+        event=BanquetFiled(
             **common,
             held_on=banquet.held_on,
             filed_on=banquet.filed_on,
@@ -87,26 +73,16 @@ def file(*, session: Session, principal: Principal, data: BanquetCreate, clock: 
             late=banquet.late,
             guidance_due=banquet.guidance_due,
         ),
-        **place,
     )
     if banquet.late:
-        emit(
-            session,
-            BanquetLate(**common, held_on=banquet.held_on, filed_on=banquet.filed_on, people=banquet.people),
-            **place,
+        late = BanquetLate(
+            **common, held_on=banquet.held_on, filed_on=banquet.filed_on, people=banquet.people
         )
+        changes.record(session, banquet, actor=principal.actor, event=late)
     if banquet.guidance_due:
-        emit(session, BanquetGuidanceDue(**common, held_on=banquet.held_on, people=banquet.people), **place)
+        guidance = BanquetGuidanceDue(**common, held_on=banquet.held_on, people=banquet.people)
+        changes.record(session, banquet, actor=principal.actor, event=guidance)
     session.commit()
-    return banquet
-
-
-def get(*, session: Session, principal: Principal, banquet_id: uuid.UUID) -> Banquet:
-    banquet = session.exec(
-        select(Banquet).where(Banquet.id == banquet_id, scope_condition(principal))
-    ).first()
-    if banquet is None:
-        raise NotFound()
     return banquet
 
 
@@ -122,16 +98,16 @@ def search(
 ) -> tuple[list[Banquet], int]:
     conditions = [scope_condition(principal)]
     if village_id:
-        conditions.append(Banquet.village_id == village_id)
+        conditions.append(col(Banquet.village_id) == village_id)
     if held_from:
-        conditions.append(Banquet.held_on >= held_from)
+        conditions.append(col(Banquet.held_on) >= held_from)
     if held_to:
-        conditions.append(Banquet.held_on <= held_to)
+        conditions.append(col(Banquet.held_on) <= held_to)
     total = session.exec(select(sa.func.count()).select_from(Banquet).where(*conditions)).one()
     rows = session.exec(
         select(Banquet)
         .where(*conditions)
-        .order_by(Banquet.held_on.desc(), Banquet.id)  # type: ignore[attr-defined]
+        .order_by(col(Banquet.held_on).desc(), col(Banquet.id))
         .offset(offset)
         .limit(limit)
     ).all()

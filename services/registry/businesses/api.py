@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import Query, status
 
-from services.registry.businesses import service
+from services.registry.businesses import commands, queries
 from services.registry.businesses.models import (
+    Business,
     BusinessCreate,
     BusinessFilter,
     BusinessKind,
-    BusinessPage,
     BusinessRead,
     BusinessStatus,
     BusinessUpdate,
@@ -22,20 +22,21 @@ from services.registry.businesses.models import (
     LicenceKind,
     LicenceRead,
     LicenceState,
+    RiskLevel,
     SortKey,
     StatusChange,
 )
-from services.registry.businesses.risk_level import RiskLevel
+from shared.auth import load_in_scope
 from shared.clock import local_today
 from shared.deps import ClockDep, CurrentUser, SessionDep
-from shared.paging import Limit, Offset
+from shared.paging import Limit, Offset, Page
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/businesses", tags=["businesses"])
 
 
-def _read(session: SessionDep, business: service.Business) -> BusinessRead:
-    return service.to_read(session, [business])[0]
+def _read(session: SessionDep, business: Business) -> BusinessRead:
+    return queries.to_read(session, [business])[0]
 
 
 @router.post(
@@ -44,10 +45,10 @@ def _read(session: SessionDep, business: service.Business) -> BusinessRead:
 def register_business(data: BusinessCreate, session: SessionDep, user: CurrentUser, clock: ClockDep):
     """Emits `business.registered` (and `licence.recorded` per licence given). The village decides
     the township; it must be in the caller's area, and a licence number must be new in the county."""
-    return _read(session, service.register(session=session, principal=user, data=data, clock=clock))
+    return _read(session, commands.register(session=session, principal=user, data=data, clock=clock))
 
 
-@router.get("", response_model=BusinessPage, summary="Search the businesses in the caller's scope")
+@router.get("", response_model=Page[BusinessRead], summary="Search the businesses in the caller's scope")
 def list_businesses(
     session: SessionDep,
     user: CurrentUser,
@@ -76,21 +77,21 @@ def list_businesses(
         text=q or None,
         sort=sort,
     )
-    items, total = service.search(
+    items, total = queries.search(
         session=session, principal=user, offset=offset, limit=limit, filters=filters, today=local_today(clock)
     )
-    return BusinessPage(items=service.to_read(session, items), total=total, offset=offset, limit=limit)
+    return Page(items=queries.to_read(session, items), total=total, offset=offset, limit=limit)
 
 
 @router.get("/{business_id}", response_model=BusinessRead, summary="One business")
 def get_business(business_id: uuid.UUID, session: SessionDep, user: CurrentUser):
-    return _read(session, service.get_in_scope(session=session, principal=user, business_id=business_id))
+    return _read(session, load_in_scope(session, user, Business, business_id))
 
 
 @router.patch("/{business_id}", response_model=BusinessRead, summary="Correct a business's particulars")
 def update_business(business_id: uuid.UUID, data: BusinessUpdate, session: SessionDep, user: CurrentUser):
     """Emits `business.updated` with the whole current state."""
-    business = service.update(session=session, principal=user, business_id=business_id, data=data)
+    business = commands.update(session=session, principal=user, business_id=business_id, data=data)
     return _read(session, business)
 
 
@@ -99,7 +100,7 @@ def put_licence(
     business_id: uuid.UUID, kind: LicenceKind, data: LicenceIn, session: SessionDep, user: CurrentUser
 ):
     """Emits `licence.recorded`; a renewal replaces the previous number and dates."""
-    return service.record_licence(
+    return commands.record_licence(
         session=session, principal=user, business_id=business_id, kind=kind, data=data
     )
 
@@ -107,7 +108,7 @@ def put_licence(
 @router.post("/{business_id}/status", response_model=BusinessRead, summary="Suspend, reactivate or close")
 def change_status(business_id: uuid.UUID, data: StatusChange, session: SessionDep, user: CurrentUser):
     """County and township offices; emits `business.status_changed`."""
-    business = service.change_status(session=session, principal=user, business_id=business_id, data=data)
+    business = commands.change_status(session=session, principal=user, business_id=business_id, data=data)
     return _read(session, business)
 
 
@@ -119,7 +120,7 @@ def change_status(business_id: uuid.UUID, data: StatusChange, session: SessionDe
 def decide(business_id: uuid.UUID, data: InvestigationDecision, session: SessionDep, user: CurrentUser):
     """The township's decision after an incident; emits `business.status_changed` if the status
     changes and `business.updated` (no longer under investigation)."""
-    business = service.decide_investigation(
+    business = commands.decide_investigation(
         session=session, principal=user, business_id=business_id, data=data
     )
     return _read(session, business)
@@ -127,5 +128,5 @@ def decide(business_id: uuid.UUID, data: InvestigationDecision, session: Session
 
 @router.get("/{business_id}/grades", response_model=list[GradeRead], summary="Grade history, newest first")
 def grade_history(business_id: uuid.UUID, session: SessionDep, user: CurrentUser):
-    business = service.get_in_scope(session=session, principal=user, business_id=business_id)
-    return service.grades(session=session, business=business)
+    business = load_in_scope(session, user, Business, business_id)
+    return queries.grades(session=session, business=business)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 from sqlmodel import Column
 from sqlmodel import Field as SQLField
 
-from services.registry.businesses.risk_level import RiskLevel
 from services.registry.database import Base
+from shared.catalogue.inspection import Action, DynamicGrade, Outcome
+from shared.catalogue.registry import BusinessStatus, LicenceKind, RiskLevel
 from shared.dates import Day
 from shared.db import UTCDateTime, utcnow
 
@@ -29,10 +30,7 @@ BusinessKind = Literal[
     "producer",
     "other",
 ]
-BusinessStatus = Literal["active", "suspended", "closed"]
-LicenceKind = Literal["business_licence", "food_permit"]
 LicenceState = Literal["valid", "expiring", "expired", "missing"]
-DynamicGrade = Literal["excellent", "good", "fair"]
 SortKey = Literal[
     "name", "-name", "registered_on", "-registered_on", "risk_level", "-risk_level", "kind", "-kind"
 ]
@@ -40,19 +38,20 @@ SortKey = Literal[
 
 class Business(Base, table=True):
     __tablename__ = "businesses"
+    audit_entity: ClassVar[str] = "business"
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     county_id: str = SQLField(max_length=40, index=True)
     township_id: str = SQLField(max_length=40, index=True)
     village_id: str | None = SQLField(default=None, foreign_key="places.id", index=True)
     name: str = SQLField(max_length=200, index=True)
-    kind: str = SQLField(max_length=40, index=True)
+    kind: BusinessKind = SQLField(max_length=40, index=True, sa_type=sa.String(40))
     operator: str | None = SQLField(default=None, max_length=120)
     address: str | None = SQLField(default=None, max_length=300)
     latitude: float | None = None
     longitude: float | None = None
-    risk_level: str = SQLField(max_length=1, index=True)
-    status: str = SQLField(default="active", max_length=16, index=True)
+    risk_level: RiskLevel = SQLField(max_length=1, index=True, sa_type=sa.String(1))
+    status: BusinessStatus = SQLField(default="active", max_length=16, index=True, sa_type=sa.String(16))
     under_investigation: bool = SQLField(default=False, sa_column_kwargs={"server_default": sa.false()})
     registered_on: date
     created_at: datetime = SQLField(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
@@ -72,7 +71,7 @@ class Licence(Base, table=True):
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     business_id: uuid.UUID = SQLField(foreign_key="businesses.id", index=True)
     county_id: str = SQLField(max_length=40)
-    kind: str = SQLField(max_length=20)
+    kind: LicenceKind = SQLField(max_length=20, sa_type=sa.String(20))
     number: str = SQLField(max_length=60)
     issued_on: date
     expires_on: date = SQLField(index=True)
@@ -88,10 +87,10 @@ class GradeRecord(Base, table=True):
     inspection_id: uuid.UUID = SQLField(unique=True)
     inspected_on: date
     kind: str = SQLField(max_length=40)
-    outcome: str = SQLField(max_length=30)
-    action: str = SQLField(max_length=30)
+    outcome: Outcome = SQLField(max_length=30, sa_type=sa.String(30))
+    action: Action = SQLField(max_length=30, sa_type=sa.String(30))
     score: float
-    dynamic_grade: str | None = SQLField(default=None, max_length=16)
+    dynamic_grade: DynamicGrade | None = SQLField(default=None, max_length=16, sa_type=sa.String(16))
     inspector: str = SQLField(max_length=120)
     recorded_at: datetime = SQLField(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))
 
@@ -132,8 +131,11 @@ class BusinessCreate(BaseModel):
     business_licence: LicenceIn | None = None
     food_permit: LicenceIn | None = None
 
-    def licences(self) -> dict[str, LicenceIn]:
-        given = {"business_licence": self.business_licence, "food_permit": self.food_permit}
+    def licences(self) -> dict[LicenceKind, LicenceIn]:
+        given: dict[LicenceKind, LicenceIn | None] = {
+            "business_licence": self.business_licence,
+            "food_permit": self.food_permit,
+        }
         return {kind: licence for kind, licence in given.items() if licence is not None}
 
 
@@ -203,13 +205,6 @@ class BusinessRead(BaseModel):
     registered_on: date
     created_at: datetime
     licences: list[LicenceRead] = Field(default_factory=list)
-
-
-class BusinessPage(BaseModel):
-    items: list[BusinessRead]
-    total: int
-    offset: int
-    limit: int
 
 
 class GradeRead(BaseModel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+import sqlalchemy as sa
 from sqlmodel import Column
 from sqlmodel import Field as SQLField
 
@@ -25,7 +26,7 @@ class ExpiryNotice(Base, table=True):
 
     subject_id: str = SQLField(primary_key=True, max_length=36)
     expires_on: date = SQLField(primary_key=True)
-    notice: str = SQLField(primary_key=True, max_length=16)
-    subject_kind: str = SQLField(max_length=20)
+    notice: NoticeKind = SQLField(primary_key=True, max_length=16, sa_type=sa.String(16))
+    subject_kind: SubjectKind = SQLField(max_length=20, sa_type=sa.String(20))
     event_id: str = SQLField(max_length=36)
     emitted_at: datetime = SQLField(default_factory=utcnow, sa_column=Column(UTCDateTime, nullable=False))

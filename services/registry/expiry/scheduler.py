@@ -1,41 +1,41 @@
 """The expiry scan as a background loop of the registry process, and as a one-off for the CLI.
 
-The loop scans once at start and again whenever the local date (Asia/Shanghai, by the runtime's
-clock) changes. The `expiry_notices` table makes every run safe to repeat, so a restart, a missed
-day or a manual run from the CLI never announces a fact twice.
+The loop looks at the local date (Asia/Shanghai, by the runtime's clock) every
+`expiry_check_seconds` (RegistryConfig): it scans at start and again once the date has changed
+since the last scan that succeeded, so a failed scan is tried again at the next look. The
+`expiry_notices` table makes every run safe to repeat, so a restart, a missed day or a manual run
+from the CLI never announces a fact twice.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
+from collections.abc import Callable
 from datetime import date
 
 from services.registry.database import infra
 from services.registry.expiry.service import ScanResult, scan
 from shared.clock import SYSTEM_CLOCK, Clock, local_today
 from shared.db import Database
-from shared.service import ServiceRuntime
+from shared.service import BackgroundLoop, ServiceRuntime, periodic
 from shared.settings import Settings
 
-log = logging.getLogger("shian.registry.expiry")
 
-CHECK_SECONDS = 60.0  # how often the loop looks at the date
+def expiry_loop(every: float) -> BackgroundLoop:
+    """The daily scan, looking at the date every `every` seconds; one loop per app."""
+    return periodic("expiry scan", every, _once_a_day())
 
 
-async def expiry_loop(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-    last: date | None = None
-    while not stop.is_set():
+def _once_a_day() -> Callable[[ServiceRuntime], None]:
+    scanned: date | None = None  # the local day of the last scan that succeeded
+
+    def work(runtime: ServiceRuntime) -> None:
+        nonlocal scanned
         today = local_today(runtime.clock)
-        if today != last:
-            try:
-                await asyncio.to_thread(scan, runtime.db, today=today)
-                last = today
-            except Exception:
-                log.exception("expiry scan of %s failed; retrying at the next check", today)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=CHECK_SECONDS)
+        if today != scanned:
+            scan(runtime.db, today=today)
+            scanned = today
+
+    return work
 
 
 def run_scan(

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.registry.businesses.models import Business, Licence
-from services.registry.expiry import notice_rules
-from services.registry.expiry.models import ExpiryNotice
+from services.registry.expiry.models import ExpiryNotice, NoticeKind, SubjectKind
+from services.registry.rules import expiry_notice
 from services.registry.staff.models import HealthCertificate, Staff
 from shared import audit
 from shared.catalogue.registry import CertificateExpired, CertificateExpiring, LicenceExpired, LicenceExpiring
@@ -45,9 +45,9 @@ class ScanResult:
 @dataclass(frozen=True)
 class _Fact:
     subject_id: str
-    subject_kind: str
+    subject_kind: SubjectKind
     expires_on: date
-    notice: str
+    notice: NoticeKind
     county_id: str
     township_id: str
     payload: EventPayload
@@ -88,6 +88,8 @@ def _write(session: Session, facts: list[_Fact]) -> dict[str, int]:
     for fact in facts:
         if session.get(ExpiryNotice, (fact.subject_id, fact.expires_on, fact.notice)) is not None:
             continue
+        # the audit entity is the subject's kind (certificate, business_licence, food_permit), one per
+        # fact, where changes.record takes it from the subject's class: so the pair is spelled out
         envelope = emit(
             session, fact.payload, county_id=fact.county_id, township_id=fact.township_id, actor=ACTOR
         )
@@ -122,7 +124,7 @@ def _due_facts(session: Session, today: date, warning_days: int | None) -> Itera
     def window(county_id: str, kind: str) -> date:
         key = f"{county_id}:{kind}"
         if key not in windows:
-            rule = notice_rules.rule_for(county_id, today)
+            rule = expiry_notice.rule_for(county_id, today)
             days = rule.certificate_warning_days if kind == "certificate" else rule.licence_warning_days
             windows[key] = warning_days if warning_days is not None else days
         return today + timedelta(days=windows[key])
@@ -131,11 +133,11 @@ def _due_facts(session: Session, today: date, warning_days: int | None) -> Itera
 
     certificates = session.execute(
         select(HealthCertificate, Staff.name)
-        .join(Staff, Staff.id == HealthCertificate.staff_id)
-        .join(Business, Business.id == HealthCertificate.business_id)
+        .join(Staff, col(Staff.id) == HealthCertificate.staff_id)
+        .join(Business, col(Business.id) == HealthCertificate.business_id)
         .where(
-            ~HealthCertificate.superseded,  # type: ignore[operator]
-            Staff.active,  # type: ignore[arg-type]
+            ~col(HealthCertificate.superseded),
+            col(Staff.active),
             Business.status != "closed",
             HealthCertificate.expires_on <= widest,
         )
@@ -145,7 +147,7 @@ def _due_facts(session: Session, today: date, warning_days: int | None) -> Itera
         notice = _notice(certificate.expires_on, today, window(certificate.county_id, "certificate"))
         if notice is None or (str(certificate.id), certificate.expires_on, notice) in seen:
             continue
-        model = CertificateExpired if notice == "expired" else CertificateExpiring
+        certificate_event = CertificateExpired if notice == "expired" else CertificateExpiring
         yield _Fact(
             subject_id=str(certificate.id),
             subject_kind="certificate",
@@ -153,7 +155,7 @@ def _due_facts(session: Session, today: date, warning_days: int | None) -> Itera
             notice=notice,
             county_id=certificate.county_id,
             township_id=certificate.township_id,
-            payload=model(
+            payload=certificate_event(
                 certificate_id=certificate.id,
                 business_id=certificate.business_id,
                 staff_name=staff_name,
@@ -163,7 +165,7 @@ def _due_facts(session: Session, today: date, warning_days: int | None) -> Itera
 
     licences = session.execute(
         select(Licence, Business.township_id)
-        .join(Business, Business.id == Licence.business_id)
+        .join(Business, col(Business.id) == Licence.business_id)
         .where(Business.status != "closed", Licence.expires_on <= widest)
     ).all()
     seen = _seen(session, [str(licence.id) for licence, _township in licences])
@@ -171,7 +173,7 @@ def _due_facts(session: Session, today: date, warning_days: int | None) -> Itera
         notice = _notice(licence.expires_on, today, window(licence.county_id, "licence"))
         if notice is None or (str(licence.id), licence.expires_on, notice) in seen:
             continue
-        model = LicenceExpired if notice == "expired" else LicenceExpiring
+        licence_event = LicenceExpired if notice == "expired" else LicenceExpiring
         yield _Fact(
             subject_id=str(licence.id),
             subject_kind=licence.kind,
@@ -179,16 +181,16 @@ def _due_facts(session: Session, today: date, warning_days: int | None) -> Itera
             notice=notice,
             county_id=licence.county_id,
             township_id=township_id,
-            payload=model(
+            payload=licence_event(
                 business_id=licence.business_id,
-                licence_kind=licence.kind,  # type: ignore[arg-type]
+                licence_kind=licence.kind,
                 number=licence.number,
                 expires_on=licence.expires_on,
             ),
         )
 
 
-def _notice(expires_on: date, today: date, horizon: date) -> str | None:
+def _notice(expires_on: date, today: date, horizon: date) -> NoticeKind | None:
     """`expired` once the expiry day has passed; `expiring` inside the window; else nothing."""
     if expires_on < today:
         return "expired"
@@ -202,9 +204,9 @@ def _seen(session: Session, subject_ids: list[str]) -> set[tuple[str, date, str]
     for start in range(0, len(subject_ids), 900):  # stay under SQLite's bound-parameter limit
         chunk = subject_ids[start : start + 900]
         rows = session.execute(
-            select(ExpiryNotice.subject_id, ExpiryNotice.expires_on, ExpiryNotice.notice).where(
-                ExpiryNotice.subject_id.in_(chunk)  # type: ignore[attr-defined]
-            )
+            select(
+                col(ExpiryNotice.subject_id), col(ExpiryNotice.expires_on), col(ExpiryNotice.notice)
+            ).where(col(ExpiryNotice.subject_id).in_(chunk))
         )
         seen.update((row[0], row[1], row[2]) for row in rows)
     return seen
@@ -212,5 +214,5 @@ def _seen(session: Session, subject_ids: list[str]) -> set[tuple[str, date, str]
 
 def _widest_rule_window() -> int:
     return max(
-        max(rule.certificate_warning_days, rule.licence_warning_days) for rule in notice_rules.RULE_TABLE
+        max(rule.certificate_warning_days, rule.licence_warning_days) for rule in expiry_notice.RULE_TABLE
     )

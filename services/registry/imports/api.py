@@ -47,7 +47,7 @@ async def _upload(request: Request, user: CurrentUser) -> AsyncIterator[BinaryIO
                 raise _too_large()
             spool.write(chunk)
         spool.seek(0)
-        yield spool  # type: ignore[misc]
+        yield spool
 
 
 @router.post(

@@ -494,6 +494,6 @@ def write(rows: Iterable[dict[str, Any]], fmt: LedgerFormat) -> bytes:
     sheet.append([column.label for column in columns])
     for row in rows:
         sheet.append(safe_row(row.get(column.key) for column in columns))
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()

@@ -30,14 +30,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from pydantic import ValidationError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from services.registry.businesses import risk_level
-from services.registry.businesses import service as businesses
+from services.registry.businesses import commands, queries
 from services.registry.businesses.models import Business, BusinessCreate, BusinessFilter, Licence
 from services.registry.imports import ledger
 from services.registry.imports.models import ImportReport, Rejection
 from services.registry.places.models import Place
+from services.registry.rules import risk_level
 from shared import audit
 from shared.auth import Principal, Role
 from shared.events import Envelope
@@ -166,7 +166,7 @@ def _context(session: Session, principal: Principal, today: date, *, dry_run: bo
     other: dict[tuple[str, str], Licence] = {}
     holders = session.execute(
         select(Licence, Business.name, Business.township_id, Business.village_id)
-        .join(Business, Business.id == Licence.business_id)  # type: ignore[arg-type]
+        .join(Business, col(Business.id) == Licence.business_id)
         .where(Licence.county_id == principal.county_id)
     ).all()
     village_names = {village.id: village.name for village in villages}
@@ -231,9 +231,9 @@ def _check(row: ledger.LedgerRow, context: _Context) -> _Accepted:
         "kind": ledger.kind_code(values.get("kind", "")),
         "village_id": village.id if village else "-",
     }
-    for key in ("operator", "address", "registered_on"):
-        if values.get(key):
-            body[key] = values[key]
+    for name in ("operator", "address", "registered_on"):
+        if values.get(name):
+            body[name] = values[name]
     latitude, longitude = values.get("latitude"), values.get("longitude")
     if latitude or longitude:
         if not (latitude and longitude):
@@ -290,8 +290,8 @@ def _write(
     report: Progress,
 ) -> int:
     batch_id = str(uuid.uuid4())
-    business_table = Business.__table__  # type: ignore[attr-defined]
-    licence_table = Licence.__table__  # type: ignore[attr-defined]
+    business_table = Business.__table__
+    licence_table = Licence.__table__
     for start in range(0, len(accepted), CHUNK):
         chunk = accepted[start : start + CHUNK]
         new_rows: list[dict[str, Any]] = []
@@ -300,13 +300,13 @@ def _write(
         audit_lines: list[dict[str, Any]] = []
         for number, village_id, blob in chunk:
             data, village = BusinessCreate.model_validate_json(blob), villages[village_id]
-            business = businesses.business_values(
+            business = commands.business_values(
                 data=data, village=village, registered_on=data.registered_on or today, actor=principal.actor
             )
             new_rows.append(business)
             place = {"county_id": business["county_id"], "township_id": business["township_id"]}
             envelopes.append(
-                Envelope.wrap(businesses.registered_event(business), **place, actor=principal.actor)
+                Envelope.wrap(commands.registered_event(business), **place, actor=principal.actor)
             )
             for kind, given in data.licences().items():
                 licence = {
@@ -319,7 +319,7 @@ def _write(
                 licence_rows.append(licence)
                 envelopes.append(
                     Envelope.wrap(
-                        businesses.licence_event(business["id"], licence), **place, actor=principal.actor
+                        commands.licence_event(business["id"], licence), **place, actor=principal.actor
                     )
                 )
             audit_lines.append(
@@ -370,12 +370,12 @@ def _export(
     }
     offset = 0
     while True:
-        page, _total = businesses.search(
+        page, _total = queries.search(
             session=session, principal=principal, offset=offset, limit=CHUNK, filters=filters, today=today
         )
         if not page:
             return
-        licences = businesses.licences_of(session, (business.id for business in page))
+        licences = queries.licences_of(session, (business.id for business in page))
         for business in page:
             row: dict[str, Any] = {
                 "id": str(business.id),
@@ -399,5 +399,5 @@ def _export(
 
 
 def count_in_scope(*, session: Session, principal: Principal) -> int:
-    query = select(sa.func.count()).select_from(Business).where(businesses.scope_condition(principal))
+    query = select(sa.func.count()).select_from(Business).where(queries.scope_condition(principal))
     return int(session.exec(query).one())

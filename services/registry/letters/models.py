@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,12 +23,13 @@ class ResponsibilityLetter(Base, table=True):
     __table_args__ = (
         sa.UniqueConstraint("township_id", "party_kind", "party_id", "year", name="uq_letters_party_year"),
     )
+    audit_entity: ClassVar[str] = "letter"
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     county_id: str = SQLField(max_length=40, index=True)
     township_id: str = SQLField(max_length=40, index=True)
     village_id: str | None = SQLField(default=None, max_length=40, index=True)
-    party_kind: str = SQLField(max_length=16)
+    party_kind: PartyKind = SQLField(max_length=16, sa_type=sa.String(16))
     party_id: str = SQLField(max_length=40)
     business_id: uuid.UUID | None = SQLField(default=None, foreign_key="businesses.id")
     year: int = SQLField(index=True)

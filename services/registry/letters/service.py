@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from sqlmodel import Session, select
+from typing import NamedTuple
 
-from services.registry.businesses import service as businesses
-from services.registry.businesses.service import village_in_scope
-from services.registry.letters.models import LetterCreate, ResponsibilityLetter
-from shared import audit
-from shared.auth import Principal, Role
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from services.registry.businesses.models import Business
+from services.registry.letters.models import LetterCreate, PartyKind, ResponsibilityLetter
+from services.registry.places.service import village_in_scope
+from shared import changes
+from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.registry import LetterSigned
 from shared.clock import Clock, local_today
-from shared.errors import Invalid
-from shared.outbox import emit
+from shared.errors import Invalid, NotFound
 
 SIGNERS = (Role.county, Role.township)
 
@@ -33,40 +34,23 @@ def sign(*, session: Session, principal: Principal, data: LetterCreate, clock: C
         raise Invalid(other, f"does not belong on a {data.party_kind} letter")
     if data.signed_on > local_today(clock):
         raise Invalid("signed_on", "cannot be in the future")
-    if data.village_id is not None:
-        village = village_in_scope(session=session, principal=principal, village_id=data.village_id)
-        county_id, township_id, village_id, party_id = (
-            village.county_id,
-            village.township_id or "",
-            village.id,
-            village.id,
-        )
-    else:
-        business = businesses.get(session=session, principal=principal, business_id=data.business_id)  # type: ignore[arg-type]
-        if business is None:
-            raise Invalid("business_id", "unknown business in your area")
-        county_id, township_id, village_id, party_id = (
-            business.county_id,
-            business.township_id,
-            business.village_id,
-            str(business.id),
-        )
+    party = _party(session, principal, data)
     duplicate = session.exec(
         select(ResponsibilityLetter.id).where(
-            ResponsibilityLetter.township_id == township_id,
+            ResponsibilityLetter.township_id == party.township_id,
             ResponsibilityLetter.party_kind == data.party_kind,
-            ResponsibilityLetter.party_id == party_id,
+            ResponsibilityLetter.party_id == party.party_id,
             ResponsibilityLetter.year == data.year,
         )
     ).first()
     if duplicate is not None:
         raise Invalid("year", f"a letter for {data.year} with this {data.party_kind} is already on file")
     letter = ResponsibilityLetter(
-        county_id=county_id,
-        township_id=township_id,
-        village_id=village_id,
+        county_id=party.county_id,
+        township_id=party.township_id,
+        village_id=party.village_id,
         party_kind=data.party_kind,
-        party_id=party_id,
+        party_id=party.party_id,
         business_id=data.business_id,
         year=data.year,
         signed_on=data.signed_on,
@@ -75,43 +59,54 @@ def sign(*, session: Session, principal: Principal, data: LetterCreate, clock: C
     )
     session.add(letter)
     session.flush()
-    audit.record(
+    changes.record(
         session,
+        letter,
         actor=principal.actor,
         action="letter.signed",
-        entity="letter",
-        entity_id=str(letter.id),
-        county_id=county_id,
-        township_id=township_id,
         detail=data.model_dump(mode="json"),
-    )
-    emit(
-        session,
-        LetterSigned(
+        event=LetterSigned(
             letter_id=letter.id,
             party_kind=data.party_kind,
-            village_id=village_id if data.party_kind == "village" else None,
+            village_id=party.village_id if data.party_kind == "village" else None,
             business_id=data.business_id,
             year=data.year,
             signed_on=data.signed_on,
         ),
-        county_id=county_id,
-        township_id=township_id,
-        actor=principal.actor,
     )
     session.commit()
     return letter
 
 
+class _Party(NamedTuple):
+    """Where a letter belongs: its party's place, and the party's id (a village's, a business's)."""
+
+    county_id: str
+    township_id: str
+    village_id: str | None
+    party_id: str
+
+
+def _party(session: Session, principal: Principal, data: LetterCreate) -> _Party:
+    """The village or business the letter is signed with, if in the caller's area (else a 422)."""
+    if data.village_id is not None:
+        village = village_in_scope(session=session, principal=principal, village_id=data.village_id)
+        return _Party(village.county_id, village.township_id or "", village.id, village.id)
+    try:
+        business = load_in_scope(session, principal, Business, data.business_id)
+    except NotFound:
+        raise Invalid("business_id", "unknown business in your area") from None
+    return _Party(business.county_id, business.township_id, business.village_id, str(business.id))
+
+
 def search(
-    *, session: Session, principal: Principal, year: int | None, party_kind: str | None
+    *, session: Session, principal: Principal, year: int | None, party_kind: PartyKind | None
 ) -> list[ResponsibilityLetter]:
     conditions = [scope_condition(principal)]
     if year is not None:
-        conditions.append(ResponsibilityLetter.year == year)
+        conditions.append(col(ResponsibilityLetter.year) == year)
     if party_kind is not None:
-        conditions.append(ResponsibilityLetter.party_kind == party_kind)
+        conditions.append(col(ResponsibilityLetter.party_kind) == party_kind)
     query = select(ResponsibilityLetter).where(*conditions)
-    return list(
-        session.exec(query.order_by(ResponsibilityLetter.year.desc(), ResponsibilityLetter.signed_on)).all()
-    )  # type: ignore[attr-defined]
+    order = (col(ResponsibilityLetter.year).desc(), col(ResponsibilityLetter.signed_on))
+    return list(session.exec(query.order_by(*order)).all())

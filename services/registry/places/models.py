@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Field as SQLField
 
@@ -15,9 +16,10 @@ PLACE_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,39}$"
 
 class Place(Base, table=True):
     __tablename__ = "places"
+    audit_entity: ClassVar[str] = "place"
 
     id: str = SQLField(primary_key=True, max_length=40)
-    level: str = SQLField(max_length=16, index=True)
+    level: PlaceLevel = SQLField(max_length=16, index=True, sa_type=sa.String(16))
     name: str = SQLField(max_length=200)
     parent_id: str | None = SQLField(default=None, foreign_key="places.id", index=True)
     county_id: str = SQLField(max_length=40, index=True)

@@ -6,11 +6,10 @@ from sqlmodel import Session, select
 
 from services.registry.places.county import county_file, read_county
 from services.registry.places.models import CountyDefinition, Place, VillageUpdate
-from shared import audit
-from shared.auth import Principal, Role, places_changed
+from shared import changes
+from shared.auth import Principal, Role, load_in_scope, places_changed
 from shared.catalogue.registry import PlaceDefined
 from shared.errors import Invalid, NotFound
-from shared.outbox import emit
 from shared.settings import Settings
 
 
@@ -92,27 +91,13 @@ def _upsert(session: Session, actor: str, wanted: Place) -> int:
         place = wanted
         action = "place.created"
     session.flush()
-    audit.record(
+    changes.record(
         session,
+        place,
         actor=actor,
         action=action,
-        entity="place",
-        entity_id=place.id,
-        county_id=place.county_id,
-        township_id=place.township_id,
         detail={name: getattr(place, name) for name in fields},
-    )
-    emit(
-        session,
-        PlaceDefined(
-            place_id=place.id,
-            level=place.level,
-            name=place.name,  # type: ignore[arg-type]
-            parent_id=place.parent_id,
-        ),
-        county_id=place.county_id,
-        township_id=place.township_id,
-        actor=actor,
+        event=PlaceDefined(place_id=place.id, level=place.level, name=place.name, parent_id=place.parent_id),
     )
     return 1
 
@@ -140,18 +125,28 @@ def get_village(*, session: Session, village_id: str) -> Place | None:
     return place if place is not None and place.level == "village" else None
 
 
+def village_in_scope(*, session: Session, principal: Principal, village_id: str) -> Place:
+    """The village named in a request body, if the caller's area holds it; else a 422 on village_id."""
+    village = get_village(session=session, village_id=village_id)
+    if village is None or not principal.sees(
+        county_id=village.county_id, township_id=village.township_id, village_id=village.id
+    ):
+        raise Invalid("village_id", f"unknown village {village_id!r} in your area")
+    return village
+
+
 def update_village(*, session: Session, principal: Principal, village_id: str, data: VillageUpdate) -> Place:
     """County users rename a village or change its coordinator or information officer."""
     principal.ensure_role(Role.county)
-    village = get_village(session=session, village_id=village_id)
-    if village is None or village.county_id != principal.county_id:
+    village = load_in_scope(session, principal, Place, village_id, for_update=True)
+    if village.level != "village":
         raise NotFound()
-    changes = data.model_dump(exclude_unset=True)
-    if not changes:
+    changed = data.model_dump(exclude_unset=True)
+    if not changed:
         raise Invalid("name", "nothing to change")
-    if "name" in changes and changes["name"] is None:
+    if "name" in changed and changed["name"] is None:
         raise Invalid("name", "a village needs a name")
-    wanted = Place(**{**village.model_dump(), **changes})
+    wanted = Place(**{**village.model_dump(), **changed})
     _upsert(session, principal.actor, wanted)
     session.commit()
     places_changed()

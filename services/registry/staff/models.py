@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlmodel import Column
@@ -19,6 +19,7 @@ CertificateState = Literal["valid", "expiring", "expired", "missing"]
 
 class Staff(Base, table=True):
     __tablename__ = "staff"
+    audit_entity: ClassVar[str] = "staff"
 
     id: uuid.UUID = SQLField(default_factory=uuid.uuid4, primary_key=True)
     business_id: uuid.UUID = SQLField(foreign_key="businesses.id", index=True)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from services.registry.businesses import service as businesses
+from services.registry.businesses.commands import WRITERS
 from services.registry.businesses.models import Business
-from services.registry.expiry import notice_rules
-from services.registry.staff import certificate_rules
+from services.registry.rules import expiry_notice, health_certificate
 from services.registry.staff.models import (
     CertificateIn,
     CertificateRead,
@@ -20,20 +19,19 @@ from services.registry.staff.models import (
     StaffRead,
     StaffUpdate,
 )
-from shared import audit
-from shared.auth import Principal
+from shared import changes
+from shared.auth import Principal, load_in_scope
 from shared.catalogue.registry import CertificateRecorded, StaffRecorded
 from shared.clock import Clock, local_today
 from shared.errors import Invalid, NotFound
-from shared.outbox import emit
 from shared.rules import dated_by
 
 
 def add_staff(
     *, session: Session, principal: Principal, business_id: uuid.UUID, data: StaffCreate, clock: Clock
 ) -> tuple[Staff, HealthCertificate | None]:
-    principal.ensure_role(*businesses.WRITERS)
-    business = businesses.get_in_scope(session=session, principal=principal, business_id=business_id)
+    principal.ensure_role(*WRITERS)
+    business = load_in_scope(session, principal, Business, business_id)
     if business.status == "closed":
         raise Invalid("business_id", "a closed business takes no staff")
     member = Staff(
@@ -48,8 +46,14 @@ def add_staff(
         certificate = _new_certificate(member, data.certificate, local_today(clock), field="certificate")
     session.add(member)
     session.flush()
-    _record(session, principal.actor, "staff.added", member, data.model_dump(mode="json"))
-    emit(session, _staff_event(member), **_place(member), actor=principal.actor)
+    changes.record(
+        session,
+        member,
+        actor=principal.actor,
+        action="staff.added",
+        detail=data.model_dump(mode="json"),
+        event=_staff_event(member),
+    )
     if certificate is not None:
         _store_certificate(session, principal.actor, member, certificate)
     session.commit()
@@ -57,29 +61,34 @@ def add_staff(
 
 
 def get_staff(*, session: Session, principal: Principal, staff_id: uuid.UUID) -> Staff:
+    """The food handler, if the caller sees their business; else 404, as for one that does not exist."""
     member = session.get(Staff, staff_id)
-    if (
-        member is None
-        or businesses.get(session=session, principal=principal, business_id=member.business_id) is None
-    ):
+    if member is None:
         raise NotFound()
+    load_in_scope(session, principal, Business, member.business_id)
     return member
 
 
 def update_staff(*, session: Session, principal: Principal, staff_id: uuid.UUID, data: StaffUpdate) -> Staff:
-    principal.ensure_role(*businesses.WRITERS)
+    principal.ensure_role(*WRITERS)
     member = get_staff(session=session, principal=principal, staff_id=staff_id)
-    changes = data.model_dump(exclude_unset=True)
-    if not changes:
+    changed = data.model_dump(exclude_unset=True)
+    if not changed:
         raise Invalid("active", "nothing to change")
-    for name, value in changes.items():
+    for name, value in changed.items():
         if name == "active" and value is None:
             raise Invalid("active", "must be true or false")
         setattr(member, name, value)
     session.add(member)
     session.flush()
-    _record(session, principal.actor, "staff.updated", member, changes)
-    emit(session, _staff_event(member), **_place(member), actor=principal.actor)
+    changes.record(
+        session,
+        member,
+        actor=principal.actor,
+        action="staff.updated",
+        detail=changed,
+        event=_staff_event(member),
+    )
     session.commit()
     return member
 
@@ -88,15 +97,15 @@ def renew_certificate(
     *, session: Session, principal: Principal, staff_id: uuid.UUID, data: CertificateIn, clock: Clock
 ) -> HealthCertificate:
     """Record a new certificate; the previous one is superseded (no more expiry notices for it)."""
-    principal.ensure_role(*businesses.WRITERS)
+    principal.ensure_role(*WRITERS)
     member = get_staff(session=session, principal=principal, staff_id=staff_id)
     if not member.active:
         raise Invalid("staff_id", "the food handler has left the business")
     certificate = _new_certificate(member, data, local_today(clock), field=None)
     for previous in session.exec(
         select(HealthCertificate).where(
-            HealthCertificate.staff_id == member.id, ~HealthCertificate.superseded
-        )  # type: ignore[operator]
+            HealthCertificate.staff_id == member.id, ~col(HealthCertificate.superseded)
+        )
     ):
         previous.superseded = True
         session.add(previous)
@@ -108,18 +117,18 @@ def renew_certificate(
 def list_staff(
     *, session: Session, principal: Principal, business_id: uuid.UUID, today: date
 ) -> list[StaffRead]:
-    business = businesses.get_in_scope(session=session, principal=principal, business_id=business_id)
+    business = load_in_scope(session, principal, Business, business_id)
     members = session.exec(select(Staff).where(Staff.business_id == business.id).order_by(Staff.name)).all()
     current = {
         certificate.staff_id: certificate
         for certificate in session.exec(
             select(HealthCertificate).where(
                 HealthCertificate.business_id == business.id,
-                ~HealthCertificate.superseded,  # type: ignore[operator]
+                ~col(HealthCertificate.superseded),
             )
         )
     }
-    warning = notice_rules.rule_for(business.county_id, today).certificate_warning_days
+    warning = expiry_notice.rule_for(business.county_id, today).certificate_warning_days
     return [
         StaffRead.model_validate(member).model_copy(
             update={
@@ -152,8 +161,8 @@ def _new_certificate(
     if data.issued_on > today:
         raise Invalid(named("issued_on"), "cannot be in the future")
     with dated_by(named("issued_on")):
-        rule = certificate_rules.rule_for(member.county_id, data.issued_on)
-    latest = certificate_rules.latest_expiry(data.issued_on, rule)
+        rule = health_certificate.rule_for(member.county_id, data.issued_on)
+    latest = health_certificate.latest_expiry(data.issued_on, rule)
     expires_on = data.expires_on or latest
     if expires_on > latest:
         raise Invalid(named("expires_on"), f"a health certificate is valid until {latest} at the latest")
@@ -176,10 +185,13 @@ def _store_certificate(session: Session, actor: str, member: Staff, certificate:
         "issued_on": str(certificate.issued_on),
         "expires_on": str(certificate.expires_on),
     }
-    _record(session, actor, "certificate.recorded", member, detail)
-    emit(
+    changes.record(
         session,
-        CertificateRecorded(
+        member,
+        actor=actor,
+        action="certificate.recorded",
+        detail=detail,
+        event=CertificateRecorded(
             certificate_id=certificate.id,
             staff_id=member.id,
             business_id=member.business_id,
@@ -187,8 +199,6 @@ def _store_certificate(session: Session, actor: str, member: Staff, certificate:
             issued_on=certificate.issued_on,
             expires_on=certificate.expires_on,
         ),
-        **_place(member),
-        actor=actor,
     )
 
 
@@ -199,21 +209,4 @@ def _staff_event(member: Staff) -> StaffRecorded:
         name=member.name,
         position=member.position,
         active=member.active,
-    )
-
-
-def _place(member: Staff | Business) -> dict[str, str]:
-    return {"county_id": member.county_id, "township_id": member.township_id}
-
-
-def _record(session: Session, actor: str, action: str, member: Staff, detail: dict) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        action=action,
-        entity="staff",
-        entity_id=str(member.id),
-        county_id=member.county_id,
-        township_id=member.township_id,
-        detail=detail,
     )

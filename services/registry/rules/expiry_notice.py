@@ -26,8 +26,6 @@ RULE_TABLE: tuple[ExpiryNoticeRule, ...] = (
 )
 
 
-def rule_for(
-    region: str = "default", on: date | None = None, table: Sequence[ExpiryNoticeRule] = RULE_TABLE
-) -> ExpiryNoticeRule:
-    """The rule in force on the day (today by default) for the region."""
-    return rule_in_force(table, region=region, on=on or date.today(), what="expiry notice")
+def rule_for(region: str, on: date, table: Sequence[ExpiryNoticeRule] = RULE_TABLE) -> ExpiryNoticeRule:
+    """The rule in force for the region on the day."""
+    return rule_in_force(table, region=region, on=on, what="expiry notice")

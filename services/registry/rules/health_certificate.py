@@ -25,16 +25,13 @@ RULE_TABLE: tuple[CertificateRule, ...] = (
 )
 
 
-def rule_for(
-    region: str = "default", on: date | None = None, table: Sequence[CertificateRule] = RULE_TABLE
-) -> CertificateRule:
-    """The rule in force on the day (today by default) for the region."""
-    return rule_in_force(table, region=region, on=on or date.today(), what="health certificate")
+def rule_for(region: str, on: date, table: Sequence[CertificateRule] = RULE_TABLE) -> CertificateRule:
+    """The rule in force for the region on the day."""
+    return rule_in_force(table, region=region, on=on, what="health certificate")
 
 
-def latest_expiry(issued_on: date, rule: CertificateRule | None = None) -> date:
-    """The last day a certificate issued on `issued_on` may be valid."""
-    rule = rule or rule_for(on=issued_on)
+def latest_expiry(issued_on: date, rule: CertificateRule) -> date:
+    """The last day a certificate issued on `issued_on` may be valid (`rule`: the one in force that day)."""
     year = issued_on.year + rule.validity_years
     try:
         return issued_on.replace(year=year)

@@ -30,11 +30,9 @@ class BanquetRule:
 RULE_TABLE: tuple[BanquetRule, ...] = (BanquetRule(region="default", effective_from=date(2010, 1, 1)),)
 
 
-def rule_for(
-    region: str = "default", on: date | None = None, table: Sequence[BanquetRule] = RULE_TABLE
-) -> BanquetRule:
-    """The rule in force on the day (today by default) for the region."""
-    return rule_in_force(table, region=region, on=on or date.today(), what="banquet filing")
+def rule_for(region: str, on: date, table: Sequence[BanquetRule] = RULE_TABLE) -> BanquetRule:
+    """The rule in force for the region on the day."""
+    return rule_in_force(table, region=region, on=on, what="banquet filing")
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,11 @@ RULE_TABLE: tuple[InvestigationRule, ...] = (
 )
 
 
-def rule_for(
-    region: str = "default", on: date | None = None, table: Sequence[InvestigationRule] = RULE_TABLE
-) -> InvestigationRule:
-    """The rule in force on the day (today by default) for the region."""
-    return rule_in_force(table, region=region, on=on or date.today(), what="investigation")
+def rule_for(region: str, on: date, table: Sequence[InvestigationRule] = RULE_TABLE) -> InvestigationRule:
+    """The rule in force for the region on the day."""
+    return rule_in_force(table, region=region, on=on, what="investigation")
 
 
-def suspends(level: str, rule: InvestigationRule | None = None) -> bool:
+def suspends(level: str, rule: InvestigationRule) -> bool:
     """Whether an incident of this level suspends the business pending the township's decision."""
-    return level in (rule or rule_for()).suspend_at_levels
+    return level in rule.suspend_at_levels

@@ -11,26 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
 
+from shared.catalogue.registry import RiskLevel
 from shared.rules import rule_in_force
 
-RiskLevel = Literal["A", "B", "C", "D"]
 LEVELS: tuple[RiskLevel, ...] = ("A", "B", "C", "D")
-
-BUSINESS_KINDS = (
-    "catering",
-    "workshop",
-    "school_canteen",
-    "central_kitchen",
-    "school_area_shop",
-    "street_vendor",
-    "market",
-    "grocery",
-    "slaughterhouse",
-    "producer",
-    "other",
-)
 
 
 @dataclass(frozen=True)
@@ -64,15 +49,12 @@ class RiskRule:
 RULE_TABLE: tuple[RiskRule, ...] = (RiskRule(region="default", effective_from=date(2016, 9, 5)),)
 
 
-def rule_for(
-    region: str = "default", on: date | None = None, table: Sequence[RiskRule] = RULE_TABLE
-) -> RiskRule:
-    """The rule in force on the day (today by default) for the region."""
-    return rule_in_force(table, region=region, on=on or date.today(), what="risk level")
+def rule_for(region: str, on: date, table: Sequence[RiskRule] = RULE_TABLE) -> RiskRule:
+    """The rule in force for the region on the day."""
+    return rule_in_force(table, region=region, on=on, what="risk level")
 
 
-def initial_risk_level(kind: str, rule: RiskRule | None = None) -> RiskLevel:
-    rule = rule or rule_for()
+def initial_risk_level(kind: str, rule: RiskRule) -> RiskLevel:
     return rule.initial.get(kind, rule.default_initial)
 
 
@@ -83,11 +65,10 @@ def adjusted_risk_level(
     outcome: str,
     action: str,
     recent_grades: Sequence[str | None],
-    rule: RiskRule | None = None,
+    rule: RiskRule,
 ) -> RiskLevel:
     """The level after an inspection. `recent_grades` are the dynamic grades newest first, this
     inspection's included."""
-    rule = rule or rule_for()
     index = LEVELS.index(current)
     latest = recent_grades[0] if recent_grades else None
     if outcome in rule.raise_on_outcomes or action in rule.raise_on_actions or latest in rule.raise_on_grades:
