@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from services.registry.app import SPEC as REGISTRY
 from services.registry.app import create as create_registry
 from shared.auth import Role, issue_token
-from shared.bus import decode_entry, list_deadletters, replay_deadletters
+from shared.bus import decode_entry, list_deadletters, publish, replay_deadletters
 from shared.catalogue.alerts import IncidentReported
 from shared.catalogue.registry import BusinessRegistered, PlaceDefined
 from shared.events import Envelope
@@ -33,7 +33,6 @@ from tests.support.processes import (
     ProbeConsumer,
     applied_counts,
     inbox_ids,
-    publish,
     query,
     wait_until,
 )
