@@ -181,9 +181,14 @@ def decode_token(settings: Settings, token: str) -> Principal:
 class Placed(Protocol):
     """A record that lives at a place (a business in any service's directory)."""
 
-    county_id: str
-    township_id: str | None
-    village_id: str | None
+    @property
+    def county_id(self) -> str: ...
+
+    @property
+    def township_id(self) -> str | None: ...
+
+    @property
+    def village_id(self) -> str | None: ...
 
 
 def incident_reaches(reported: Envelope, incident_village_id: str | None, record: Placed) -> bool:

@@ -19,13 +19,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import registry, sessionmaker
 from sqlmodel import Session, SQLModel
+
+from shared.clock import SYSTEM_CLOCK, Clock
 
 DEFER_COMMIT = "shian.defer_commit"
 
@@ -77,6 +79,14 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class ServiceModel(SQLModel):
+    """What every service's `Base` derives from: SQLModel, with the `__table__` that SQLAlchemy
+    sets on each table class declared for the type checker (SQLModel does not declare it)."""
+
+    if TYPE_CHECKING:
+        __table__: ClassVar[sa.Table]
 
 
 def service_base(name: str) -> type[SQLModel]:
@@ -223,9 +233,17 @@ class Database:
     """
 
     def __init__(
-        self, url: str, *, infra: InfraTables, stream: str, service: str, pool_size: int = 10
+        self,
+        url: str,
+        *,
+        infra: InfraTables,
+        stream: str,
+        service: str,
+        pool_size: int = 10,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.url = url
+        self.clock = clock
         self.infra = infra
         self.stream = stream
         self.service = service
@@ -238,7 +256,8 @@ class Database:
             self.engine,
             class_=UnitOfWorkSession,
             expire_on_commit=False,
-            info={"shian.infra": infra, "shian.stream": stream},
+            # the service's clock dates the events its sessions emit (a test's or a simulation's too)
+            info={"shian.infra": infra, "shian.stream": stream, "shian.clock": clock},
         )
         self.on_events_committed: list[Callable[[], None]] = []
 

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from shared.bus import REDIS_DOWN, Bus, OutgoingEvent
+from shared.clock import SYSTEM_CLOCK, Clock
 from shared.db import UNAVAILABLE_ERRORS, Database, InfraTables, utcnow
 from shared.events import Envelope, EventPayload
 
@@ -43,14 +44,16 @@ def emit(
     correlation_id: Any = None,
     occurred_at: datetime | None = None,
 ) -> Envelope:
-    """Record an event in the outbox, in the session's transaction; returns its envelope."""
+    """Record an event in the outbox, in the session's transaction; returns its envelope. The
+    event is dated by the service's clock (the session's), unless it says when it happened."""
+    clock: Clock = session.info.get("shian.clock", SYSTEM_CLOCK)
     envelope = Envelope.wrap(
         payload,
         county_id=county_id,
         township_id=township_id,
         actor=actor,
         correlation_id=correlation_id,
-        occurred_at=occurred_at,
+        occurred_at=occurred_at or clock.now(),
     )
     emit_envelope(session, envelope)
     return envelope

@@ -87,6 +87,7 @@ class ServiceRuntime:
             stream=settings.stream(spec.name),
             service=spec.name,
             pool_size=settings.http_concurrency + 8,  # HTTP slots, the relay, consumers, schedulers
+            clock=clock,
         )
         self.bus = Bus(settings, spec.name, self.registry)
         self.processor = InboxProcessor(self.db, spec.name, spec.handlers)

@@ -3,15 +3,10 @@
 from services.alerts.database import place_directory
 from services.alerts.directory import service as directory
 from services.alerts.signals import service as signals
-from shared.catalogue.inspection import ComplaintDeadlineMissed, InspectionCompleted, RectificationOverdue
 from shared.catalogue.registry import (
     BanquetFiled,
-    BanquetGuidanceDue,
-    BanquetLate,
     BusinessRegistered,
     BusinessUpdated,
-    CertificateExpired,
-    LicenceExpired,
     PlaceDefined,
 )
 from shared.inbox import HandlerMap
@@ -23,11 +18,5 @@ EVENT_HANDLERS: HandlerMap = {
     BusinessUpdated: [directory.on_business],
     BanquetFiled: [directory.on_banquet_filed],
     # alerts short of an incident
-    InspectionCompleted: [signals.on_inspection_completed],
-    RectificationOverdue: [signals.on_rectification_overdue],
-    CertificateExpired: [signals.on_certificate_expired],
-    LicenceExpired: [signals.on_licence_expired],
-    BanquetLate: [signals.on_banquet_late],
-    BanquetGuidanceDue: [signals.on_banquet_guidance_due],
-    ComplaintDeadlineMissed: [signals.on_complaint_deadline_missed],
+    **{event: [signals.on_signal] for event in signals.RAISED_BY},
 }

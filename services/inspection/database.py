@@ -1,13 +1,12 @@
 """The inspection service's own metadata and infrastructure tables."""
 
 from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
 
-from shared.db import add_infrastructure_tables
+from shared.db import ServiceModel, add_infrastructure_tables
 from shared.places import add_place_directory
 
 
-class Base(SQLModel, registry=registry()):
+class Base(ServiceModel, registry=registry()):
     """The inspection service's tables: a registry of their own, so a metadata of their own."""
 
 

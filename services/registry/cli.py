@@ -80,9 +80,11 @@ def _principal(session: Session, place_id: str, actor: str) -> Principal:
 
 def _format(path: Path) -> ledger.LedgerFormat:
     suffix = path.suffix.lower().lstrip(".")
-    if suffix not in ("csv", "xlsx"):
-        _fail(f"{path.name}: use a .csv or .xlsx file")
-    return suffix  # type: ignore[return-value]
+    if suffix == "csv":
+        return "csv"
+    if suffix == "xlsx":
+        return "xlsx"
+    _fail(f"{path.name}: use a .csv or .xlsx file")
 
 
 PlaceOption = Annotated[str, typer.Option("--place", help="Township (or county) id whose office acts")]

@@ -1,18 +1,12 @@
 """The registry's own metadata and infrastructure tables."""
 
-from typing import ClassVar
-
-import sqlalchemy as sa
 from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
 
-from shared.db import add_infrastructure_tables
+from shared.db import ServiceModel, add_infrastructure_tables
 
 
-class Base(SQLModel, registry=registry()):
+class Base(ServiceModel, registry=registry()):
     """The registry service's tables: a registry of their own, so a metadata of their own."""
-
-    __table__: ClassVar[sa.Table]  # set by SQLModel on every table class; declared for the type checker
 
 
 infra = add_infrastructure_tables(Base.metadata)

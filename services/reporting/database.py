@@ -1,20 +1,13 @@
 """The reporting service's own metadata and infrastructure tables."""
 
-from typing import TYPE_CHECKING, ClassVar
-
-import sqlalchemy as sa
 from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
 
-from shared.db import add_infrastructure_tables
+from shared.db import ServiceModel, add_infrastructure_tables
 from shared.places import add_place_directory
 
 
-class Base(SQLModel, registry=registry()):
+class Base(ServiceModel, registry=registry()):
     """The reporting service's tables: a registry of their own, so a metadata of their own."""
-
-    if TYPE_CHECKING:  # what SQLAlchemy sets on every table class; SQLModel does not declare it
-        __table__: ClassVar[sa.Table]
 
 
 infra = add_infrastructure_tables(Base.metadata)

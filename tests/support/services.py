@@ -12,9 +12,6 @@ import importlib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
-from types import SimpleNamespace
-from unittest import mock
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -57,8 +54,6 @@ def start_county(settings: Settings, clock: Clock | None = None) -> Iterator[Cou
         module = importlib.import_module(f"services.{name}.app")
         upgrade(module.SPEC.migrations, settings.database_url(name))
     with ExitStack() as stack:
-        if clock is not None:
-            stack.enter_context(events_stamped_by(clock))
         clients = {
             name: stack.enter_context(
                 TestClient(importlib.import_module(f"services.{name}.app").create(settings, clock))
@@ -74,24 +69,6 @@ def start_county(settings: Settings, clock: Clock | None = None) -> Iterator[Cou
                 what=f"{name} to learn the places",
             )
         yield system
-
-
-@contextmanager
-def events_stamped_by(clock: Clock) -> Iterator[None]:
-    """Envelopes made while the block runs carry the time of `clock`, not the system's.
-
-    A service stamps the events it emits with the system time (`Envelope.occurred_at` defaults to
-    `datetime.now`), not with its runtime clock, and reporting dates some facts by that stamp
-    (`ordered_on`, `overdue_on`, `escalated_on` of a rectification order). On a pinned clock those
-    would fall on the real day, outside the pinned period; so a county on a pinned clock stamps its
-    events with that clock too. Once emitting takes the runtime's clock this can go."""
-
-    def now(tz: tzinfo | None = None) -> datetime:
-        moment = clock.now()
-        return moment.astimezone(tz) if tz is not None else moment
-
-    with mock.patch("shared.events.datetime", SimpleNamespace(now=now)):
-        yield
 
 
 def knows_place(system: County, service: str, place_id: str) -> bool:

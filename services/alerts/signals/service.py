@@ -8,8 +8,10 @@ level, so nothing it causes can silence it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -31,7 +33,7 @@ from shared.catalogue.registry import (
     LicenceExpired,
 )
 from shared.errors import Conflict
-from shared.events import Envelope
+from shared.events import Envelope, EventPayload
 
 SYSTEM_ACTOR = "system:alerts"
 
@@ -219,108 +221,70 @@ def release_for_incident(session: Session, incident: Incident) -> int:
 # --- the events that raise alerts -----------------------------------------------------------------
 
 
-def on_inspection_completed(session: Session, envelope: Envelope, payload: InspectionCompleted) -> None:
-    if payload.action != "stop_operating":
-        return
-    raise_alert(
-        session,
-        envelope,
-        Raise(
-            kind="stop_operating",
-            subject=f"inspection:{payload.inspection_id}",
-            group_key=f"business:{payload.business_id}",
-            business_id=payload.business_id,
-            summary=f"检查不符合, 责令立即停止生产经营 ({payload.inspected_on})",
-        ),
+def _stop_order(p: InspectionCompleted) -> Raise | None:
+    if p.action != "stop_operating":
+        return None
+    business = f"business:{p.business_id}"
+    summary = f"检查不符合, 责令立即停止生产经营 ({p.inspected_on})"
+    return Raise("stop_operating", f"inspection:{p.inspection_id}", business, summary, p.business_id)
+
+
+def _overdue_order(p: RectificationOverdue) -> Raise:
+    summary = f"限期整改逾期: {p.item_code} ({p.severity}), 期限 {p.deadline}"
+    return Raise(
+        "rectification_overdue", f"order:{p.order_id}", f"business:{p.business_id}", summary, p.business_id
     )
 
 
-def on_rectification_overdue(session: Session, envelope: Envelope, payload: RectificationOverdue) -> None:
-    raise_alert(
-        session,
-        envelope,
-        Raise(
-            kind="rectification_overdue",
-            subject=f"order:{payload.order_id}",
-            group_key=f"business:{payload.business_id}",
-            business_id=payload.business_id,
-            summary=f"限期整改逾期: {payload.item_code} ({payload.severity}), 期限 {payload.deadline}",
-        ),
+def _expired_certificate(p: CertificateExpired) -> Raise:
+    summary = f"健康证过期: {p.staff_name} ({p.expires_on})"
+    subject = f"certificate:{p.certificate_id}"
+    return Raise("certificate_expired", subject, f"business:{p.business_id}", summary, p.business_id)
+
+
+def _expired_licence(p: LicenceExpired) -> Raise:
+    summary = f"许可证过期: {p.licence_kind} {p.number} ({p.expires_on})"
+    subject = f"licence:{p.business_id}:{p.licence_kind}:{p.number}"
+    return Raise("licence_expired", subject, f"business:{p.business_id}", summary, p.business_id)
+
+
+def _late_banquet(p: BanquetLate) -> Raise:
+    banquet = f"banquet:{p.banquet_id}"
+    summary = f"宴席未按时备案: {p.host} {p.held_on} {p.people}人"
+    return Raise("banquet_late", banquet, banquet, summary, banquet_id=p.banquet_id, village_id=p.village_id)
+
+
+def _banquet_needing_guidance(p: BanquetGuidanceDue) -> Raise:
+    banquet = f"banquet:{p.banquet_id}"
+    summary = f"大型宴席需现场指导: {p.host} {p.held_on} {p.people}人"
+    return Raise(
+        "banquet_guidance_due", banquet, banquet, summary, banquet_id=p.banquet_id, village_id=p.village_id
     )
 
 
-def on_certificate_expired(session: Session, envelope: Envelope, payload: CertificateExpired) -> None:
-    raise_alert(
-        session,
-        envelope,
-        Raise(
-            kind="certificate_expired",
-            subject=f"certificate:{payload.certificate_id}",
-            group_key=f"business:{payload.business_id}",
-            business_id=payload.business_id,
-            summary=f"健康证过期: {payload.staff_name} ({payload.expires_on})",
-        ),
-    )
+def _missed_complaint_deadline(p: ComplaintDeadlineMissed) -> Raise:
+    summary = f"投诉举报处理超期 ({p.deadline_kind}, 应于 {p.due_on})"
+    subject = f"complaint:{p.complaint_id}:{p.deadline_kind}"
+    return Raise("complaint_deadline_missed", subject, f"complaint:{p.complaint_id}", summary, p.business_id)
 
 
-def on_licence_expired(session: Session, envelope: Envelope, payload: LicenceExpired) -> None:
-    raise_alert(
-        session,
-        envelope,
-        Raise(
-            kind="licence_expired",
-            subject=f"licence:{payload.business_id}:{payload.licence_kind}:{payload.number}",
-            group_key=f"business:{payload.business_id}",
-            business_id=payload.business_id,
-            summary=f"许可证过期: {payload.licence_kind} {payload.number} ({payload.expires_on})",
-        ),
-    )
+RAISED_BY: dict[type[EventPayload], Callable[[Any], Raise | None]] = {
+    InspectionCompleted: _stop_order,
+    RectificationOverdue: _overdue_order,
+    CertificateExpired: _expired_certificate,
+    LicenceExpired: _expired_licence,
+    BanquetLate: _late_banquet,
+    BanquetGuidanceDue: _banquet_needing_guidance,
+    ComplaintDeadlineMissed: _missed_complaint_deadline,
+}
+"""The events that raise an alert short of an incident, each with the alert it raises (or None)."""
 
 
-def on_banquet_late(session: Session, envelope: Envelope, payload: BanquetLate) -> None:
-    raise_alert(
-        session,
-        envelope,
-        Raise(
-            kind="banquet_late",
-            subject=f"banquet:{payload.banquet_id}",
-            group_key=f"banquet:{payload.banquet_id}",
-            banquet_id=payload.banquet_id,
-            village_id=payload.village_id,
-            summary=f"宴席未按时备案: {payload.host} {payload.held_on} {payload.people}人",
-        ),
-    )
-
-
-def on_banquet_guidance_due(session: Session, envelope: Envelope, payload: BanquetGuidanceDue) -> None:
-    raise_alert(
-        session,
-        envelope,
-        Raise(
-            kind="banquet_guidance_due",
-            subject=f"banquet:{payload.banquet_id}",
-            group_key=f"banquet:{payload.banquet_id}",
-            banquet_id=payload.banquet_id,
-            village_id=payload.village_id,
-            summary=f"大型宴席需现场指导: {payload.host} {payload.held_on} {payload.people}人",
-        ),
-    )
-
-
-def on_complaint_deadline_missed(
-    session: Session, envelope: Envelope, payload: ComplaintDeadlineMissed
-) -> None:
-    raise_alert(
-        session,
-        envelope,
-        Raise(
-            kind="complaint_deadline_missed",
-            subject=f"complaint:{payload.complaint_id}:{payload.deadline_kind}",
-            group_key=f"complaint:{payload.complaint_id}",
-            business_id=payload.business_id,
-            summary=f"投诉举报处理超期 ({payload.deadline_kind}, 应于 {payload.due_on})",
-        ),
-    )
+def on_signal(session: Session, envelope: Envelope, payload: EventPayload) -> None:
+    """Raise the alert an event of `RAISED_BY` calls for."""
+    wanted = RAISED_BY[type(payload)](payload)
+    if wanted is not None:
+        raise_alert(session, envelope, wanted)
 
 
 # --- reading and resolving ------------------------------------------------------------------------

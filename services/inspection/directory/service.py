@@ -25,7 +25,7 @@ from shared.db import utcnow
 from shared.events import Envelope
 from shared.parking import Unresolved, parks, release
 
-DIRECTORY: sa.Table = DirectoryBusiness.__table__  # type: ignore[attr-defined]
+DIRECTORY: sa.Table = DirectoryBusiness.__table__
 
 
 def apply_business_registered(session: Session, envelope: Envelope, payload: BusinessRegistered) -> None:

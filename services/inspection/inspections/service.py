@@ -45,7 +45,7 @@ from shared.rules import dated_by
 RECORDERS = (Role.county, Role.township, Role.inspector)
 READERS = (Role.county, Role.township, Role.inspector, Role.village)
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-ITEMS: sa.Table = InspectionItem.__table__  # type: ignore[attr-defined]
+ITEMS: sa.Table = InspectionItem.__table__
 ATTACHMENT_TYPES = ("image/jpeg", "image/png", "image/webp", "image/heic", "application/pdf")
 
 

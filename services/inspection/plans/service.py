@@ -103,7 +103,7 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
 def close_tasks(session: Session, *, business_id: uuid.UUID, inspection_id: uuid.UUID) -> int:
     """An inspection of the business does the open tasks for it; returns how many."""
     done = session.execute(
-        sa.update(InspectionTask.__table__)  # type: ignore[attr-defined]
+        sa.update(InspectionTask.__table__)
         .where(col(InspectionTask.business_id) == business_id, col(InspectionTask.status) == "open")
         .values(status="done", done_by_inspection=inspection_id)
     )

@@ -112,7 +112,7 @@ def on_incident_reported(session: Session, envelope: Envelope, payload: Incident
         return
     # shared.auth.Placed declares settable attributes, so a business whose township_id is never None
     # does not match it; incident_reaches only reads them (to be fixed in shared.auth)
-    if not incident_reaches(envelope, payload.village_id, business):  # type: ignore[arg-type]
+    if not incident_reaches(envelope, payload.village_id, business):
         return
     actor = envelope.actor or SYSTEM_ACTOR
     rule = investigation.rule_for(business.county_id, to_local(payload.reported_at).date())
