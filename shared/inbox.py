@@ -423,5 +423,7 @@ class InboxProcessor:
             self._apply_run(session, run)
             self._release(session)
         if rows:
-            session.execute(self.inbox.insert(), rows)
+            # one multi-row INSERT, not executemany: psycopg runs executemany as a pipeline, and a
+            # reclaim race's unique violation inside it is logged as a warning while it unwinds
+            session.execute(self.inbox.insert().values(rows))
         return result
