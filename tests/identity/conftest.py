@@ -38,7 +38,7 @@ PASSWORD = "Qingyun#2026"
 COUNTY_MOBILE = "13800000001"
 
 
-def test_config(**overrides: Any) -> IdentityConfig:
+def cheap_config(**overrides: Any) -> IdentityConfig:
     values: dict[str, Any] = {
         "env": "test",
         "argon2_time_cost": 1,
@@ -94,6 +94,12 @@ class IdentityApp:
         self.ids[who] = issued["account"]["id"]
         return signed.json()
 
+    def again(self, who: str, password: str = PASSWORD) -> None:
+        """Sign `who` in again (after the clock moved past their token's life)."""
+        answer = self.sign_in(self.mobiles[who], password)
+        assert answer.status_code == 201, answer.text
+        self.tokens[who] = answer.json()["access_token"]
+
     def create(self, by: str, **body: Any) -> dict[str, Any]:
         answer = self.as_(by, "POST", "/accounts", json=body)
         assert answer.status_code == 201, answer.text
@@ -115,7 +121,11 @@ class IdentityApp:
         query = "SELECT actor, action, entity, entity_id, detail FROM audit_log ORDER BY id"
         with self.runtime.db.engine.connect() as connection:
             rows = connection.execute(sa.text(query)).mappings().all()
-        return [dict(row) for row in rows if action is None or row["action"] == action]
+        lines = [dict(row) for row in rows if action is None or row["action"] == action]
+        for line in lines:
+            if isinstance(line["detail"], str):
+                line["detail"] = json.loads(line["detail"])
+        return lines
 
     def verifier(self, **kwargs: Any) -> JwksVerifier:
         """The verifier another service will use, reading this app's JWKS through the test client."""
@@ -144,7 +154,12 @@ def running_identity(
         if county:
             with app.runtime.db.session() as session:
                 issued = accounts.bootstrap_county(
-                    session, app.identity, county_id=COUNTY, name="王主任", mobile=COUNTY_MOBILE, now=clock.now()
+                    session,
+                    app.identity,
+                    county_id=COUNTY,
+                    name="王主任",
+                    mobile=COUNTY_MOBILE,
+                    now=clock.now(),
                 )
             app.enrol("county", {"account": issued.account.model_dump(mode="json"), "code": issued.code})
         yield app
@@ -152,13 +167,17 @@ def running_identity(
 
 @pytest.fixture
 def identity(settings: Settings) -> Iterator[IdentityApp]:
-    with running_identity(settings, ManualClock(START), test_config()) as app:
+    with running_identity(settings, ManualClock(START), cheap_config()) as app:
         yield app
 
 
 @pytest.fixture
 def offices(identity: IdentityApp) -> IdentityApp:
     """The county plus the Dongshan and Xishui township offices, signed in."""
-    identity.person("dongshan", "county", name="东山办", mobile="13800000002", role="township", township_id=DONGSHAN)
-    identity.person("xishui", "county", name="西水办", mobile="13800000003", role="township", township_id=XISHUI)
+    identity.person(
+        "dongshan", "county", name="东山办", mobile="13800000002", role="township", township_id=DONGSHAN
+    )
+    identity.person(
+        "xishui", "county", name="西水办", mobile="13800000003", role="township", township_id=XISHUI
+    )
     return identity
