@@ -12,8 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from services.identity.accounts.models import (
     Account,
@@ -173,7 +172,7 @@ def _new_account(
         event=AccountCreated(
             account_id=account.id,
             name=name,
-            role=role,  # type: ignore[arg-type]
+            role=role,
             village_id=village_id,
         ),
         occurred_at=now,
@@ -298,8 +297,8 @@ def update(
             account_id=account.id,
             changed=changed,
             name=account.name,
-            role=account.role,  # type: ignore[arg-type]
-            previous_role=previous_role if "role" in changed else None,  # type: ignore[arg-type]
+            role=account.role,
+            previous_role=previous_role if "role" in changed else None,
             village_id=account.village_id,
         ),
         occurred_at=now,
@@ -329,7 +328,7 @@ def disable(
         account,
         actor=principal.actor,
         action="account.disabled",
-        event=AccountDisabled(account_id=account.id, role=account.role),  # type: ignore[arg-type]
+        event=AccountDisabled(account_id=account.id, role=account.role),
         occurred_at=now,
     )
     sessions.revoke_account_sessions(
@@ -356,7 +355,7 @@ def enable(
         account,
         actor=principal.actor,
         action="account.enabled",
-        event=AccountEnabled(account_id=account.id, role=account.role),  # type: ignore[arg-type]
+        event=AccountEnabled(account_id=account.id, role=account.role),
         occurred_at=now,
     )
     session.flush()
@@ -404,7 +403,7 @@ def _previous_hashes(session: Session, account: Account) -> list[str]:
     rows = session.exec(
         select(PasswordHistory.password_hash)
         .where(PasswordHistory.account_id == account.id)
-        .order_by(sa.desc(PasswordHistory.set_at), sa.desc(PasswordHistory.id))  # type: ignore[arg-type]
+        .order_by(col(PasswordHistory.set_at).desc(), col(PasswordHistory.id).desc())
     ).all()
     return list(rows)
 
@@ -552,9 +551,9 @@ def search(
     rows = session.exec(
         select(Account)
         .where(*conditions)
-        .order_by(Account.created_at, Account.id)
+        .order_by(col(Account.created_at), col(Account.id))
         .offset(offset)
-        .limit(limit)  # type: ignore[arg-type]
+        .limit(limit)
     ).all()
     return Page(items=[read(row) for row in rows], total=int(total), offset=offset, limit=limit)
 
@@ -651,6 +650,6 @@ def machines(session: Session, principal: Principal) -> list[MachineRead]:
     rows = session.exec(
         select(MachineAccount)
         .where(MachineAccount.county_id == principal.county_id)
-        .order_by(MachineAccount.created_at)  # type: ignore[arg-type]
+        .order_by(col(MachineAccount.created_at))
     ).all()
     return [MachineRead.model_validate(row) for row in rows]

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from jwt.algorithms import OKPAlgorithm
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.identity.config import IdentityConfig
 from services.identity.keys.models import SigningKey
@@ -73,8 +73,8 @@ def create_key(session: Session, *, now: datetime, actor: str, config: IdentityC
 def current_key(session: Session) -> SigningKey | None:
     return session.exec(
         select(SigningKey)
-        .where(SigningKey.retired_at.is_(None))  # type: ignore[union-attr]
-        .order_by(SigningKey.created_at.desc(), SigningKey.kid.desc())  # type: ignore[attr-defined]
+        .where(col(SigningKey.retired_at).is_(None))
+        .order_by(col(SigningKey.created_at).desc(), col(SigningKey.kid).desc())
     ).first()
 
 
@@ -91,11 +91,11 @@ def published(session: Session, now: datetime) -> list[SigningKey]:
             select(SigningKey)
             .where(
                 sa.or_(
-                    SigningKey.retired_at.is_(None),  # type: ignore[union-attr]
-                    SigningKey.published_until > now,  # type: ignore[operator]
+                    col(SigningKey.retired_at).is_(None),
+                    col(SigningKey.published_until) > now,
                 )
             )
-            .order_by(SigningKey.created_at.desc(), SigningKey.kid.desc())  # type: ignore[attr-defined]
+            .order_by(col(SigningKey.created_at).desc(), col(SigningKey.kid).desc())
         ).all()
     )
 
@@ -112,9 +112,7 @@ def rotate(
     previous = current_key(session)
     retires_at = now + timedelta(seconds=config.access_ttl_seconds + config.clock_skew_seconds)
     # every key not retired yet (two replicas may each have made a first key) retires now
-    for old in session.exec(
-        select(SigningKey).where(SigningKey.retired_at.is_(None))  # type: ignore[union-attr]
-    ).all():
+    for old in session.exec(select(SigningKey).where(col(SigningKey.retired_at).is_(None))).all():
         old.retired_at = now
         old.published_until = retires_at
         session.add(old)

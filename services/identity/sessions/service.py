@@ -13,10 +13,9 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
-import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from services.identity.accounts.models import Account, MachineAccount, masked, normalise_mobile
 from services.identity.context import Identity
@@ -44,18 +43,26 @@ class Refused:
     detail: str = REFUSED
 
 
-@dataclass(frozen=True)
 class _Unknown:
     """The subject of a failed sign-in for a mobile number no account has (audit and event)."""
 
-    mobile: str
-    county_id: str
-    audit_entity: str = "signin"
-    township_id: str | None = None
+    audit_entity: ClassVar[str] = "signin"
+
+    def __init__(self, mobile: str, county_id: str) -> None:
+        self.mobile = mobile
+        self._county_id = county_id
 
     @property
     def id(self) -> str:
         return masked(self.mobile)
+
+    @property
+    def county_id(self) -> str:
+        return self._county_id
+
+    @property
+    def township_id(self) -> str | None:
+        return None
 
 
 def _access_claims(
@@ -120,7 +127,7 @@ def _failed(
         detail={"reason": reason, "failures": failures, "address": address},
         event=SigninFailed(
             account_id=account_id,
-            reason=reason,  # type: ignore[arg-type]
+            reason=reason,
             failures=failures,
             address=address,
         ),
@@ -204,7 +211,7 @@ def sign_in(
         event=SigninSucceeded(
             account_id=account.id,
             session_id=signed_in.id,
-            role=account.role,  # type: ignore[arg-type]
+            role=account.role,
             address=address,
         ),
         occurred_at=now,
@@ -316,8 +323,8 @@ def revoke_account_sessions(
     found = session.exec(
         select(SignInSession).where(
             SignInSession.account_id == account.id,
-            SignInSession.revoked_at.is_(None),  # type: ignore[union-attr]
-            SignInSession.expires_at > now,  # type: ignore[operator]
+            col(SignInSession.revoked_at).is_(None),
+            col(SignInSession.expires_at) > now,
             SignInSession.id != (keep or ""),
         )
     ).all()
@@ -388,9 +395,9 @@ def open_sessions_of(session: Session, account_id: uuid.UUID, now: datetime) -> 
             select(SignInSession)
             .where(
                 SignInSession.account_id == account_id,
-                SignInSession.revoked_at.is_(None),  # type: ignore[union-attr]
-                SignInSession.expires_at > now,  # type: ignore[operator]
+                col(SignInSession.revoked_at).is_(None),
+                col(SignInSession.expires_at) > now,
             )
-            .order_by(sa.desc(SignInSession.created_at))  # type: ignore[arg-type]
+            .order_by(col(SignInSession.created_at).desc())
         ).all()
     )
