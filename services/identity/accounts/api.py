@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import Query, Response, status
+from fastapi import Query, Request, Response, status
 from fastapi.responses import JSONResponse
 
 from services.identity.accounts import service
@@ -24,6 +24,7 @@ from services.identity.accounts.models import (
     PasswordWithCode,
 )
 from services.identity.context import CallerDep, IdentityDep, PrincipalDep
+from services.identity.sessions.api import limit_attempts
 from shared.deps import ClockDep, SessionDep
 from shared.paging import Limit, Offset, Page
 from shared.routing import ServiceRouter
@@ -154,12 +155,19 @@ def reset_password(
 @passwords.post(
     "/password", status_code=status.HTTP_204_NO_CONTENT, summary="Set a password with a one-time code"
 )
-def set_password(data: PasswordWithCode, session: SessionDep, identity: IdentityDep, clock: ClockDep):
+def set_password(
+    data: PasswordWithCode, request: Request, session: SessionDep, identity: IdentityDep, clock: ClockDep
+):
     """No token: the mobile number, the one-time code an office gave, and the password (the rules:
     8 characters or more, three of upper-case, lower-case, digits and symbols, not the mobile
-    number, none of the last passwords; 422 names the rule broken)."""
+    number, none of the last passwords; 422 names the rule broken). Attempts are limited as
+    sign-ins are, per account and per address."""
+    now = clock.now()
+    limited = limit_attempts(identity, request, data.mobile, now)
+    if limited is not None:
+        return limited
     if not service.set_password_with_code(
-        session, identity, mobile=data.mobile, code=data.code, password=data.password, now=clock.now()
+        session, identity, mobile=data.mobile, code=data.code, password=data.password, now=now
     ):
         return JSONResponse(status_code=status.HTTP_401_UNAUTHORIZED, content={"detail": CODE_REFUSED})
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Form, Request, Response, status
 from fastapi.responses import JSONResponse
 
-from services.identity.context import CallerDep, IdentityDep, PrincipalDep
+from services.identity.accounts.models import normalise_mobile
+from services.identity.context import CallerDep, Identity, IdentityDep, PrincipalDep
 from services.identity.passwords import sha256
 from services.identity.sessions import service
 from services.identity.sessions.models import MachineToken, Refresh, SignIn, TokenPair
@@ -29,6 +31,28 @@ def _refused(detail: str) -> JSONResponse:
     return JSONResponse(
         status_code=status.HTTP_401_UNAUTHORIZED, content={"detail": detail}, headers=_UNAUTHORIZED
     )
+
+
+def account_key(mobile: str) -> str:
+    """Who the attempts are counted against: the number however it was written (+86, spaces)."""
+    try:
+        mobile = normalise_mobile(mobile)
+    except ValueError:
+        mobile = mobile.strip()
+    return sha256(mobile)[:32]
+
+
+def limit_attempts(identity: Identity, request: Request, mobile: str, now: datetime) -> JSONResponse | None:
+    """429 past the attempts allowed this minute for the account or the client's address."""
+    config = identity.config
+    limited = identity.limiter.check(
+        now,
+        [
+            ("account", account_key(mobile), config.attempts_per_account_per_minute),
+            ("address", _address(request) or "unknown", config.attempts_per_address_per_minute),
+        ],
+    )
+    return _too_many(limited.retry_after) if limited is not None else None
 
 
 def _too_many(retry_after: int) -> JSONResponse:
@@ -55,19 +79,11 @@ def sign_in(data: SignIn, request: Request, session: SessionDep, identity: Ident
     unknown number, a wrong password, a locked, disabled or not yet activated account all get the
     same 401, in about the same time."""
     now = clock.now()
-    address = _address(request)
-    config = identity.config
-    limited = identity.limiter.check(
-        now,
-        [
-            ("account", sha256(data.mobile.strip())[:32], config.attempts_per_account_per_minute),
-            ("address", address or "unknown", config.attempts_per_address_per_minute),
-        ],
-    )
+    limited = limit_attempts(identity, request, data.mobile, now)
     if limited is not None:
-        return _too_many(limited.retry_after)
+        return limited
     answer = service.sign_in(
-        session, identity, mobile=data.mobile, password=data.password, address=address, now=now
+        session, identity, mobile=data.mobile, password=data.password, address=_address(request), now=now
     )
     if isinstance(answer, service.Refused):
         return _refused(answer.detail)
