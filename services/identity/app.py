@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -13,28 +15,51 @@ from services.identity.accounts.api import router as accounts_router
 from services.identity.config import SERVICE, IdentityConfig, IdentitySettings
 from services.identity.context import Identity
 from services.identity.database import Base, infra
+from services.identity.guard import IdentityCallerFirst
 from services.identity.handlers import EVENT_HANDLERS
 from services.identity.keys import service as keys
 from services.identity.keys.api import router as keys_router
 from services.identity.keys.service import LocalVerifier, Signer
 from services.identity.limits import AttemptLimiter
 from services.identity.passwords import Hasher
+from services.identity.sessions import service as sessions
 from services.identity.sessions.api import router as sessions_router
 from shared.clock import Clock
 from shared.service import ServiceRuntime, ServiceSpec
 from shared.settings import Settings
 from shared.web import create_app
 
+log = logging.getLogger("shian.identity")
 
-async def first_key(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
-    """A fresh deployment publishes its first signing key at start, before the first sign-in."""
-    config: IdentityConfig = runtime.identity_config  # type: ignore[attr-defined]
 
-    def ensure() -> None:
+HOUSEKEEPING_SECONDS = 3600.0
+
+
+async def housekeeping(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+    """At start, the first signing key of a fresh deployment (published before the first sign-in);
+    then hourly, the sessions and refresh tokens past their end are forgotten; at stop, the
+    limiter's Redis connection is closed."""
+    identity: Identity = runtime.identity  # type: ignore[attr-defined]
+
+    def first_key() -> None:
         with runtime.db.session() as session:
-            keys.ensure_key(session, now=runtime.clock.now(), config=config)
+            keys.ensure_key(session, now=runtime.clock.now(), config=identity.config)
 
-    await asyncio.to_thread(ensure)
+    def forget() -> None:
+        with runtime.db.session() as session:
+            sessions.forget_ended(session, now=runtime.clock.now())
+
+    try:
+        await asyncio.to_thread(first_key)
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(forget)
+            except Exception:
+                log.exception("identity could not forget ended sessions; trying again in an hour")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=HOUSEKEEPING_SECONDS)
+    finally:
+        await asyncio.to_thread(identity.limiter.close)
 
 
 SPEC = ServiceSpec(
@@ -49,10 +74,10 @@ SPEC = ServiceSpec(
     handlers=EVENT_HANDLERS,
     consumes=(),
     routers=(sessions_router, accounts_router, passwords_router, machines_router, keys_router),
-    loops=(first_key,),
+    loops=(housekeeping,),
     # The shared guard in front of every app checks today's HS256 tokens, which identity does not
-    # take: its routes check its own tokens (services.identity.context), and sign-in, refresh, the
-    # password with a code and the token endpoint take none.
+    # take: services.identity.guard does the same with identity's own (sign-in, refresh, the
+    # password with a code and the token endpoint take none).
     public_paths=("/",),
 )
 
@@ -64,8 +89,7 @@ def create(
     config = config or IdentityConfig()
     app = create_app(SPEC, settings, clock)
     runtime: ServiceRuntime = app.state.runtime
-    runtime.identity_config = config  # type: ignore[attr-defined]
-    app.state.identity = Identity(
+    app.state.identity = identity = Identity(
         config=config,
         settings=settings,
         hasher=Hasher(config),
@@ -73,4 +97,6 @@ def create(
         verifier=LocalVerifier(config),
         limiter=AttemptLimiter(settings.redis_url, settings.stream_prefix),
     )
+    runtime.identity = identity  # type: ignore[attr-defined]
+    app.add_middleware(IdentityCallerFirst, runtime=runtime, identity=identity)
     return app

@@ -222,3 +222,50 @@ def test_sign_in_needs_no_token_and_is_not_replayed(tmp_path: Path, identity: Id
     )
     assert one.status_code == two.status_code == 201
     assert one.json()["session_id"] != two.json()["session_id"]
+
+
+def test_a_command_without_identitys_token_is_refused_before_its_body_is_read(identity: IdentityApp):
+    from shared.auth import Role, issue_token
+
+    legacy = issue_token(identity.settings, subject="x", role=Role.county, county_id=COUNTY)
+    body = b'{"name": "' + b"x" * 50_000 + b'"}'
+    for headers in ({}, {"Authorization": f"Bearer {legacy}"}, {"Authorization": "Bearer nonsense"}):
+        answer = identity.client.post(
+            "/accounts", content=body, headers={"Content-Type": "application/json", **headers}
+        )
+        assert answer.status_code == 401
+        assert answer.json() == {"detail": "missing or invalid bearer token"}
+    # with a token the route reads the body (and names what is wrong with it)
+    answer = identity.as_(
+        "county", "POST", "/accounts", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 422
+
+
+def test_ended_sessions_and_spent_refresh_tokens_are_forgotten_after_a_day(identity: IdentityApp):
+    import sqlalchemy as sa
+
+    from services.identity.sessions.service import forget_ended
+
+    pair = identity.sign_in(COUNTY_MOBILE).json()
+    identity.client.post("/sessions/refresh", json={"refresh_token": pair["refresh_token"]})
+    identity.bearer(pair["access_token"], "DELETE", "/sessions/current")
+
+    def counts() -> tuple[int, int]:
+        with identity.runtime.db.engine.connect() as connection:
+            sessions = connection.execute(sa.text("SELECT count(*) FROM sign_in_sessions")).scalar_one()
+            tokens = connection.execute(sa.text("SELECT count(*) FROM refresh_tokens")).scalar_one()
+        return int(sessions), int(tokens)
+
+    assert counts() == (2, 3)
+    identity.advance(hours=23)
+    with identity.runtime.db.session() as session:
+        assert forget_ended(session, now=identity.clock.now()) == 0
+    identity.advance(hours=2)
+    with identity.runtime.db.session() as session:
+        assert forget_ended(session, now=identity.clock.now()) == 1  # the signed-out one
+    assert counts() == (1, 1)  # the county's own session lives on, with its refresh token
+    identity.advance(hours=12)  # that token expired 25 h ago
+    with identity.runtime.db.session() as session:
+        forget_ended(session, now=identity.clock.now())
+    assert counts() == (1, 0)

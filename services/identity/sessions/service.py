@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from services.identity.accounts.models import Account, MachineAccount, masked, normalise_mobile
@@ -401,3 +402,22 @@ def open_sessions_of(session: Session, account_id: uuid.UUID, now: datetime) -> 
             .order_by(col(SignInSession.created_at).desc())
         ).all()
     )
+
+
+FORGET_AFTER = timedelta(days=1)
+
+
+def forget_ended(session: Session, *, now: datetime) -> int:
+    """Delete refresh tokens past their end and sessions ended a day ago (their tokens too);
+    the audit log keeps what happened. Returns the sessions forgotten."""
+    cutoff = now - FORGET_AFTER
+    ended = sa.select(col(SignInSession.id)).where(
+        sa.or_(col(SignInSession.expires_at) < cutoff, col(SignInSession.revoked_at) < cutoff)
+    )
+    tokens = RefreshToken.__table__  # type: ignore[attr-defined]
+    table = SignInSession.__table__  # type: ignore[attr-defined]
+    connection = session.connection()
+    connection.execute(
+        tokens.delete().where(sa.or_(tokens.c.expires_at < cutoff, tokens.c.session_id.in_(ended)))
+    )
+    return int(connection.execute(table.delete().where(table.c.id.in_(ended))).rowcount or 0)
