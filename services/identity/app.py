@@ -72,7 +72,7 @@ SPEC = ServiceSpec(
     infra=infra,
     migrations=Path(__file__).parent / "migrations",
     handlers=EVENT_HANDLERS,
-    consumes=(),
+    consumes=("registry",),
     routers=(sessions_router, accounts_router, passwords_router, machines_router, keys_router),
     loops=(housekeeping,),
     # The shared guard in front of every app checks today's HS256 tokens, which identity does not

@@ -1,9 +1,10 @@
-"""The identity service's own metadata and infrastructure tables."""
+"""The identity service's own metadata and infrastructure tables, and its place directory."""
 
 from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
 from shared.db import add_infrastructure_tables
+from shared.places import add_place_directory
 
 
 class Base(SQLModel, registry=registry()):
@@ -11,3 +12,4 @@ class Base(SQLModel, registry=registry()):
 
 
 infra = add_infrastructure_tables(Base.metadata)
+place_directory = add_place_directory(Base.metadata)

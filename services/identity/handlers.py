@@ -1,7 +1,11 @@
-"""Who in the identity service reacts to which event: nobody yet. Identity produces
-(`shian.identity`) and consumes no stream; a place directory from the registry's `place.defined`
-would let it check the places of new accounts (see the service's README notes)."""
+"""Who in the identity service reacts to which event: the places, from the registry's
+`place.defined`, so that an account names a township and village the county has."""
 
+from services.identity.database import place_directory
+from shared.events import PlaceDefined
 from shared.inbox import HandlerMap
+from shared.places import place_directory_handler
 
-EVENT_HANDLERS: HandlerMap = {}
+EVENT_HANDLERS: HandlerMap = {
+    PlaceDefined: [place_directory_handler(place_directory)],
+}

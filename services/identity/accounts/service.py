@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from services.identity.accounts.models import (
@@ -30,6 +31,7 @@ from services.identity.accounts.models import (
     normalise_mobile,
 )
 from services.identity.context import Identity
+from services.identity.database import place_directory
 from services.identity.passwords import (
     check_history,
     check_rules,
@@ -98,6 +100,34 @@ def _place_of(principal: Principal, role: str, township_id: str | None, village_
     if village_id is not None:
         raise Invalid("village_id", f"a {role} account has no village")
     return township_id, None
+
+
+def _check_places(
+    session: Session,
+    county_id: str,
+    township_id: str | None,
+    village_id: str | None,
+    *,
+    village_field: str = "village_id",
+) -> None:
+    """422 for a township or village the county does not have, once the registry has told identity
+    the county's places (`place.defined`); before that, a fresh deployment, the places are taken
+    as given (every service refuses a token for a place it does not know, whatever it says)."""
+    table = place_directory
+    ids = [county_id] + [place for place in (township_id, village_id) if place is not None]
+    rows = session.execute(sa.select(table).where(table.c.place_id.in_(ids))).mappings().all()
+    found = {row["place_id"]: row for row in rows}
+    county = found.get(county_id)
+    if county is None or county["level"] != "county":
+        return
+    if township_id is not None:
+        township = found.get(township_id)
+        if township is None or township["level"] != "township" or township["parent_id"] != county_id:
+            raise Invalid("township_id", "is not a township of the county")
+    if village_id is not None:
+        village = found.get(village_id)
+        if village is None or village["level"] != "village" or village["parent_id"] != township_id:
+            raise Invalid(village_field, "is not a village of the township")
 
 
 def load(
@@ -187,6 +217,7 @@ def create(
     _ensure_manager(principal)
     _ensure_may_hold(principal, data.role)
     township_id, village_id = _place_of(principal, data.role, data.township_id, data.village_id)
+    _check_places(session, principal.county_id, township_id, village_id)
     _ensure_mobile_free(session, data.mobile)
     issued = _new_account(
         session,
@@ -223,6 +254,13 @@ def create_coordinators(
                 f"villages.{index}.village_id", f"is listed twice (first at {seen_villages[row.village_id]})"
             )
         seen_villages[row.village_id] = index
+        _check_places(
+            session,
+            principal.county_id,
+            township_id,
+            row.village_id,
+            village_field=f"villages.{index}.village_id",
+        )
         _ensure_mobile_free(session, row.mobile, field=f"villages.{index}.mobile")
     issued = [
         _new_account(
@@ -263,6 +301,7 @@ def update(
             given.get("township_id", account.township_id if role not in ("county", "ops") else None),
             given.get("village_id", account.village_id if role == "village" else None),
         )
+        _check_places(session, account.county_id, township_id, village_id)
     else:
         township_id, village_id = account.township_id, account.village_id
     if data.mobile is not None:
