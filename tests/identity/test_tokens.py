@@ -260,3 +260,10 @@ def test_revoked_sessions_are_refused_until_their_tokens_expire(keys: Keys, cloc
     assert not revoked.is_revoked("s-9")
     assert revoked.purge() == 1 and len(revoked) == 0
     assert json.loads(revoked.snapshot()) == {}
+
+
+def test_the_benchmark_measures_the_three_algorithms(tmp_path):
+    from services.identity.bench import verification
+
+    figures = verification(20, tmp_path)
+    assert len(figures) == 3 and all(micros > 0 for micros in figures.values())
