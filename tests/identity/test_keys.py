@@ -21,7 +21,8 @@ def test_the_jwks_publishes_the_public_key_only(identity: IdentityApp):
     assert answer.status_code == 200
     assert "max-age" in answer.headers["cache-control"]
     (key,) = answer.json()["keys"]
-    assert (key["kty"], key["crv"], key["alg"], key["use"]) == ("OKP", "Ed25519", "EdDSA", "sig")
+    assert (key["kty"], key["crv"], key["alg"], key["use"]) == ("EC", "P-256", "ES256", "sig")
+    assert "d" not in key and {"x", "y"} <= set(key)
     assert "d" not in key
     from jwt import get_unverified_header
 
@@ -119,3 +120,27 @@ def test_the_command_line_creates_the_first_county_account_and_rotates(
     assert second.exit_code == 2 and "already" in second.output
     rotated = runner.invoke(app, ["rotate-key"])
     assert rotated.exit_code == 0 and "signing with key" in rotated.output
+
+
+def test_a_rotation_may_change_the_algorithm_and_both_keys_verify(identity: IdentityApp):
+    """A deployment that moves to Ed25519 (SHIAN_IDENTITY_SIGNING_ALGORITHM=EdDSA) rotates: tokens of
+    the ES256 key still verify while they live, new ones are EdDSA."""
+    import jwt
+
+    verifier = identity.verifier(refetch_seconds=0)
+    before = identity.tokens["county"]
+    identity.config.signing_algorithm = "EdDSA"
+    with identity.runtime.db.session() as session:
+        keys.rotate(
+            session, now=identity.clock.now(), actor="ops:cli", county_id=COUNTY, config=identity.config
+        )
+    identity.again("county")
+    after = identity.tokens["county"]
+    assert jwt.get_unverified_header(after)["alg"] == "EdDSA"
+    assert {key["kty"] for key in identity.client.get("/.well-known/jwks.json").json()["keys"]} == {
+        "EC",
+        "OKP",
+    }
+    assert verifier.verify(before)["sub"] == verifier.verify(after)["sub"]
+    assert identity.as_("county", "GET", "/accounts/me").status_code == 200
+    assert identity.bearer(before, "GET", "/accounts/me").status_code == 200

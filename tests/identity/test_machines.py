@@ -99,3 +99,19 @@ def test_disabling_a_machine_revokes_its_tokens(identity: IdentityApp):
         identity.verifier(revoked=revoked_sessions).verify(token)
     assert identity.client.post("/token", data=form).status_code == 401
     assert identity.audit("machine.disabled")
+
+
+def test_a_new_secret_replaces_the_old_one(identity: IdentityApp):
+    issued = _machine(identity)
+    machine = issued["machine"]
+    answer = identity.as_("county", "POST", f"/machines/{machine['id']}/secret")
+    assert answer.status_code == 200
+    fresh = answer.json()["client_secret"]
+    assert fresh != issued["client_secret"]
+    form = {"grant_type": "client_credentials", "client_id": machine["client_id"]}
+    assert (
+        identity.client.post("/token", data={**form, "client_secret": issued["client_secret"]}).status_code
+        == 401
+    )
+    assert identity.client.post("/token", data={**form, "client_secret": fresh}).status_code == 200
+    assert identity.audit("machine.secret_changed")

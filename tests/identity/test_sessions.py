@@ -26,14 +26,14 @@ from tests.identity.conftest import (
 )
 
 
-def test_a_sign_in_answers_a_short_eddsa_token_with_the_place(offices: IdentityApp):
+def test_a_sign_in_answers_a_short_es256_token_with_the_place(offices: IdentityApp):
     issued = offices.create(
         "dongshan", name="李明", mobile="13900000001", role="village", village_id=SHANGCUN
     )
     pair = offices.enrol("shangcun", issued)
     assert pair["token_type"] == "Bearer" and pair["expires_in"] == 900
     header = jwt.get_unverified_header(pair["access_token"])
-    assert header["alg"] == "EdDSA" and header["kid"] and header["typ"] == "at+jwt"
+    assert header["alg"] == "ES256" and header["kid"] and header["typ"] == "at+jwt"
     claims = offices.verifier().verify(pair["access_token"])
     assert claims["iss"] == "shian-identity" and claims["aud"] == "shian"
     assert claims["sub"] == issued["account"]["id"] and claims["sid"] == pair["session_id"]

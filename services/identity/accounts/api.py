@@ -186,6 +186,14 @@ def list_machines(session: SessionDep, user: PrincipalDep):
     return service.machines(session, user)
 
 
+@machines.post(
+    "/{machine_id}/secret", response_model=MachineIssued, summary="Give a machine account a new secret"
+)
+def new_machine_secret(machine_id: uuid.UUID, session: SessionDep, user: PrincipalDep, clock: ClockDep):
+    """The new secret is shown once; the old one stops working at once."""
+    return service.new_machine_secret(session, user, machine_id, clock.now())
+
+
 @machines.post("/{machine_id}/disable", response_model=MachineRead, summary="Disable a machine account")
 def disable_machine(
     machine_id: uuid.UUID, session: SessionDep, user: PrincipalDep, identity: IdentityDep, clock: ClockDep

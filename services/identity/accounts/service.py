@@ -654,6 +654,28 @@ def load_machine(session: Session, principal: Principal, machine_id: uuid.UUID) 
     return found
 
 
+def new_machine_secret(
+    session: Session, principal: Principal, machine_id: uuid.UUID, now: datetime
+) -> MachineIssued:
+    """A new client secret (shown once); the old one stops working at once. Tokens already issued
+    live out their 15 minutes (disable the machine to end them)."""
+    machine = load_machine(session, principal, machine_id)
+    if machine.status != "active":
+        raise Conflict("status", "a disabled machine account gets no secret")
+    secret = new_secret()
+    machine.secret_hash = sha256(secret)
+    session.add(machine)
+    record(
+        session,
+        machine,
+        actor=principal.actor,
+        action="machine.secret_changed",
+        detail={"client_id": machine.client_id, "at": now.isoformat()},
+    )
+    session.flush()
+    return MachineIssued(machine=MachineRead.model_validate(machine), client_secret=secret)
+
+
 def disable_machine(
     session: Session, identity: Identity, principal: Principal, machine_id: uuid.UUID, now: datetime
 ) -> MachineRead:

@@ -1,7 +1,10 @@
 """Signing keys: made, rotated, published and used, all inside identity.
 
-Ed25519 (JWS `EdDSA`): deterministic signatures (no per-signature random number to get wrong),
-small keys, and the fastest verification of the asymmetric JWS algorithms. The private key is a
+ES256 (ECDSA on P-256) by default: every service verifies every request's token, and on this
+project's machine OpenSSL verifies a P-256 signature faster than an Ed25519 one (its P-256 code is
+hand-tuned assembly; `python -m services.identity.bench` sets them side by side), and every JOSE
+library, browser and OIDC provider speaks it. `SHIAN_IDENTITY_SIGNING_ALGORITHM=EdDSA` makes the next
+key an Ed25519 one instead; each key keeps its own algorithm. The private key is a
 PKCS#8 PEM in identity's database (a 0600 file on SQLite), encrypted with
 `SHIAN_IDENTITY_KEY_ENCRYPTION_KEY` when set (required in production); it never leaves identity.
 The public half goes out as a JWK in `/.well-known/jwks.json`.
@@ -22,8 +25,9 @@ from typing import Any
 import jwt
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from jwt.algorithms import OKPAlgorithm
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 from sqlmodel import Session, col, select
 
 from services.identity.config import IdentityConfig
@@ -31,7 +35,8 @@ from services.identity.keys.models import SigningKey
 from shared.catalogue.identity import KeyRotated
 from shared.outbox import emit
 
-ALGORITHM = "EdDSA"
+ALGORITHMS = ("ES256", "EdDSA")
+PrivateKey = ec.EllipticCurvePrivateKey | Ed25519PrivateKey
 TOKEN_TYPE = "at+jwt"  # RFC 9068: an access token, not an ID token
 
 
@@ -39,7 +44,16 @@ def _new_kid(now: datetime) -> str:
     return f"{now:%Y%m%d}-{secrets.token_hex(4)}"
 
 
-def _private_pem(key: Ed25519PrivateKey, config: IdentityConfig) -> tuple[bytes, bool]:
+def _generate(algorithm: str) -> tuple[PrivateKey, dict[str, Any]]:
+    """A new private key for the algorithm, and its public half as a JWK."""
+    if algorithm == "EdDSA":
+        edwards = Ed25519PrivateKey.generate()
+        return edwards, json.loads(OKPAlgorithm.to_jwk(edwards.public_key()))
+    curve = ec.generate_private_key(ec.SECP256R1())
+    return curve, json.loads(ECAlgorithm.to_jwk(curve.public_key()))
+
+
+def _private_pem(key: PrivateKey, config: IdentityConfig) -> tuple[bytes, bool]:
     passphrase = config.key_encryption_key
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(passphrase.get_secret_value().encode())
@@ -51,14 +65,14 @@ def _private_pem(key: Ed25519PrivateKey, config: IdentityConfig) -> tuple[bytes,
 
 
 def create_key(session: Session, *, now: datetime, actor: str, config: IdentityConfig) -> SigningKey:
-    private = Ed25519PrivateKey.generate()
+    algorithm = config.signing_algorithm
+    private, jwk = _generate(algorithm)
     kid = _new_kid(now)
-    jwk: dict[str, Any] = json.loads(OKPAlgorithm.to_jwk(private.public_key()))
-    jwk.update({"kid": kid, "alg": ALGORITHM, "use": "sig"})
+    jwk.update({"kid": kid, "alg": algorithm, "use": "sig"})
     pem, encrypted = _private_pem(private, config)
     key = SigningKey(
         kid=kid,
-        algorithm=ALGORITHM,
+        algorithm=algorithm,
         private_pem=pem,
         encrypted=encrypted,
         public_jwk=jwk,
@@ -170,25 +184,22 @@ class LocalVerifier:
     def claims(self, session: Session, token: str, *, now: datetime) -> dict[str, Any]:
         """The verified claims, or jwt.InvalidTokenError."""
         header = jwt.get_unverified_header(token)
-        if header.get("alg") != ALGORITHM:
-            raise jwt.InvalidAlgorithmError("only EdDSA tokens are identity's")
+        algorithm = header.get("alg")
+        if algorithm not in ALGORITHMS:
+            raise jwt.InvalidAlgorithmError("only ES256 and EdDSA tokens are identity's")
         kid = str(header.get("kid") or "")
+        row = session.get(SigningKey, kid)  # a key past its publication verifies nothing
+        if row is None or (row.published_until is not None and row.published_until <= now):
+            raise jwt.InvalidKeyError("unknown or withdrawn key")
         key = self._keys.get(kid)
         if key is None:
-            row = session.get(SigningKey, kid)
-            if row is None or (row.published_until is not None and row.published_until <= now):
-                raise jwt.InvalidKeyError("unknown key")
-            key = jwt.PyJWK(row.public_jwk, algorithm=ALGORITHM)
+            key = jwt.PyJWK(row.public_jwk, algorithm=row.algorithm)
             with self._lock:
                 self._keys[kid] = key
-        else:
-            row = session.get(SigningKey, kid)
-            if row is None or (row.published_until is not None and row.published_until <= now):
-                raise jwt.InvalidKeyError("key withdrawn")
         claims = jwt.decode(
             token,
             key,
-            algorithms=[ALGORITHM],
+            algorithms=[key.algorithm_name],  # the header must name the key's own algorithm
             audience=self.config.audience,
             issuer=self.config.issuer,
             options={
