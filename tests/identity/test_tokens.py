@@ -265,5 +265,5 @@ def test_revoked_sessions_are_refused_until_their_tokens_expire(keys: Keys, cloc
 def test_the_benchmark_measures_the_three_algorithms(tmp_path):
     from services.identity.bench import verification
 
-    figures = verification(20, tmp_path)
-    assert len(figures) == 3 and all(micros > 0 for micros in figures.values())
+    figures = verification(40, tmp_path)
+    assert len(figures) == 3 and all(fastest > 0 for fastest, _ in figures.values())
