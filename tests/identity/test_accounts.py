@@ -343,3 +343,18 @@ def test_an_idempotency_key_replays_the_first_answer(identity: IdentityApp):
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
     assert len(identity.events("account.created")) == 2  # the county's own and this one
+
+
+def test_guessing_the_current_password_with_a_token_locks_like_signing_in(identity: IdentityApp):
+    """A stolen access token is no way to guess the password: wrong current passwords count."""
+    body = {"current_password": "Guess#2026x", "password": "Another#2026"}
+    for _ in range(5):
+        assert identity.as_("county", "PUT", "/accounts/me/password", json=body).status_code == 403
+    assert identity.events("account.locked")[-1]["payload"]["failures"] == 5
+    assert len(identity.audit("account.password_change_failed")) == 5
+    right = {"current_password": PASSWORD, "password": "Another#2026"}
+    assert identity.as_("county", "PUT", "/accounts/me/password", json=right).status_code == 403
+    assert identity.sign_in("13800000001").status_code == 401  # locked for sign-in too
+    identity.advance(minutes=15)
+    identity.again("county")
+    assert identity.as_("county", "PUT", "/accounts/me/password", json=right).status_code == 204

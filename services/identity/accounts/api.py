@@ -84,13 +84,20 @@ def my_account(session: SessionDep, user: PrincipalDep):
 @router.put("/me/password", status_code=status.HTTP_204_NO_CONTENT, summary="Change one's own password")
 def change_password(
     data: PasswordChange,
+    request: Request,
     session: SessionDep,
     user: PrincipalDep,
     caller: CallerDep,
     identity: IdentityDep,
     clock: ClockDep,
 ):
-    """The current password and a new one meeting the rules; the caller's other sessions end."""
+    """The current password and a new one meeting the rules; the caller's other sessions end. A wrong
+    current password counts towards the account's lock, and attempts are limited as sign-ins are."""
+    now = clock.now()
+    account = service.me(session, user)
+    limited = limit_attempts(identity, request, account.mobile, now)
+    if limited is not None:
+        return limited
     changed = service.change_password(
         session,
         identity,
@@ -98,7 +105,7 @@ def change_password(
         current=data.current_password,
         password=data.password,
         keep_session=caller.session_id,
-        now=clock.now(),
+        now=now,
     )
     if not changed:
         return JSONResponse(

@@ -513,11 +513,30 @@ def change_password(
     keep_session: str,
     now: datetime,
 ) -> bool:
-    """A signed-in person's new password; their other sessions end. False if `current` is wrong."""
+    """A signed-in person's new password; their other sessions end. False if `current` is wrong:
+    a failure like a sign-in's (a stolen access token is no way to guess the password), counted
+    towards the lock, which also refuses `current` while it holds."""
     account = session.exec(
         select(Account).where(Account.id == uuid.UUID(principal.subject)).with_for_update()
     ).first()
-    if account is None or not identity.hasher.verify(account.password_hash, current):
+    if account is None:
+        return False
+    if account.locked_until is not None and account.locked_until <= now:
+        account.locked_until = None
+        account.failures = 0
+    if account.locked_until is not None:
+        identity.hasher.waste(current)
+        return False
+    if not identity.hasher.verify(account.password_hash, current):
+        account.failures += 1
+        record(
+            session,
+            account,
+            actor=principal.actor,
+            action="account.password_change_failed",
+            detail={"failures": account.failures},
+        )
+        sessions.lock_if_too_many(session, identity, account, now=now)
         return False
     _set_password(session, identity, account, password, now, with_code=False)
     sessions.revoke_account_sessions(

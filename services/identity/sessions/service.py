@@ -170,21 +170,8 @@ def sign_in(
         return _failed(session, identity, account, reason="no_password", address=address, now=now)
     if not identity.hasher.verify(account.password_hash, password):
         account.failures += 1
-        session.add(account)
         refused = _failed(session, identity, account, reason="wrong_password", address=address, now=now)
-        if account.failures >= config.max_failures:
-            account.locked_until = now + timedelta(seconds=config.lock_seconds)
-            record(
-                session,
-                account,
-                actor="identity",
-                action="account.locked",
-                detail={"until": account.locked_until.isoformat(), "failures": account.failures},
-                event=AccountLocked(
-                    account_id=account.id, until=account.locked_until, failures=account.failures
-                ),
-                occurred_at=now,
-            )
+        lock_if_too_many(session, identity, account, now=now)
         return refused
     account.failures = 0
     if identity.hasher.needs_rehash(account.password_hash):  # the configured cost went up
@@ -218,6 +205,24 @@ def sign_in(
         occurred_at=now,
     )
     return pair
+
+
+def lock_if_too_many(session: Session, identity: Identity, account: Account, *, now: datetime) -> None:
+    """Lock the account (every password refused until the lock runs out) once its failures in a
+    row reach the limit; audited and published as `account.locked`."""
+    session.add(account)
+    if account.failures < identity.config.max_failures or account.locked_until is not None:
+        return
+    account.locked_until = now + timedelta(seconds=identity.config.lock_seconds)
+    record(
+        session,
+        account,
+        actor="identity",
+        action="account.locked",
+        detail={"until": account.locked_until.isoformat(), "failures": account.failures},
+        event=AccountLocked(account_id=account.id, until=account.locked_until, failures=account.failures),
+        occurred_at=now,
+    )
 
 
 def refresh(session: Session, identity: Identity, *, token: str, now: datetime) -> TokenPair | Refused:
