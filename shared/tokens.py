@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import jwt
 
+from shared.auth import Principal, Role
 from shared.clock import SYSTEM_CLOCK, Clock
 
 log = logging.getLogger("shian.tokens")
@@ -116,19 +117,23 @@ class JwksVerifier:
                 log.warning("JWKS key %s unusable: %s", kid, error)
         self._keys = keys
 
-    def key(self, kid: str) -> jwt.PyJWK | None:
+    def key(self, kid: str, *, fetch: bool = True) -> jwt.PyJWK | None:
         """The public key for `kid`: from the cached set, refreshed when it is old, fetched again
-        for an unknown kid unless the last fetch was under `refetch_seconds` ago."""
+        for an unknown kid unless the last fetch was under `refetch_seconds` ago. With
+        `fetch=False` only the cached set is consulted (code on an event loop must not wait for
+        identity: it answers from the cache, and a worker thread fetches)."""
         with self._lock:
             age = self._monotonic() - self._fetched_at
-            if age >= self.max_age or (kid not in self._keys and age >= self.refetch_seconds):
+            stale = age >= self.max_age or (kid not in self._keys and age >= self.refetch_seconds)
+            if stale and fetch:
                 self._load()
             return self._keys.get(kid)
 
     # --- tokens ---
 
-    def verify(self, token: str) -> dict[str, Any]:
-        """The claims of a valid token; InvalidToken (TokenExpired, SessionRevoked) otherwise."""
+    def verify(self, token: str, *, fetch: bool = True) -> dict[str, Any]:
+        """The claims of a valid token; InvalidToken (TokenExpired, SessionRevoked) otherwise.
+        `fetch=False`: never fetch the JWKS (a token of a key not cached yet is refused)."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.DecodeError as error:
@@ -141,7 +146,7 @@ class JwksVerifier:
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
             raise InvalidToken("the token names no key (kid)")
-        key = self.key(kid)
+        key = self.key(kid, fetch=fetch)
         if key is None:
             raise InvalidToken(f"unknown key {kid!r}")
         if key.algorithm_name != algorithm:
@@ -176,6 +181,22 @@ class JwksVerifier:
         if self.revoked is not None and isinstance(sid, str) and self.revoked.is_revoked(sid):
             raise SessionRevoked("session revoked")
         return claims
+
+
+def principal_of(claims: Mapping[str, Any]) -> Principal | None:
+    """The person a verified token speaks for, as the services' `Principal`; None for a machine's
+    token (role `machine`: its `scope` says what it may do, not a place)."""
+    try:
+        role = Role(str(claims.get("role")))
+    except ValueError:
+        return None
+    return Principal(
+        subject=str(claims["sub"]),
+        role=role,
+        county_id=str(claims.get("county")),
+        township_id=claims.get("township"),
+        village_id=claims.get("village"),
+    )
 
 
 class RevokedSessions:

@@ -267,3 +267,30 @@ def test_the_benchmark_measures_the_three_algorithms(tmp_path):
 
     figures = verification(40, tmp_path)
     assert len(figures) == 3 and all(fastest > 0 for fastest, _ in figures.values())
+
+
+def test_on_an_event_loop_the_verifier_answers_from_its_cache_only(keys: Keys, clock: ManualClock):
+    verifier = verifier_for(keys, clock)
+    with pytest.raises(InvalidToken, match="unknown key"):
+        verifier.verify(keys.sign("k1"), fetch=False)
+    assert keys.fetched == 0
+    verifier.verify(keys.sign("k1"))
+    verifier.verify(keys.sign("k1"), fetch=False)
+    assert keys.fetched == 1
+
+
+def test_a_tokens_claims_become_the_services_principal(keys: Keys, clock: ManualClock):
+    from shared.auth import Role
+    from shared.tokens import principal_of
+
+    claims = verifier_for(keys, clock).verify(
+        keys.sign("k1", role="village", village="qingyun.dongshan.shangcun")
+    )
+    principal = principal_of(claims)
+    assert principal is not None and principal.role is Role.village
+    assert (principal.county_id, principal.township_id, principal.village_id) == (
+        "qingyun",
+        "qingyun.dongshan",
+        "qingyun.dongshan.shangcun",
+    )
+    assert principal_of({**claims, "role": "machine", "scope": "sms:callback"}) is None
