@@ -167,6 +167,25 @@ def _issue_code(identity: Identity, account: Account, now: datetime) -> str:
 # --- commands -------------------------------------------------------------------------------------
 
 
+def record_created(session: Session, account: Account, *, actor: str, now: datetime) -> None:
+    """The audit line and the `account.created` event of a new account."""
+    record(
+        session,
+        account,
+        actor=actor,
+        action="account.created",
+        detail={"role": account.role, "mobile": masked(account.mobile), "village_id": account.village_id},
+        event=AccountCreated(
+            account_id=account.id,
+            name=account.name,
+            role=account.role,
+            village_id=account.village_id,
+            status=account.status,
+        ),
+        occurred_at=now,
+    )
+
+
 def _new_account(
     session: Session,
     identity: Identity,
@@ -193,20 +212,7 @@ def _new_account(
     )
     code = _issue_code(identity, account, now)
     session.add(account)
-    record(
-        session,
-        account,
-        actor=actor,
-        action="account.created",
-        detail={"role": role, "mobile": masked(mobile), "village_id": village_id},
-        event=AccountCreated(
-            account_id=account.id,
-            name=name,
-            role=role,
-            village_id=village_id,
-        ),
-        occurred_at=now,
-    )
+    record_created(session, account, actor=actor, now=now)
     assert account.code_expires_at is not None
     return AccountIssued(account=read(account), code=code, code_expires_at=account.code_expires_at)
 
