@@ -50,7 +50,10 @@ async def housekeeping(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
             sessions.forget_ended(session, now=runtime.clock.now())
 
     try:
-        await asyncio.to_thread(first_key)
+        try:
+            await asyncio.to_thread(first_key)
+        except Exception:  # the database may be away: the first sign-in makes the key then
+            log.exception("identity could not make its first signing key at start")
         while not stop.is_set():
             try:
                 await asyncio.to_thread(forget)
