@@ -2,7 +2,7 @@
 `place.defined`, so that an account names a township and village the county has."""
 
 from services.identity.database import place_directory
-from shared.events import PlaceDefined
+from shared.catalogue.registry import PlaceDefined
 from shared.inbox import HandlerMap
 from shared.places import place_directory_handler
 

@@ -9,7 +9,8 @@ import redis
 import sqlalchemy as sa
 
 from shared.bus import OutgoingEvent, encode_message
-from shared.events import Envelope, PlaceDefined
+from shared.catalogue.registry import PlaceDefined
+from shared.events import Envelope
 from tests.identity.conftest import COUNTY, DONGSHAN, HECUN, SHANGCUN, XISHUI, IdentityApp
 
 PLACES = [
