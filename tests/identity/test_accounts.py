@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.identity.accounts.models import normalise_mobile
-from tests.identity.conftest import (
+from tests.support.identity import (
     COUNTY,
     DONGSHAN,
     HECUN,

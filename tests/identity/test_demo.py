@@ -8,14 +8,14 @@ import pytest
 import yaml
 
 from services.identity.demo import ensure_demo_accounts
-from tests.identity.conftest import IdentityApp
+from tests.support.identity import IdentityApp
 
 DEMO_COUNTY = Path(__file__).resolve().parents[2] / "services" / "registry" / "data" / "demo_county.yaml"
 
 
 def test_every_demo_account_signs_in_with_its_role_and_place(settings, tmp_path):
     from shared.clock import ManualClock
-    from tests.identity.conftest import START, cheap_config, running_identity
+    from tests.support.identity import START, cheap_config, running_identity
 
     definition = yaml.safe_load(DEMO_COUNTY.read_text(encoding="utf-8"))
     with running_identity(settings, ManualClock(START), cheap_config(), county=False) as identity:

@@ -18,7 +18,7 @@ from schemathesis import GenerationMode
 from schemathesis.python import asgi
 
 from shared.clock import ManualClock
-from tests.identity.conftest import COUNTY, COUNTY_MOBILE, DONGSHAN, PASSWORD, START, cheap_config
+from tests.support.identity import COUNTY, COUNTY_MOBILE, DONGSHAN, PASSWORD, START, cheap_config
 
 EXAMPLES = int(os.environ.get("SHIAN_FUZZ_EXAMPLES", "10"))
 CHECKS = [
@@ -49,12 +49,11 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator
     township office signed in."""
     from services.identity.accounts import service as accounts
     from services.identity.app import SPEC, create
-    from services.identity.config import IdentitySettings
     from shared.migrations import upgrade
-    from tests.conftest import make_settings
+    from tests.support.settings import make_settings
 
     base = make_settings(tmp_path_factory.mktemp("fuzz") / "var", redis_url, f"fz{uuid.uuid4().hex[:10]}")
-    settings = IdentitySettings.of(base)
+    settings = base
     upgrade(SPEC.migrations, settings.database_url("identity"))
     clock = ManualClock(START)
     app = create(settings, clock, cheap_config(access_ttl_seconds=3600))

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from services.identity.keys import service as keys
 from shared.clock import ManualClock
 from shared.settings import Settings
-from tests.identity.conftest import COUNTY, COUNTY_MOBILE, START, IdentityApp, cheap_config, running_identity
+from tests.support.identity import COUNTY, COUNTY_MOBILE, START, IdentityApp, cheap_config, running_identity
 
 
 def test_the_jwks_publishes_the_public_key_only(identity: IdentityApp):

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from shared.tokens import InvalidToken, RevokedSessions
-from tests.identity.conftest import COUNTY, IdentityApp
+from tests.support.identity import COUNTY, IdentityApp
 
 
 def _machine(identity: IdentityApp, by: str = "county", scopes: list[str] | None = None) -> dict:

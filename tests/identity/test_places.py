@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from shared.bus import OutgoingEvent, encode_message
 from shared.catalogue.registry import PlaceDefined
 from shared.events import Envelope
-from tests.identity.conftest import COUNTY, DONGSHAN, HECUN, SHANGCUN, XISHUI, IdentityApp
+from tests.support.identity import COUNTY, DONGSHAN, HECUN, SHANGCUN, XISHUI, IdentityApp
 
 PLACES = [
     (COUNTY, "county", "青云县", None),

@@ -7,15 +7,14 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from services.identity.config import IdentitySettings
 from shared.clock import ManualClock
 from shared.settings import Settings
-from tests.identity.conftest import COUNTY_MOBILE, DONGSHAN, PASSWORD, START, cheap_config, running_identity
+from tests.support.identity import COUNTY_MOBILE, DONGSHAN, PASSWORD, START, cheap_config, running_identity
 
 
 def test_the_flows_on_postgres(settings: Settings, pg_database: Callable[[], str]) -> None:
     url = pg_database()
-    on_postgres = IdentitySettings(**settings.model_dump(), identity_database_url=url)
+    on_postgres = settings.model_copy(update={"identity_database_url": url})
     with running_identity(on_postgres, ManualClock(START), cheap_config()) as identity:
         assert identity.runtime.db.is_postgres
         issued = identity.person(

@@ -13,7 +13,7 @@ import pytest
 from shared.clock import ManualClock
 from shared.settings import Settings
 from shared.tokens import InvalidToken
-from tests.identity.conftest import (
+from tests.support.identity import (
     COUNTY,
     COUNTY_MOBILE,
     DONGSHAN,

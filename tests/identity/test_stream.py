@@ -14,7 +14,7 @@ from services.identity.app import SPEC
 from shared.bus import decode_entry
 from shared.events import Envelope
 from shared.tokens import RevokedSessions, SessionRevoked
-from tests.identity.conftest import COUNTY_MOBILE, DONGSHAN, IdentityApp
+from tests.support.identity import COUNTY_MOBILE, DONGSHAN, IdentityApp
 
 
 def test_every_audited_action_writes_its_event(offices: IdentityApp):
