@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from services.identity.accounts.api import machines as machines_router
 from services.identity.accounts.api import passwords as passwords_router
 from services.identity.accounts.api import router as accounts_router
-from services.identity.config import SERVICE, IdentityConfig, IdentitySettings
+from services.identity.config import SERVICE, IdentityConfig
 from services.identity.context import Identity
 from services.identity.database import Base, infra
 from services.identity.guard import IdentityCallerFirst
@@ -26,7 +26,7 @@ from services.identity.sessions import service as sessions
 from services.identity.sessions.api import router as sessions_router
 from shared.clock import Clock
 from shared.service import ServiceRuntime, ServiceSpec
-from shared.settings import Settings
+from shared.settings import Settings, get_settings
 from shared.web import create_app
 
 log = logging.getLogger("shian.identity")
@@ -88,7 +88,7 @@ SPEC = ServiceSpec(
 def create(
     settings: Settings | None = None, clock: Clock | None = None, config: IdentityConfig | None = None
 ) -> FastAPI:
-    settings = IdentitySettings.of(settings or IdentitySettings())
+    settings = settings or get_settings()
     config = config or IdentityConfig()
     app = create_app(SPEC, settings, clock)
     runtime: ServiceRuntime = app.state.runtime

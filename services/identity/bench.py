@@ -89,13 +89,14 @@ def sign_in(count: int, var_dir: Path) -> dict[str, Any]:
 
     from services.identity.accounts import service as accounts
     from services.identity.app import SPEC, create
-    from services.identity.config import IdentityConfig, IdentitySettings
+    from services.identity.config import IdentityConfig
     from shared.localredis import start_local_redis
     from shared.migrations import upgrade
+    from shared.settings import Settings
 
     redis = start_local_redis(var_dir / "redis")
     try:
-        settings = IdentitySettings(var_dir=var_dir, redis_url=redis.url, access_log=False, env="test")
+        settings = Settings(var_dir=var_dir, redis_url=redis.url, access_log=False, env="test")
         config = IdentityConfig(
             attempts_per_account_per_minute=count * 10, attempts_per_address_per_minute=count * 10
         )

@@ -24,7 +24,7 @@ from rich.table import Table
 from services.identity import demo
 from services.identity.accounts import service as accounts
 from services.identity.app import SPEC
-from services.identity.config import SERVICE, IdentityConfig, IdentitySettings
+from services.identity.config import SERVICE, IdentityConfig
 from services.identity.context import Identity
 from services.identity.database import infra
 from services.identity.keys import service as keys
@@ -35,6 +35,7 @@ from shared.clock import SYSTEM_CLOCK
 from shared.db import Database
 from shared.errors import DomainError
 from shared.migrations import upgrade
+from shared.settings import Settings
 
 DEMO_COUNTY = Path(__file__).resolve().parents[1] / "registry" / "data" / "demo_county.yaml"
 
@@ -53,8 +54,8 @@ def _fail(message: str, code: int = 2) -> NoReturn:
 
 
 @contextmanager
-def _database() -> Iterator[tuple[Database, IdentitySettings, IdentityConfig]]:
-    settings = IdentitySettings()
+def _database() -> Iterator[tuple[Database, Settings, IdentityConfig]]:
+    settings = Settings()
     url = settings.database_url(SERVICE)
     upgrade(SPEC.migrations, url)
     db = Database(url, infra=infra, stream=settings.stream(SERVICE), service=SERVICE)
@@ -64,7 +65,7 @@ def _database() -> Iterator[tuple[Database, IdentitySettings, IdentityConfig]]:
         db.dispose()
 
 
-def _identity(settings: IdentitySettings, config: IdentityConfig) -> Identity:
+def _identity(settings: Settings, config: IdentityConfig) -> Identity:
     return Identity(
         config=config,
         settings=settings,

@@ -2,9 +2,8 @@
 
 The shared `Settings` hold what every service needs (Redis, the var directory, admission). These are
 identity's own: who it says it is in its tokens, how long they live, how sign-in is limited and
-locked, the password rules and the Argon2id cost. `IdentitySettings` adds identity's database URL
-and port to the shared settings, under the names the shared runtime looks up
-(`SHIAN_IDENTITY_DATABASE_URL`, `SHIAN_IDENTITY_PORT`), without changing them for the others.
+locked, the password rules and the Argon2id cost. Its database URL and port are in the shared
+settings, as every service's are (`SHIAN_IDENTITY_DATABASE_URL`, `SHIAN_IDENTITY_PORT`).
 """
 
 from __future__ import annotations
@@ -14,24 +13,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from shared.settings import Settings
-
 SERVICE = "identity"
-DEFAULT_PORT = 8005
-
-
-class IdentitySettings(Settings):
-    """The shared settings, plus where identity's own database is and which port it serves."""
-
-    identity_database_url: str | None = None
-    identity_port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
-
-    @classmethod
-    def of(cls, settings: Settings) -> IdentitySettings:
-        """Identity's settings built on settings given (tests, the launcher): theirs win."""
-        if isinstance(settings, IdentitySettings):
-            return settings
-        return cls(**settings.model_dump())
 
 
 class IdentityConfig(BaseSettings):

@@ -28,7 +28,10 @@ from schemathesis.python import asgi
 from shared.auth import Role, issue_token
 from shared.migrations import upgrade
 from shared.places import find_place
-from shared.settings import SERVICE_NAMES
+
+# The four domain services, fuzzed with `shian token`'s tokens; identity (its own tokens, sign-in
+# and accounts) is fuzzed by tests/identity/test_fuzz.py.
+from shared.settings import DOMAIN_SERVICES as SERVICE_NAMES
 from shian.docs import endpoints
 from tests.support.county import COUNTY, DEFINITION, DONGSHAN
 from tests.support.security import REQUESTS
