@@ -78,8 +78,8 @@ SPEC = ServiceSpec(
     consumes=("registry",),
     routers=(sessions_router, accounts_router, passwords_router, machines_router, keys_router),
     loops=(housekeeping,),
-    # The shared guard in front of every app checks today's HS256 tokens, which identity does not
-    # take: services.identity.guard does the same with identity's own (sign-in, refresh, the
+    # The shared guard in front of every app also takes `shian token`'s HS256 tokens, which identity
+    # does not: services.identity.guard does the same with identity's own (sign-in, refresh, the
     # password with a code and the token endpoint take none).
     public_paths=("/",),
 )

@@ -1,7 +1,7 @@
 """Demo accounts for the demo county: one per role, with known passwords, refused in production.
 
-`make run` will call `ensure_demo_accounts` once identity is wired into the launcher; until then
-`python -m services.identity.cli demo-accounts` does it. Accounts already there are left alone
+`make run` calls `ensure_demo_accounts` (through `shian.demo.load_demo_accounts`);
+`shian identity demo-accounts` does it on its own. Accounts already there are left alone
 (their passwords too), so running it twice changes nothing.
 """
 

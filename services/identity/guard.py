@@ -1,7 +1,7 @@
 """Caller before body, for identity's own tokens.
 
 The shared guard (`shared.admission.CallerFirst`) reads no body of a request without a valid
-bearer token, but it checks today's HS256 tokens, which identity does not take. This one does the
+bearer token, but it takes `shian token`'s HS256 tokens too, which identity does not. This one does the
 same with identity's keys: a command carrying a body must carry an access token identity signed
 (unexpired), except the routes that are how one gets a token or a password. The route then checks
 the session and the account (`services.identity.context.current_caller`).
