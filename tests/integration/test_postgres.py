@@ -156,7 +156,14 @@ def test_two_replicas_applying_one_event_at_once_report_no_failure(pg_database, 
             assert sorted(tuple(row) for row in applied) == sorted(wanted)
     finally:
         engine.dispose()
-    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+    # psycopg may add, as the transaction that hit the primary key unwinds, that ending its
+    # pipeline failed too ("error ignored terminating ... pipeline aborted"): the same unique
+    # violation, already handled by the retry, and logged or not as the timing falls
+    def teardown_note(record: logging.LogRecord) -> bool:
+        return record.name == "psycopg" and "error ignored terminating" in str(record.msg)
+
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING and not teardown_note(r)] == []
     assert any("applied meanwhile by another consumer" in r.getMessage() for r in caplog.records)
 
 
