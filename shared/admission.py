@@ -30,7 +30,7 @@ import jwt
 from redis.asyncio import Redis
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.auth import Principal, decode_token
+from shared.auth import Principal, identity_key_id, token_verifier, verify_token
 from shared.settings import Settings
 
 log = logging.getLogger("shian.admission")
@@ -108,6 +108,8 @@ class CallerFirst:
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
         has_body = b"chunked" in headers.get(b"transfer-encoding", b"") or declared not in (None, b"0")
+        if has_body and not scope["path"].startswith(self.public_prefixes):
+            await fetch_missing_key(scope)
         if (
             has_body
             and not scope["path"].startswith(self.public_prefixes)
@@ -200,15 +202,34 @@ class RateLimit:
 CALLER_KEY = "shian.caller"
 
 
+def _bearer_token(scope: Scope) -> str | None:
+    scheme, _, token = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def fetch_missing_key(scope: Scope) -> None:
+    """If the request carries identity's token signed with a key the app's verifier has not cached
+    (a key rotated in, or the first token since start), fetch the JWKS in a worker thread: the
+    checks on the event loop then find the key in the cache, and the loop never waits on a fetch."""
+    token = _bearer_token(scope)
+    kid = identity_key_id(token) if token else None
+    verifier = token_verifier(scope.get("app"))
+    if kid is None or verifier is None or verifier.key(kid, fetch=False) is not None:
+        return
+    await asyncio.to_thread(verifier.key, kid)
+    scope.pop(CALLER_KEY, None)  # a verdict reached without the key is not kept
+
+
 def verified_caller(scope: Scope, settings: Settings) -> Principal | None:
     """The principal of the request's bearer token if it verifies, else None; decoded once per
-    request and kept in the scope, since the guards in front of the app each ask."""
+    request and kept in the scope, since the guards in front of the app each ask. On the event
+    loop: identity's keys are taken from the verifier's cache only (see fetch_missing_key)."""
     if CALLER_KEY not in scope:
-        scheme, _, token = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1").partition(" ")
+        token = _bearer_token(scope)
         principal = None
-        if scheme.lower() == "bearer" and token:
+        if token:
             try:
-                principal = decode_token(settings, token.strip())
+                principal = verify_token(settings, token_verifier(scope.get("app")), token, fetch=False)
             except jwt.InvalidTokenError:
                 principal = None
         scope[CALLER_KEY] = principal

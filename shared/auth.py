@@ -1,8 +1,10 @@
 """Bearer tokens and place scoping.
 
-A token is an HS256 JWT carrying a role and a place (with the place's parents), issued by
-`shian token`. Every query and command is scoped to the caller's place: outside it the answer is
-404, the same as for a record that does not exist, so a township never learns what another has.
+A token is identity's access token (ES256 or EdDSA, its `kid` naming a key of identity's JWKS,
+verified by `shared.tokens.JwksVerifier`), or in development and tests an HS256 JWT carrying a role
+and a place (with the place's parents), issued by `shian token`; production refuses the latter.
+Every query and command is scoped to the caller's place: outside it the answer is 404, the same as
+for a record that does not exist, so a township never learns what another has.
 
 A token is only a credential for places the service knows (`KnownPlaces`): a well-signed token for
 a county, township or village that is not in the county definition is refused with 401, so a token
@@ -31,6 +33,7 @@ from shared.settings import Settings
 if TYPE_CHECKING:
     from shared.db import Database
     from shared.events import Envelope
+    from shared.tokens import JwksVerifier
 
 ALGORITHM = "HS256"
 ISSUER = "shian"
@@ -176,6 +179,55 @@ def decode_token(settings: Settings, token: str) -> Principal:
         )
     except (KeyError, ValueError) as error:
         raise jwt.InvalidTokenError(f"token claims incomplete: {error}") from error
+
+
+# --- identity's tokens --------------------------------------------------------------------------
+
+IDENTITY_ALGORITHMS = frozenset({"ES256", "EdDSA"})
+
+
+def identity_key_id(token: str) -> str | None:
+    """The `kid` of a token that claims to be identity's (ES256 or EdDSA with a kid), else None."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.DecodeError:
+        return None
+    kid = header.get("kid")
+    if header.get("alg") in IDENTITY_ALGORITHMS and isinstance(kid, str) and kid:
+        return kid
+    return None
+
+
+def verify_token(
+    settings: Settings, verifier: JwksVerifier | None, token: str, *, fetch: bool = True
+) -> Principal:
+    """The principal of a bearer token: identity's, checked against its JWKS (and the revoked
+    sessions), or `shian token`'s HS256 outside production. Raises jwt.InvalidTokenError
+    (jwt.ExpiredSignatureError when expired). `fetch=False` never waits for identity's JWKS (code on
+    the event loop): a token of a key not cached yet is refused."""
+    if identity_key_id(token) is not None:
+        from shared.tokens import InvalidToken, TokenExpired, principal_of
+
+        if verifier is None:
+            raise jwt.InvalidTokenError("this service verifies no identity tokens")
+        try:
+            claims = verifier.verify(token, fetch=fetch)
+        except TokenExpired:
+            raise jwt.ExpiredSignatureError("token expired") from None
+        except InvalidToken as error:
+            raise jwt.InvalidTokenError(error.reason) from None
+        principal = principal_of(claims)
+        if principal is None:  # a machine's token: its scopes name no place a route could scope by
+            raise jwt.InvalidTokenError("a machine token is not taken by this service")
+        return principal
+    if settings.env == "production":
+        raise jwt.InvalidTokenError("only identity's tokens are taken in production")
+    return decode_token(settings, token)
+
+
+def token_verifier(app: Any) -> JwksVerifier | None:
+    """The verifier of identity's tokens an app holds (shared.web sets it), if any."""
+    return getattr(getattr(app, "state", None), "token_verifier", None)
 
 
 class Placed(Protocol):
@@ -347,8 +399,8 @@ def signed_principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers=_UNAUTHORIZED)
     settings: Settings = request.app.state.settings
-    try:
-        return decode_token(settings, credentials.credentials)
+    try:  # a sync dependency runs in a worker thread: it may fetch identity's JWKS
+        return verify_token(settings, token_verifier(request.app), credentials.credentials)
     except jwt.ExpiredSignatureError:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "token expired", headers=_UNAUTHORIZED) from None
     except jwt.InvalidTokenError:

@@ -219,7 +219,7 @@ def _range_reply(reply: object) -> StreamEntries:
     return cast(StreamEntries, reply)
 
 
-def _read_reply(reply: object) -> list[tuple[bytes, StreamEntries]]:
+def read_reply(reply: object) -> list[tuple[bytes, StreamEntries]]:
     """XREADGROUP's entries per stream; none when the read timed out (Redis answers nil)."""
     return cast("list[tuple[bytes, StreamEntries]]", reply or [])
 
@@ -311,7 +311,7 @@ class StreamConsumer:
             await self.observe_lag()
             await self.observe_parked()
             self._next_lag = now + 5.0
-        response = _read_reply(
+        response = read_reply(
             await self.redis.xreadgroup(
                 self.group,
                 self.name,

@@ -103,6 +103,7 @@ def catalogue_rows() -> list[dict[str, Any]]:
 # so that any process that can read an envelope can parse its payload. Plain module imports: a
 # catalogue module imported first (it imports this one) is then only partly initialised.
 import shared.catalogue.alerts  # noqa: E402
+import shared.catalogue.identity  # noqa: E402
 import shared.catalogue.inspection  # noqa: E402
 import shared.catalogue.registry  # noqa: E402
 import shared.catalogue.reporting  # noqa: E402, F401

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,16 +22,23 @@ from fastapi import APIRouter
 from prometheus_client import CollectorRegistry
 
 from shared import idempotency
-from shared.bus import REDIS_DOWN, Bus, StreamConsumer
+from shared.bus import REDIS_DOWN, Bus, StreamConsumer, decode_entry, read_reply
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.db import Database, InfraTables
 from shared.inbox import HandlerMap, InboxProcessor
 from shared.metrics import BusMetrics
 from shared.outbox import OutboxRelay
 from shared.settings import Settings
+from shared.tokens import RevokedSessions
 
 log = logging.getLogger("shian.service")
 IDEMPOTENCY_SWEEP_SECONDS = 3600.0
+IDENTITY = "identity"
+REVOKED_TYPE = "session.revoked"
+REVOCATION_REPLAY_SECONDS = 2 * 3600.0
+"""How far back a starting service reads identity's stream for `session.revoked`: a revoked
+session's tokens are refused until `until`, at most an access token's life (an hour at most, by
+identity's settings) and the clock skew after the revocation; twice that covers clocks that differ."""
 
 BackgroundLoop = Callable[["ServiceRuntime", asyncio.Event], Coroutine[Any, Any, None]]
 
@@ -93,6 +101,9 @@ class ServiceRuntime:
         self.processor = InboxProcessor(self.db, spec.name, spec.handlers)
         self.relay = OutboxRelay(self.db, self.bus, settings, self.metrics)
         self.consumers: list[StreamConsumer] = []
+        # the sessions identity ended, whose tokens this service refuses (shared.auth.verify_token)
+        self.revoked = RevokedSessions(clock)
+        self.revocations_read = 0  # session.revoked events applied (tests, readiness)
         self.redis_ready = False
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -135,7 +146,58 @@ class ServiceRuntime:
             for producer in self.spec.consumes
         ]
         workers = [self.relay.run(self._stop)] + [c.run(self._stop) for c in self.consumers]
+        if self.spec.name != IDENTITY:
+            workers.append(self._follow_revocations())
         await asyncio.gather(*workers)
+
+    async def _follow_revocations(self) -> None:
+        """Keep `self.revoked` from identity's `session.revoked` events, in every process.
+
+        Read with XREAD, not in the service's consumer group: a group hands each entry to one
+        replica, and every replica must refuse a revoked session. Nothing is persisted: at start
+        the stream is read back `REVOCATION_REPLAY_SECONDS` (any revocation whose tokens may still
+        be valid is in that window), then followed as it grows; after Redis was away, reading goes
+        on from the last entry seen."""
+        stream = self.settings.stream(IDENTITY)
+        since_ms = int((time.time() - REVOCATION_REPLAY_SECONDS) * 1000)
+        last = f"{max(since_ms, 0)}-0"
+        backoff = 0.2
+        while not self._stop.is_set():
+            try:
+                answer = await self.bus.redis.xread(
+                    {stream: last}, count=self.settings.batch_size, block=self.settings.block_ms
+                )
+                backoff = 0.2
+            except REDIS_DOWN as error:
+                log.warning("%s cannot read %s for revocations (%s)", self.spec.name, stream, error)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            except Exception:
+                log.exception("%s could not read %s for revocations", self.spec.name, stream)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), timeout=1.0)
+                continue
+            for _stream, entries in read_reply(answer):
+                for entry_id, fields in entries:
+                    last = entry_id.decode()
+                    self._apply_revocation(fields)
+
+    def _apply_revocation(self, fields: dict[bytes, bytes]) -> None:
+        try:
+            envelope = decode_entry(fields)
+        except Exception:
+            log.warning("%s skipped an unreadable entry of identity's stream", self.spec.name)
+            return
+        if envelope.type != REVOKED_TYPE:
+            return
+        try:
+            self.revoked.on_event(envelope.payload)
+        except (KeyError, TypeError, ValueError):
+            log.warning("%s skipped a malformed session.revoked event %s", self.spec.name, envelope.event_id)
+            return
+        self.revocations_read += 1
 
     async def _forget_old_answers(self) -> None:
         """Hourly: drop the answers kept for Idempotency-Keys past their retention."""

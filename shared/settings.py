@@ -19,8 +19,11 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICE_NAMES = ("registry", "inspection", "alerts", "reporting")
-DEFAULT_PORTS = {"registry": 8001, "inspection": 8002, "alerts": 8003, "reporting": 8004}
+SERVICE_NAMES = ("registry", "inspection", "alerts", "reporting", "identity")
+DEFAULT_PORTS = {"registry": 8001, "inspection": 8002, "alerts": 8003, "reporting": 8004, "identity": 8005}
+# The services that hold the county's food-safety records and take the shared guard's tokens;
+# identity (accounts and sessions) is the one that issues them.
+DOMAIN_SERVICES = ("registry", "inspection", "alerts", "reporting")
 
 # --- what a production secret must be ---------------------------------------------------------
 
@@ -110,7 +113,7 @@ class Settings(BaseSettings):
     county_file: Path | None = None  # the county's places (YAML); unset: the shipped demo county
 
     # secrets and what is public (checked by _production_secrets)
-    secret_key: str | None = None  # signs bearer tokens
+    secret_key: str | None = None  # signs the development bearer tokens of `shian token` (HS256)
     token_ttl_hours: int = 24 * 30
     metrics_token: str | None = None  # production: /metrics wants `Authorization: Bearer <it>`
     public_docs: bool = False  # production: /docs and /openapi.json served only if true
@@ -127,6 +130,12 @@ class Settings(BaseSettings):
     # Idempotency-Key, before answering it (the crash a retry must survive); refused in production
     crash_after_commit_key: str | None = None
 
+    # identity's access tokens (ES256/EdDSA): where its public keys are and what the tokens must
+    # say; a token from `shian token` (HS256) is taken in development and tests only
+    jwks_url: str = "http://127.0.0.1:8005/.well-known/jwks.json"
+    token_issuer: str = "shian-identity"
+    token_audience: str = "shian"
+
     # the bus
     redis_url: str = "redis://127.0.0.1:6379/0"
 
@@ -136,10 +145,12 @@ class Settings(BaseSettings):
     inspection_database_url: str | None = None
     alerts_database_url: str | None = None
     reporting_database_url: str | None = None
+    identity_database_url: str | None = None
     registry_port: int | None = Field(default=None, ge=1, le=65535)
     inspection_port: int | None = Field(default=None, ge=1, le=65535)
     alerts_port: int | None = Field(default=None, ge=1, le=65535)
     reporting_port: int | None = Field(default=None, ge=1, le=65535)
+    identity_port: int | None = Field(default=None, ge=1, le=65535)
     stream_prefix: str = "shian"
     batch_size: int = Field(default=256, ge=1, le=10_000)
     block_ms: int = Field(default=1000, ge=1, le=4000)  # redis-py's socket_timeout is 5 s

@@ -23,6 +23,7 @@ from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, T
 from shared.metrics import HttpMetrics
 from shared.service import ServiceRuntime, ServiceSpec
 from shared.settings import Settings, get_settings
+from shared.tokens import JwksVerifier
 
 log = logging.getLogger("shian.web")
 access_log = logging.getLogger("shian.access")
@@ -82,6 +83,14 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None, clock: Clock
     )
     app.state.settings = settings
     app.state.runtime = runtime
+    # identity's tokens, checked against its published keys and the sessions it revoked
+    app.state.token_verifier = JwksVerifier(
+        settings.jwks_url,
+        settings.token_issuer,
+        settings.token_audience,
+        clock=runtime.clock,
+        revoked=runtime.revoked,
+    )
     http_metrics = HttpMetrics(runtime.registry)
     rate_counter = RateCounter(settings.redis_url)
     unavailable = _OutageLog(spec.name)

@@ -301,3 +301,42 @@ def _checked(response: httpx.Response, what: str) -> Any:
     if response.is_success:
         return response.json()
     raise DemoError(f"the registry refused to {what}: {response.status_code} {response.text[:500]}")
+
+
+def load_demo_accounts(settings: Settings, definition: CountyDefinition) -> list[Any]:
+    """The demo county's accounts in identity (services/identity/demo.py: one per role, the known
+    password), written to identity's database; accounts already there are left as they are.
+    Identity's relay publishes their `account.created` events. Refused in production."""
+    refuse_in_production(settings, "the demo accounts")
+    from services.identity import demo
+    from services.identity.app import SPEC
+    from services.identity.config import SERVICE, IdentityConfig
+    from services.identity.context import Identity
+    from services.identity.database import infra
+    from services.identity.keys.service import LocalVerifier, Signer
+    from services.identity.limits import AttemptLimiter
+    from services.identity.passwords import Hasher
+    from shared.clock import SYSTEM_CLOCK
+    from shared.db import Database
+    from shared.migrations import upgrade
+
+    url = settings.database_url(SERVICE)
+    upgrade(SPEC.migrations, url)
+    config = IdentityConfig()
+    identity = Identity(
+        config=config,
+        settings=settings,
+        hasher=Hasher(config),
+        signer=Signer(config),
+        verifier=LocalVerifier(config),
+        limiter=AttemptLimiter(settings.redis_url, settings.stream_prefix),
+    )
+    db = Database(url, infra=infra, stream=settings.stream(SERVICE), service=SERVICE)
+    try:
+        with db.session() as session:
+            return demo.ensure_demo_accounts(
+                session, identity, definition.model_dump(mode="json"), now=SYSTEM_CLOCK.now()
+            )
+    finally:
+        db.dispose()
+        identity.limiter.close()

@@ -1,9 +1,9 @@
-"""The whole system on one machine: a Redis, then the four services, each its own process.
+"""The whole system on one machine: a Redis, then the five services, each its own process.
 
 `System` is what `shian up` and the end-to-end tests use:
 
     system = System(var_dir=Path("var"))
-    system.start()          # Redis (found or started), migrations, four `python -m services.<name>`
+    system.start()          # Redis (found or started), migrations, five `python -m services.<name>`
     system.wait_ready()     # until every /readyz answers 200 (or a child dies, or time runs out)
     system.urls             # {"registry": "http://127.0.0.1:8001", ...}
     system.stop()           # SIGTERM, SIGKILL after a grace period; then the Redis it started
@@ -92,7 +92,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
 
 
 class System:
-    """Redis plus the four services as child processes of this one."""
+    """Redis plus the services (all five unless told) as child processes of this one."""
 
     def __init__(
         self,
@@ -107,7 +107,7 @@ class System:
         """
         var_dir: SQLite files, logs, the development signing key, a started Redis's directory.
         redis_url: a Redis to use if it answers; None (or one that does not answer) starts a private one.
-        ports: per service; default SHIAN_<SERVICE>_PORT or 8001-8004.
+        ports: per service; default SHIAN_<SERVICE>_PORT or 8001-8005.
         env: extra environment for the children (SHIAN_* settings), on top of this process's.
         """
         self.var_dir = Path(var_dir).resolve()
@@ -132,6 +132,8 @@ class System:
                 url=f"http://{_url_host(self.host)}:{port}",
                 log_path=self.var_dir / "logs" / f"{name}.log",
             )
+        if "identity" in self.processes:  # the others verify identity's tokens with its public keys
+            self.env.setdefault("SHIAN_JWKS_URL", f"{self.processes['identity'].url}/.well-known/jwks.json")
         self.redis: RedisHandle | None = None
         self._started = False
 
@@ -177,7 +179,7 @@ class System:
     # -- life cycle -------------------------------------------------------------------------
 
     def start(self, on_step: Callable[[str], None] | None = None) -> None:
-        """Redis, migrations, then the four processes (not yet ready: see wait_ready)."""
+        """Redis, migrations, then the service processes (not yet ready: see wait_ready)."""
         step = on_step or (lambda _message: None)
         if self._started:
             raise LaunchError("the system is already started")
@@ -190,7 +192,7 @@ class System:
             self.redis = provide_redis(self.var_dir / "redis", self.configured_redis_url, persist=True)
             self.env["SHIAN_REDIS_URL"] = self.redis.url
             settings = self.settings
-            settings.signing_key()  # create the development key once, before four children race for it
+            settings.signing_key()  # create the development key once, before the children race for it
             step("migrations")
             for name in self.services:
                 upgrade(_spec(name).migrations, self._database_url(name, settings))

@@ -4,3 +4,4 @@ CREATE DATABASE shian_registry;
 CREATE DATABASE shian_inspection;
 CREATE DATABASE shian_alerts;
 CREATE DATABASE shian_reporting;
+CREATE DATABASE shian_identity;

@@ -1,6 +1,6 @@
 """`shian`: run, migrate and try the services; issue tokens; look after dead letters.
 
-    shian up                     the whole system on this machine (Redis, four services, demo county)
+    shian up                     the whole system on this machine (Redis, five services, the demo)
     shian run registry           one service in the foreground
     shian migrate                bring the databases up to date
     shian token --role township --place qingyun.dongshan

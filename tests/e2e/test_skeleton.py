@@ -1,4 +1,4 @@
-"""The walking skeleton end to end: the four services as real processes (started by the same
+"""The walking skeleton end to end: the five services as real processes (started by the same
 `shian.launcher.System` that `shian up` uses), talking over a real Redis, driven over HTTP.
 
 A county loads its places; a township registers a business; inspection's directory learns it; a
@@ -22,8 +22,8 @@ import pytest
 from shared.auth import Role, issue_token
 from shared.clock import local_today
 from shared.localredis import free_port
-from shared.settings import SERVICE_NAMES
-from shian.demo import read_county
+from shared.settings import DOMAIN_SERVICES, SERVICE_NAMES
+from shian.demo import load_demo_accounts, read_county
 from shian.launcher import System
 from tests.support.system import place_headers, service_env, start_or_fail
 
@@ -124,7 +124,7 @@ def test_a_business_and_an_incident_travel_through_all_four_services(system: Sys
     inspector = user(Role.inspector, DONGSHAN)
     coordinator = user(Role.village, SHANGCUN)
     registry, inspection, alerts, reporting = (
-        httpx.Client(base_url=system.urls[name], timeout=10) for name in SERVICE_NAMES
+        httpx.Client(base_url=system.urls[name], timeout=10) for name in DOMAIN_SERVICES
     )
 
     # the county office loads its places
@@ -246,3 +246,52 @@ def test_a_dead_service_is_noticed_and_everything_it_started_is_stopped(tmp_path
     assert all(proc.returncode is not None for proc in launched.processes.values())
     with pytest.raises(ProcessLookupError):
         os.kill(redis_pid, 0)
+
+
+def test_identitys_token_opens_every_service_and_a_sign_out_closes_them_within_two_seconds(
+    system: System,
+) -> None:
+    """Sign in at identity (the demo accounts `shian up --demo` makes), read each of the four
+    services with the access token, sign out: each refuses the token (401) within 2 s, from the
+    `session.revoked` event it read on identity's stream."""
+    definition = read_county()
+    registry = httpx.Client(base_url=system.urls["registry"], timeout=10)
+    county_headers = Users(system)(Role.county, "qingyun")
+    expect(
+        system, registry.put("/places", json=definition.model_dump(mode="json"), headers=county_headers), 200
+    )
+    accounts = load_demo_accounts(system.settings, definition)
+    county = next(account for account in accounts if account.role == "county")
+    identity = httpx.Client(base_url=system.urls["identity"], timeout=10)
+    signed = expect(
+        system, identity.post("/sessions", json={"mobile": county.mobile, "password": county.password}), 201
+    )
+    bearer = {"Authorization": f"Bearer {signed.json()['access_token']}"}
+    reads = {
+        "registry": "/businesses",
+        "inspection": "/directory/businesses",
+        "alerts": "/incidents",
+        "reporting": "/activities/trainings",
+    }
+    clients = {name: httpx.Client(base_url=system.urls[name], timeout=10) for name in reads}
+    for name, path in reads.items():  # each service learns the county's place from the registry
+        eventually(
+            lambda name=name, path=path: clients[name].get(path, headers=bearer).status_code == 200,
+            f"{name} to take identity's token",
+            system,
+        )
+    # a command with a body is checked before the body is read, on the event loop, from the cache
+    answer = clients["alerts"].post("/incidents", json={}, headers=bearer)
+    assert answer.status_code == 422, answer.text
+
+    expect(system, identity.delete("/sessions/current", headers=bearer), 204)
+    signed_out = time.monotonic()
+    refused: dict[str, float] = {}
+    while len(refused) < len(reads) and time.monotonic() - signed_out < 10:
+        for name, path in reads.items():
+            if name not in refused and clients[name].get(path, headers=bearer).status_code == 401:
+                refused[name] = time.monotonic() - signed_out
+        time.sleep(0.05)
+    assert set(refused) == set(reads), refused
+    assert max(refused.values()) <= 2.0, refused
+    assert clients["alerts"].post("/incidents", json={}, headers=bearer).status_code == 401

@@ -129,11 +129,12 @@ def test_status_shows_every_stream_group_consumer_service_and_dead_letter(
         assert row[1] == running.system.urls[name]
         assert row[2:4] == ["ready", "0"], row
 
-    # the unreadable entry, dead-lettered once by each of the three groups reading the registry
+    # the unreadable entry, dead-lettered once by each of the four groups reading the registry
     total = client.xlen(settings.deadletter_stream)
     dead = table(text, f"Dead letters on {settings.deadletter_stream}: {total}")
     assert sorted(dead) == [
-        [settings.stream("registry"), group, "1"] for group in ("alerts", "inspection", "reporting")
+        [settings.stream("registry"), group, "1"]
+        for group in ("alerts", "identity", "inspection", "reporting")
     ]
 
 

@@ -1,10 +1,11 @@
-"""The four services on PostgreSQL (each its own database), through the same skeleton flow."""
+"""The four domain services on PostgreSQL (each its own database), through the same skeleton flow
+(the in-process county has no identity; tests/identity/test_postgres.py runs identity on PostgreSQL)."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.settings import SERVICE_NAMES
+from shared.settings import DOMAIN_SERVICES as SERVICE_NAMES
 
 pytestmark = pytest.mark.integration
 

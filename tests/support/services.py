@@ -19,7 +19,11 @@ from fastapi.testclient import TestClient
 from shared.clock import Clock
 from shared.migrations import upgrade
 from shared.places import find_place
-from shared.settings import SERVICE_NAMES, Settings
+
+# The in-process county is the four domain services with `shian token`'s tokens; a test that needs
+# identity too starts it beside them (tests/support/identity.py).
+from shared.settings import DOMAIN_SERVICES as SERVICE_NAMES
+from shared.settings import Settings
 from tests.support.county import DEFINITION, HECUN, SHANGCUN, TOKENS, headers_for
 from tests.support.waiting import wait_for
 

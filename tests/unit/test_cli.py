@@ -31,6 +31,7 @@ from shian.demo import (
     demo_businesses,
     demo_tokens,
     load_demo,
+    load_demo_accounts,
     resolve_place,
 )
 from shian.launcher import STATE_FILE, read_state, reap_orphans
@@ -410,6 +411,8 @@ def test_the_demo_helpers_refuse_production_settings(production: Settings) -> No
         demo_tokens(production, county)
     with pytest.raises(RefusedInProduction, match="loading the demo county"):
         load_demo("http://127.0.0.1:9", production, definition=county)
+    with pytest.raises(RefusedInProduction, match="demo accounts"):
+        load_demo_accounts(production, county)
 
 
 # --- a machine without redis-server ----------------------------------------------------------

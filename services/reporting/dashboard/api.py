@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlencode
 
 import jwt
 from fastapi import Depends, HTTPException, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from services.reporting.dashboard import service as dashboard
@@ -24,7 +25,7 @@ from services.reporting.documents import writer
 from services.reporting.statistics import periods
 from services.reporting.statistics import service as statistics
 from services.reporting.statistics.scope import READERS, home_place, resolve_scope
-from shared.auth import Principal, decode_token, knows_place
+from shared.auth import Principal, knows_place, token_verifier, verify_token
 from shared.clock import local_today
 from shared.deps import ClockDep, SessionDep
 from shared.routing import ServiceRouter
@@ -60,7 +61,7 @@ def page(template: str, status_code: int = 200, **context: object) -> HTMLRespon
 
 def _principal(request: Request, token: str) -> Principal | None:
     try:
-        principal = decode_token(request.app.state.settings, token)
+        principal = verify_token(request.app.state.settings, token_verifier(request.app), token)
     except jwt.InvalidTokenError:
         return None
     if not knows_place(request, principal):  # a token for a place not defined signs nobody in
@@ -108,7 +109,8 @@ def login_form() -> HTMLResponse:
 @router.post("/login")
 async def login(request: Request) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
-    return _sign_in(request, (form.get("token") or [""])[0].strip())
+    # in a worker thread: checking the token may fetch identity's keys, and reads the places
+    return await run_in_threadpool(_sign_in, request, (form.get("token") or [""])[0].strip())
 
 
 @router.post("/logout")
