@@ -31,7 +31,7 @@ from services.alerts.rules import grouping
 from services.alerts.rules.severity import classify, rule_for
 from services.alerts.signals import service as signals
 from shared import changes
-from shared.auth import Principal, Role, load_in_scope
+from shared.auth import Placed, Principal, Role, load_in_scope
 from shared.catalogue.alerts import (
     LEVEL_ORDER,
     IncidentAcknowledged,
@@ -208,25 +208,24 @@ def _check_places(session: Session, principal: Principal, data: IncidentCreate) 
         if village is None or village.level != "village" or village.parent_id != township.place_id:
             raise Invalid("village_id", f"unknown village {data.village_id!r} in {data.township_id}")
     area = "your village" if village_only else data.township_id
-    if data.business_id is not None:
-        business = directory.get(session, data.business_id)
-        if (
-            business is None
-            or business.county_id != township.county_id
-            or business.township_id != township.place_id
-            or (village_only and business.village_id != principal.village_id)
-        ):
-            raise Invalid("business_id", f"no business {data.business_id} is registered in {area}")
-    if data.banquet_id is not None:
-        banquet = directory.get_banquet(session, data.banquet_id)
-        if (
-            banquet is None
-            or banquet.county_id != township.county_id
-            or banquet.township_id != township.place_id
-            or (village_only and banquet.village_id != principal.village_id)
-        ):
-            raise Invalid("banquet_id", f"no banquet {data.banquet_id} is filed in {area}")
+    village_id = principal.village_id if village_only else None
+    business = directory.get(session, data.business_id) if data.business_id is not None else None
+    if data.business_id is not None and not _within(business, township, village_id):
+        raise Invalid("business_id", f"no business {data.business_id} is registered in {area}")
+    banquet = directory.get_banquet(session, data.banquet_id) if data.banquet_id is not None else None
+    if data.banquet_id is not None and not _within(banquet, township, village_id):
+        raise Invalid("banquet_id", f"no banquet {data.banquet_id} is filed in {area}")
     return township
+
+
+def _within(record: Placed | None, township: sa.Row, village_id: str | None) -> bool:
+    """Whether a business or banquet lies in the reported township (and the reporter's village)."""
+    return (
+        record is not None
+        and record.county_id == township.county_id
+        and record.township_id == township.place_id
+        and (village_id is None or record.village_id == village_id)
+    )
 
 
 def _report_row(incident_id: uuid.UUID, checked: CheckedReport, *, principal: Principal) -> IncidentReport:
