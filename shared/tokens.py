@@ -133,6 +133,11 @@ class JwksVerifier:
 
     # --- the key set ---
 
+    @property
+    def fetched_at(self) -> float:
+        """When the set was last fetched (or tried), on the verifier's monotonic clock."""
+        return self._fetched_at
+
     def _load(self) -> None:
         """Fetch the set now (the caller holds the lock). A failed fetch keeps the keys we had."""
         self._fetched_at = self._monotonic()
