@@ -6,6 +6,7 @@ token) stops the service instead of silently signing tokens that anyone could fo
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_NAMES = ("registry", "inspection", "alerts", "reporting", "identity")
@@ -191,6 +192,14 @@ class Settings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.5, gt=0)
     # how long an event may wait for the record it needs (shared/parking.py) before it is reported
     parked_max_wait_seconds: float = Field(default=900.0, gt=0)
+
+    @field_validator("oidc_role_map", "oidc_place_map", mode="before")
+    @classmethod
+    def _json_map(cls, value: object) -> object:
+        """A map given as a string (the environment, as `shian up` passes it on) is JSON."""
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
 
     @model_validator(mode="after")
     def _federation(self) -> Settings:

@@ -252,3 +252,6 @@ def test_federation_settings_that_cannot_work_stop_the_service(monkeypatch: pyte
         and built.discovery_url == "http://127.0.0.1:9999/realms/p/.well-known/openid-configuration"
     )
     assert OidcVerifier.from_settings(Settings(env="test", oidc_issuer=None)) is None
+    # as init values too (the launcher passes the environment on as values)
+    given = Settings(**{**base, "oidc_role_map": '{"a": "county"}', "oidc_place_map": ""})
+    assert (given.oidc_role_map, given.oidc_place_map) == ({"a": "county"}, {})
