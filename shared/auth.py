@@ -173,6 +173,8 @@ def issue_token(
     village_id: str | None = None,
     ttl: timedelta | None = None,
 ) -> str:
+    if role is Role.machine:
+        raise ValueError("a machine's token comes from identity (POST /token), with its scopes")
     if role in (Role.township, Role.inspector) and not township_id:
         raise ValueError(f"a {role.value} token needs a township")
     if role is Role.village and not (village_id and township_id):

@@ -31,14 +31,13 @@ from typing import Any
 
 import jwt
 
-from shared.auth import PlaceFacts, Principal, Role
+from shared.auth import PERSON_ROLES, PlaceFacts, Principal, Role
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.settings import FEDERATION_ALGORITHMS, Settings, secure_url
 from shared.tokens import Fetch, InvalidToken, TokenExpired, fetch_over_http, keys_of
 
 log = logging.getLogger("shian.federation")
 
-PERSON_ROLES = (Role.county, Role.township, Role.inspector, Role.village, Role.ops)
 # the level of the place each role must name
 ROLE_LEVEL = {
     Role.county: "county",
