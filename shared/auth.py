@@ -253,8 +253,8 @@ def verify_token(
         from shared.federation import UnmappedClaims
 
         try:
-            if places is None:
-                raise UnmappedClaims("this service resolves no places")
+            if places is None:  # identity, say: not a service that takes the province's tokens
+                raise InvalidToken("this service takes no federated tokens")
             return federation.principal(token, places, fetch=fetch)
         except TokenExpired:
             raise jwt.ExpiredSignatureError("token expired") from None
