@@ -30,7 +30,7 @@ import jwt
 from redis.asyncio import Redis
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from shared.auth import Principal, identity_key_id, token_verifier, verify_token
+from shared.auth import Principal, federation_verifier, identity_key_id, token_verifier, verify_bearer
 from shared.settings import Settings
 
 log = logging.getLogger("shian.admission")
@@ -210,28 +210,50 @@ def _bearer_token(scope: Scope) -> str | None:
 async def fetch_missing_key(scope: Scope) -> None:
     """If the request carries identity's token signed with a key the app's verifier has not cached
     (a key rotated in, or the first token since start), fetch the JWKS in a worker thread: the
-    checks on the event loop then find the key in the cache, and the loop never waits on a fetch."""
+    checks on the event loop then find the key in the cache, and the loop never waits on a fetch.
+    A province provider's token that the caches cannot verify (its key or its place not in
+    memory yet) is verified in a worker thread, which may fetch the keys and read the places."""
     token = _bearer_token(scope)
-    kid = identity_key_id(token) if token else None
-    verifier = token_verifier(scope.get("app"))
+    if not token:
+        return
+    app = scope.get("app")
+    federation = federation_verifier(app)
+    if federation is not None and federation.claims_issuer(token):
+        if scope.get(CALLER_KEY) is None:
+            scope.pop(CALLER_KEY, None)
+            if _verified_from_cache(app, token) is None:
+                scope[CALLER_KEY] = await asyncio.to_thread(_verified_fully, app, token)
+        return
+    kid = identity_key_id(token)
+    verifier = token_verifier(app)
     if kid is None or verifier is None or verifier.key(kid, fetch=False) is not None:
         return
     await asyncio.to_thread(verifier.key, kid)
     scope.pop(CALLER_KEY, None)  # a verdict reached without the key is not kept
 
 
+def _verified_from_cache(app: object, token: str, settings: Settings | None = None) -> Principal | None:
+    try:
+        return verify_bearer(app, token, fetch=False, settings=settings)
+    except jwt.InvalidTokenError:
+        return None
+
+
+def _verified_fully(app: object, token: str) -> Principal | None:
+    try:
+        return verify_bearer(app, token)
+    except jwt.InvalidTokenError:
+        return None
+
+
 def verified_caller(scope: Scope, settings: Settings) -> Principal | None:
     """The principal of the request's bearer token if it verifies, else None; decoded once per
     request and kept in the scope, since the guards in front of the app each ask. On the event
-    loop: identity's keys are taken from the verifier's cache only (see fetch_missing_key)."""
+    loop: keys and places are taken from the caches only (see fetch_missing_key)."""
     if CALLER_KEY not in scope:
         token = _bearer_token(scope)
-        principal = None
-        if token:
-            try:
-                principal = verify_token(settings, token_verifier(scope.get("app")), token, fetch=False)
-            except jwt.InvalidTokenError:
-                principal = None
+        app = scope.get("app")
+        principal = _verified_from_cache(app, token, settings) if token else None
         scope[CALLER_KEY] = principal
     return scope[CALLER_KEY]
 

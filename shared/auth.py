@@ -13,6 +13,7 @@ minted for a made-up place can neither read nor create anything.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -33,7 +34,10 @@ from shared.settings import Settings
 if TYPE_CHECKING:
     from shared.db import Database
     from shared.events import Envelope
+    from shared.federation import OidcVerifier
     from shared.tokens import JwksVerifier
+
+log = logging.getLogger("shian.auth")
 
 ALGORITHM = "HS256"
 ISSUER = "shian"
@@ -47,6 +51,24 @@ class Role(StrEnum):
     inspector = "inspector"  # an inspector of a township: its township
     village = "village"  # village coordinator / information officer: its village
     ops = "ops"  # operations team: metrics and dead letters, no domain data
+    # a machine account of identity (client credentials): no place of its own; only the routes
+    # that grant one of its scopes take it (`requires_scope`), every other route answers 403
+    machine = "machine"
+
+
+PERSON_ROLES = (Role.county, Role.township, Role.inspector, Role.village, Role.ops)
+
+
+class MachineScope(StrEnum):
+    """What a machine account may be given, and what each opens in the domain services. A route
+    takes a machine only through `requires_scope`; on such a route the machine acts as its
+    county's office (every township), so each scope is read-only but `registry:import`."""
+
+    registry_read = "registry:read"  # GET /places, /businesses, /businesses/{id}, grades, /exports
+    registry_import = "registry:import"  # POST /imports/businesses and its rejection reports
+    inspection_read = "inspection:read"  # GET /inspections, /rectifications and one of each
+    alerts_read = "alerts:read"  # GET /incidents, /incidents/stats, one incident and its timeline
+    reporting_read = "reporting:read"  # statistics, summaries, the work summary, LIVES export
 
 
 @dataclass(frozen=True)
@@ -56,10 +78,19 @@ class Principal:
     county_id: str
     township_id: str | None = None
     village_id: str | None = None
+    # a machine account's scopes and client id (identity's `scope`, `client_id`); empty for people
+    scopes: frozenset[str] = frozenset()
+    client_id: str | None = None
 
     @property
     def actor(self) -> str:
+        if self.client_id is not None:  # a machine, also while it acts as its county's office
+            return f"machine:{self.client_id}"
         return f"{self.role.value}:{self.subject}"
+
+    @property
+    def is_machine(self) -> bool:
+        return self.client_id is not None
 
     def sees(self, *, county_id: str | None, township_id: str | None, village_id: str | None = None) -> bool:
         """Whether a record at this place is inside the caller's scope."""
@@ -142,6 +173,8 @@ def issue_token(
     village_id: str | None = None,
     ttl: timedelta | None = None,
 ) -> str:
+    if role is Role.machine:
+        raise ValueError("a machine's token comes from identity (POST /token), with its scopes")
     if role in (Role.township, Role.inspector) and not township_id:
         raise ValueError(f"a {role.value} token needs a township")
     if role is Role.village and not (village_id and township_id):
@@ -169,6 +202,8 @@ def decode_token(settings: Settings, token: str) -> Principal:
         issuer=ISSUER,
         options={"require": ["exp", "iat", "sub", "iss"]},
     )
+    if claims.get("role") == Role.machine.value:  # machines are identity's accounts only
+        raise jwt.InvalidTokenError("a development token cannot be a machine's")
     try:
         return Principal(
             subject=str(claims["sub"]),
@@ -199,14 +234,37 @@ def identity_key_id(token: str) -> str | None:
 
 
 def verify_token(
-    settings: Settings, verifier: JwksVerifier | None, token: str, *, fetch: bool = True
+    settings: Settings,
+    verifier: JwksVerifier | None,
+    token: str,
+    *,
+    fetch: bool = True,
+    federation: OidcVerifier | None = None,
+    places: Callable[[str], PlaceFacts | None] | None = None,
 ) -> Principal:
-    """The principal of a bearer token: identity's, checked against its JWKS (and the revoked
-    sessions), or `shian token`'s HS256 outside production. Raises jwt.InvalidTokenError
-    (jwt.ExpiredSignatureError when expired). `fetch=False` never waits for identity's JWKS (code on
-    the event loop): a token of a key not cached yet is refused."""
+    """The principal of a bearer token: a province provider's (`federation`, its place resolved by
+    `places`), identity's, checked against its JWKS (and the revoked sessions), or `shian token`'s
+    HS256 outside production. Raises jwt.InvalidTokenError (jwt.ExpiredSignatureError when
+    expired). `fetch=False` never waits on a network fetch or the database (code on the event
+    loop): a token of a key not cached yet is refused."""
+    from shared.tokens import InvalidToken, TokenExpired
+
+    if federation is not None and federation.claims_issuer(token):
+        from shared.federation import UnmappedClaims
+
+        try:
+            if places is None:  # identity, say: not a service that takes the province's tokens
+                raise InvalidToken("this service takes no federated tokens")
+            return federation.principal(token, places, fetch=fetch)
+        except TokenExpired:
+            raise jwt.ExpiredSignatureError("token expired") from None
+        except InvalidToken as error:
+            if fetch:  # once per request: the event loop's early look (fetch=False) keeps quiet
+                level = logging.WARNING if isinstance(error, UnmappedClaims) else logging.INFO
+                log.log(level, "federated token refused: %s", error.reason)
+            raise jwt.InvalidTokenError(error.reason) from None
     if identity_key_id(token) is not None:
-        from shared.tokens import InvalidToken, TokenExpired, principal_of
+        from shared.tokens import machine_principal_of, principal_of
 
         if verifier is None:
             raise jwt.InvalidTokenError("this service verifies no identity tokens")
@@ -216,9 +274,9 @@ def verify_token(
             raise jwt.ExpiredSignatureError("token expired") from None
         except InvalidToken as error:
             raise jwt.InvalidTokenError(error.reason) from None
-        principal = principal_of(claims)
-        if principal is None:  # a machine's token: its scopes name no place a route could scope by
-            raise jwt.InvalidTokenError("a machine token is not taken by this service")
+        principal = principal_of(claims) or machine_principal_of(claims)
+        if principal is None:
+            raise jwt.InvalidTokenError("the token names neither a person's role nor a machine")
         return principal
     if settings.env == "production":
         raise jwt.InvalidTokenError("only identity's tokens are taken in production")
@@ -228,6 +286,27 @@ def verify_token(
 def token_verifier(app: Any) -> JwksVerifier | None:
     """The verifier of identity's tokens an app holds (shared.web sets it), if any."""
     return getattr(getattr(app, "state", None), "token_verifier", None)
+
+
+def federation_verifier(app: Any) -> OidcVerifier | None:
+    """The verifier of the province provider's tokens an app holds, if federation is on."""
+    return getattr(getattr(app, "state", None), "federation", None)
+
+
+def verify_bearer(app: Any, token: str, *, fetch: bool = True, settings: Settings | None = None) -> Principal:
+    """`verify_token` with what the app holds: its settings (unless given), verifiers and known
+    places."""
+    state = getattr(app, "state", None)
+    known: KnownPlaces | None = getattr(state, "known_places", None)
+    places = None if known is None else (lambda place_id: known.facts(place_id, lookup=fetch))
+    return verify_token(
+        settings or state.settings,  # type: ignore[union-attr]
+        token_verifier(app),
+        token,
+        fetch=fetch,
+        federation=federation_verifier(app),
+        places=places,
+    )
 
 
 class Placed(Protocol):
@@ -342,11 +421,18 @@ class KnownPlaces:
         """Whether no place is defined yet (the county definition may be bootstrapped)."""
         return not self._fresh()
 
+    def facts(self, place_id: str, *, lookup: bool = True) -> PlaceFacts | None:
+        """One place, from memory; with `lookup` also from the database (a snapshot too old, a
+        place defined a moment ago). `lookup=False` never touches the database (the event loop)."""
+        if not lookup:
+            return self._places.get(place_id)
+        return self._find(self._fresh(), [place_id]).get(place_id)
+
     def knows(self, principal: Principal) -> bool:
         """Whether the principal's county, township and village exist here, each inside the
         other, and the role names the places it needs (and no others)."""
         wanted = [principal.county_id, principal.township_id, principal.village_id]
-        if principal.role in (Role.county, Role.ops):
+        if principal.role in (Role.county, Role.ops, Role.machine):
             shape_ok = principal.township_id is None and principal.village_id is None
         elif principal.role in (Role.township, Role.inspector):
             shape_ok = principal.township_id is not None and principal.village_id is None
@@ -398,9 +484,8 @@ def signed_principal(
     bootstrap of the county definition; every other route takes `current_principal`."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing bearer token", headers=_UNAUTHORIZED)
-    settings: Settings = request.app.state.settings
     try:  # a sync dependency runs in a worker thread: it may fetch identity's JWKS
-        return verify_token(settings, token_verifier(request.app), credentials.credentials)
+        return verify_bearer(request.app, credentials.credentials)
     except jwt.ExpiredSignatureError:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "token expired", headers=_UNAUTHORIZED) from None
     except jwt.InvalidTokenError:
@@ -413,14 +498,50 @@ def unknown_place() -> HTTPException:
     )
 
 
-def current_principal(
+def known_principal(
     request: Request, principal: Annotated[Principal, Depends(signed_principal)]
 ) -> Principal:
-    """The caller: a valid token for a place this service knows (401 otherwise)."""
+    """A valid token for a place this service knows (401 otherwise), a person's or a machine's."""
     if not knows_place(request, principal):
         raise unknown_place()
     return principal
 
 
+def current_principal(principal: Annotated[Principal, Depends(known_principal)]) -> Principal:
+    """The caller, a person: a machine's token is refused (403) on every route that does not
+    grant one of its scopes (`requires_scope`)."""
+    if principal.role is Role.machine:
+        raise Forbidden("a machine account may not do this (no scope of it opens this route)")
+    return principal
+
+
+def requires_scope(scope: MachineScope) -> Callable[..., Principal]:
+    """A route dependency: people as `current_principal` gives them, and a machine whose token
+    carries `scope`, which then acts as its county's office on this route (the route's own role
+    checks and place scoping apply as to the county). Another machine: 403."""
+
+    def caller(principal: Annotated[Principal, Depends(known_principal)]) -> Principal:
+        if principal.role is not Role.machine:
+            return principal
+        if scope.value not in principal.scopes:
+            raise Forbidden(f"a machine account needs the scope {scope.value} for this")
+        return Principal(
+            subject=principal.subject,
+            role=Role.county,
+            county_id=principal.county_id,
+            scopes=principal.scopes,
+            client_id=principal.client_id,
+        )
+
+    caller.__name__ = f"requires_{scope.name}"
+    return caller
+
+
 CurrentUser = Annotated[Principal, Depends(current_principal)]
+# the callers of routes that a machine with the scope may also call
+RegistryReader = Annotated[Principal, Depends(requires_scope(MachineScope.registry_read))]
+RegistryImporter = Annotated[Principal, Depends(requires_scope(MachineScope.registry_import))]
+InspectionReader = Annotated[Principal, Depends(requires_scope(MachineScope.inspection_read))]
+AlertsReader = Annotated[Principal, Depends(requires_scope(MachineScope.alerts_read))]
+ReportingReader = Annotated[Principal, Depends(requires_scope(MachineScope.reporting_read))]
 SignedUser = Annotated[Principal, Depends(signed_principal)]

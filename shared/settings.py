@@ -6,6 +6,7 @@ token) stops the service instead of silently signing tokens that anyone could fo
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import re
@@ -15,8 +16,9 @@ from functools import lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICE_NAMES = ("registry", "inspection", "alerts", "reporting", "identity")
@@ -41,6 +43,20 @@ PLACEHOLDER_WORDS = (
     "sample", "insert", "generate",
 )  # fmt: skip
 PLACEHOLDER_SHORT_WORDS = frozenset({"xxx", "xxxx", "todo", "test", "your", "dummy", "fixme"})
+
+# the signatures a province's provider may use (never HS256, whose "key" a verifier must share,
+# nor `none`)
+FEDERATION_ALGORITHMS = ("RS256", "ES256")
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def secure_url(url: str) -> bool:
+    """https, or plain http to this machine only (a provider in a test or on the same host): keys
+    fetched in the clear from elsewhere could be swapped on the way."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    return parts.scheme == "http" and (parts.hostname or "") in LOOPBACK_HOSTS
 
 
 def estimated_entropy_bits(value: str) -> float:
@@ -135,6 +151,22 @@ class Settings(BaseSettings):
     jwks_url: str = "http://127.0.0.1:8005/.well-known/jwks.json"
     token_issuer: str = "shian-identity"
     token_audience: str = "shian"
+    # an unknown kid fetches identity's JWKS again at most this often (a flood of made-up kids
+    # must not become a flood of fetches)
+    jwks_refetch_seconds: float = Field(default=10.0, gt=0, le=3600)
+
+    # federation: a province's own OpenID Connect provider whose ID and access tokens every domain
+    # service takes beside identity's (shared/federation.py); off while oidc_issuer is unset
+    oidc_issuer: str | None = None  # the provider's `iss`, exactly as its tokens carry it
+    oidc_discovery_url: str | None = None  # else <issuer>/.well-known/openid-configuration
+    oidc_audience: str | None = None  # the `aud` the tokens must name (required with the issuer)
+    oidc_algorithms: str = "RS256,ES256"  # comma-separated; only RS256 and ES256 are allowed
+    oidc_role_claim: str = "shian_role"  # the claim (dotted for nested, e.g. realm_access.roles)
+    oidc_role_map: dict[str, str] = Field(default_factory=dict)  # claim value -> Shian role
+    oidc_place_claim: str = "shian_place"  # the claim that names the user's place
+    oidc_place_map: dict[str, str] = Field(default_factory=dict)  # claim value -> place id
+    oidc_leeway_seconds: float = Field(default=60.0, ge=0, le=300)  # clock skew for exp, nbf, iat
+    oidc_refetch_seconds: float = Field(default=10.0, gt=0, le=3600)  # unknown kid: refetch at most
 
     # the bus
     redis_url: str = "redis://127.0.0.1:6379/0"
@@ -160,6 +192,49 @@ class Settings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.5, gt=0)
     # how long an event may wait for the record it needs (shared/parking.py) before it is reported
     parked_max_wait_seconds: float = Field(default=900.0, gt=0)
+
+    @field_validator("oidc_role_map", "oidc_place_map", mode="before")
+    @classmethod
+    def _json_map(cls, value: object) -> object:
+        """A map given as a string (the environment, as `shian up` passes it on) is JSON."""
+        if isinstance(value, str):
+            return json.loads(value) if value.strip() else {}
+        return value
+
+    @model_validator(mode="after")
+    def _federation(self) -> Settings:
+        """A federation setting that cannot work stops the service at start, not at the first
+        sign-in: a provider without an audience would take tokens minted for any of its clients."""
+        if not self.oidc_issuer:
+            return self
+        if not self.oidc_audience:
+            raise ValueError("SHIAN_OIDC_AUDIENCE must be set with SHIAN_OIDC_ISSUER")
+        algorithms = self.federation_algorithms()
+        refused = [name for name in algorithms if name not in FEDERATION_ALGORITHMS]
+        if refused or not algorithms:
+            raise ValueError(
+                f"SHIAN_OIDC_ALGORITHMS may name only {', '.join(FEDERATION_ALGORITHMS)} "
+                f"(refused: {', '.join(refused) or 'none given'})"
+            )
+        roles = {"county", "township", "inspector", "village", "ops"}
+        wrong = sorted({value for value in self.oidc_role_map.values() if value not in roles})
+        if wrong:
+            raise ValueError(f"SHIAN_OIDC_ROLE_MAP maps to unknown roles: {', '.join(wrong)}")
+        url = self.oidc_discovery_url or self.oidc_issuer
+        if not secure_url(url):
+            raise ValueError(
+                "the OIDC discovery URL must be https (plain http only on 127.0.0.1 or localhost)"
+            )
+        return self
+
+    def federation_algorithms(self) -> tuple[str, ...]:
+        return tuple(name.strip() for name in self.oidc_algorithms.split(",") if name.strip())
+
+    def discovery_url(self) -> str | None:
+        """Where the province's provider describes itself (OpenID Connect Discovery 1.0 §4)."""
+        if not self.oidc_issuer:
+            return None
+        return self.oidc_discovery_url or (self.oidc_issuer.rstrip("/") + "/.well-known/openid-configuration")
 
     @model_validator(mode="after")
     def _production_secrets(self) -> Settings:

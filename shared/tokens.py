@@ -32,7 +32,12 @@ from shared.clock import SYSTEM_CLOCK, Clock
 log = logging.getLogger("shian.tokens")
 
 ACCEPTED_ALGORITHMS = ("EdDSA", "ES256")
-KEY_TYPES = {"EdDSA": ("OKP", "Ed25519"), "ES256": ("EC", "P-256")}
+KEY_TYPES: dict[str, tuple[str, str | None]] = {
+    "EdDSA": ("OKP", "Ed25519"),
+    "ES256": ("EC", "P-256"),
+    "RS256": ("RSA", None),  # a province's provider (shared/federation.py)
+}
+MIN_RSA_BITS = 2048
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat")
 
 
@@ -59,6 +64,39 @@ def fetch_over_http(url: str, *, timeout: float = 3.0) -> Mapping[str, Any]:
     response = httpx.get(url, timeout=timeout, follow_redirects=False)
     response.raise_for_status()
     return response.json()
+
+
+def keys_of(
+    document: Mapping[str, Any], algorithms: tuple[str, ...], *, infer: bool = False
+) -> dict[str, jwt.PyJWK]:
+    """The usable keys of a JWKS document by kid: each for one of `algorithms` and of that
+    algorithm's key type, never a private or symmetric key. A key without `alg` is skipped unless
+    `infer` (many OIDC providers leave it out): then its type says which of `algorithms` it is."""
+    keys: dict[str, jwt.PyJWK] = {}
+    entries = document.get("keys", []) if isinstance(document, Mapping) else []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, Mapping):
+            continue
+        kid, algorithm = entry.get("kid"), entry.get("alg")
+        if algorithm is None and infer:
+            algorithm = next((name for name in algorithms if KEY_TYPES[name][0] == entry.get("kty")), None)
+        if not isinstance(kid, str) or not kid or algorithm not in algorithms:
+            continue
+        kty, crv = KEY_TYPES[algorithm]
+        if entry.get("kty") != kty or (crv is not None and entry.get("crv") != crv):
+            continue
+        if entry.get("use", "sig") != "sig" or "d" in entry:  # a private key has no place here
+            continue
+        try:
+            key = jwt.PyJWK(dict(entry), algorithm=algorithm)
+        except (jwt.PyJWKError, ValueError, TypeError) as error:
+            log.warning("JWKS key %s unusable: %s", kid, error)
+            continue
+        if kty == "RSA" and getattr(key.key, "key_size", 0) < MIN_RSA_BITS:
+            log.warning("JWKS key %s refused: RSA below %d bits", kid, MIN_RSA_BITS)
+            continue
+        keys[kid] = key
+    return keys
 
 
 class JwksVerifier:
@@ -95,6 +133,11 @@ class JwksVerifier:
 
     # --- the key set ---
 
+    @property
+    def fetched_at(self) -> float:
+        """When the set was last fetched (or tried), on the verifier's monotonic clock."""
+        return self._fetched_at
+
     def _load(self) -> None:
         """Fetch the set now (the caller holds the lock). A failed fetch keeps the keys we had."""
         self._fetched_at = self._monotonic()
@@ -104,18 +147,7 @@ class JwksVerifier:
         except Exception as error:
             log.warning("could not fetch the JWKS from %s: %s", self.jwks_url, error)
             return
-        keys: dict[str, jwt.PyJWK] = {}
-        for entry in document.get("keys", []):
-            kid, algorithm = entry.get("kid"), entry.get("alg")
-            if not kid or algorithm not in ACCEPTED_ALGORITHMS:
-                continue
-            if (entry.get("kty"), entry.get("crv")) != KEY_TYPES[algorithm]:
-                continue
-            try:
-                keys[str(kid)] = jwt.PyJWK(dict(entry), algorithm=algorithm)
-            except jwt.PyJWKError as error:
-                log.warning("JWKS key %s unusable: %s", kid, error)
-        self._keys = keys
+        self._keys = keys_of(document, ACCEPTED_ALGORITHMS)
 
     def key(self, kid: str, *, fetch: bool = True) -> jwt.PyJWK | None:
         """The public key for `kid`: from the cached set, refreshed when it is old, fetched again
@@ -185,10 +217,12 @@ class JwksVerifier:
 
 def principal_of(claims: Mapping[str, Any]) -> Principal | None:
     """The person a verified token speaks for, as the services' `Principal`; None for a machine's
-    token (role `machine`: its `scope` says what it may do, not a place)."""
+    token (role `machine`: its `scope` says what it may do, not a place; `machine_principal_of`)."""
     try:
         role = Role(str(claims.get("role")))
     except ValueError:
+        return None
+    if role is Role.machine:
         return None
     return Principal(
         subject=str(claims["sub"]),
@@ -196,6 +230,26 @@ def principal_of(claims: Mapping[str, Any]) -> Principal | None:
         county_id=str(claims.get("county")),
         township_id=claims.get("township"),
         village_id=claims.get("village"),
+    )
+
+
+def machine_principal_of(claims: Mapping[str, Any]) -> Principal | None:
+    """A machine account's token (role `machine`) as a Principal with its scopes and client id and
+    no place below its county; None if the claims are not a machine's. The domain services take
+    it only on the routes its scopes open (`shared.auth.requires_scope`)."""
+    if claims.get("role") != Role.machine.value:
+        return None
+    client_id, county, scope = claims.get("client_id"), claims.get("county"), claims.get("scope", "")
+    if not isinstance(client_id, str) or not client_id or not isinstance(county, str) or not county:
+        return None
+    if not isinstance(scope, str):
+        return None
+    return Principal(
+        subject=str(claims["sub"]),
+        role=Role.machine,
+        county_id=county,
+        scopes=frozenset(scope.split()),
+        client_id=client_id,
     )
 
 

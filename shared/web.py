@@ -20,6 +20,7 @@ from shared.admission import AdmissionControl, CallerFirst, RateCounter, RateLim
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.db import UNAVAILABLE_ERRORS
 from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge
+from shared.federation import OidcVerifier
 from shared.metrics import HttpMetrics
 from shared.service import ServiceRuntime, ServiceSpec
 from shared.settings import Settings, get_settings
@@ -90,7 +91,10 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None, clock: Clock
         settings.token_audience,
         clock=runtime.clock,
         revoked=runtime.revoked,
+        refetch_seconds=settings.jwks_refetch_seconds,
     )
+    # a province's own OpenID Connect provider, when SHIAN_OIDC_ISSUER names one
+    app.state.federation = OidcVerifier.from_settings(settings, runtime.clock)
     http_metrics = HttpMetrics(runtime.registry)
     rate_counter = RateCounter(settings.redis_url)
     unavailable = _OutageLog(spec.name)

@@ -52,6 +52,10 @@ def token(
         "it would sign a token for any role and place with the production key; "
         "it is for development and test",
     )
+    if role is Role.machine:  # a machine's scopes come with its account, from identity
+        raise typer.BadParameter(
+            "a machine's token comes from identity: POST /machines, then POST /token", param_hint="'--role'"
+        )
     try:
         definition = read_county(county_file)
     except ValueError as error:

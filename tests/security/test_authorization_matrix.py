@@ -26,17 +26,19 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jwt
 import pytest
+import sqlalchemy as sa
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from services.inspection.checklists.templates import checklist_kind_for
 from services.reporting.dashboard.api import COOKIE
-from shared.auth import Role, issue_token
-from shared.clock import local_today
+from shared.auth import MachineScope, Role, issue_token
+from shared.clock import ManualClock, local_today
 from shared.migrations import upgrade
 
 # The matrix holds the four domain services, whose routes take the shared guard and its place
@@ -44,6 +46,7 @@ from shared.migrations import upgrade
 # own role and township tests and fuzzing in tests/identity.
 from shared.settings import DOMAIN_SERVICES as SERVICE_NAMES
 from tests.support.county import COUNTY, DEFINITION, DONGSHAN, HECUN, SHANGCUN, XISHUI
+from tests.support.identity import cheap_config, running_identity
 from tests.support.inspection import results
 from tests.support.services import County
 from tests.support.services import knows_place as _knows_place
@@ -391,9 +394,16 @@ class Policy:
     exceptions: dict[tuple[str, str], str] = field(default_factory=dict)
     auth: str = "bearer"  # "none": operations routes; "cookie": the dashboard's pages
     allowed: str = "2xx"  # what an allowed call answers (the dashboard's forms redirect: 303)
+    scope: str | None = None  # the machine scope that opens the route (as the county's office)
 
 
 PUBLIC = Policy(roles=ALL, other="2xx", auth="none")
+# the machine scopes of the domain services (shared.auth.MachineScope)
+REGISTRY_READ = MachineScope.registry_read.value
+REGISTRY_IMPORT = MachineScope.registry_import.value
+INSPECTION_READ = MachineScope.inspection_read.value
+ALERTS_READ = MachineScope.alerts_read.value
+REPORTING_READ = MachineScope.reporting_read.value
 LIST = "2xx"
 PERIOD = {"from": (TODAY - timedelta(days=30)).isoformat(), "to": TODAY.isoformat()}
 # ops has no domain data: every record is outside its scope, answered as if it did not exist
@@ -523,14 +533,16 @@ POLICY: dict[tuple[str, str, str], Policy] = {
         for path in ("/healthz", "/readyz", "/metrics")
     },
     # registry
-    ("registry", "GET", "/places"): Policy(ALL, other=LIST),
+    ("registry", "GET", "/places"): Policy(ALL, other=LIST, scope=REGISTRY_READ),
     ("registry", "PUT", "/places"): Policy(COUNTY_ONLY, other=LIST, body=json_body(DEFINITION)),
     ("registry", "PATCH", "/places/villages/{village_id}"): Policy(
         COUNTY_ONLY, body=json_body({"information_officer": "赵六"})
     ),
     ("registry", "POST", "/businesses"): Policy(STAFF, other="422", body=new_business),
-    ("registry", "GET", "/businesses"): Policy(ALL, other=LIST),
-    ("registry", "GET", "/businesses/{business_id}"): Policy(REPORTERS, exceptions=OPS_SEES_NOTHING),
+    ("registry", "GET", "/businesses"): Policy(ALL, other=LIST, scope=REGISTRY_READ),
+    ("registry", "GET", "/businesses/{business_id}"): Policy(
+        REPORTERS, exceptions=OPS_SEES_NOTHING, scope=REGISTRY_READ
+    ),
     ("registry", "PATCH", "/businesses/{business_id}"): Policy(STAFF, body=business_patch),
     ("registry", "PUT", "/businesses/{business_id}/licences/{kind}"): Policy(
         STAFF,
@@ -544,7 +556,9 @@ POLICY: dict[tuple[str, str, str], Policy] = {
     ("registry", "POST", "/businesses/{business_id}/decision"): Policy(
         OFFICES, body=json_body({"decision": "reactivate", "reason": "已整改"}), fresh="investigated"
     ),
-    ("registry", "GET", "/businesses/{business_id}/grades"): Policy(REPORTERS, exceptions=OPS_SEES_NOTHING),
+    ("registry", "GET", "/businesses/{business_id}/grades"): Policy(
+        REPORTERS, exceptions=OPS_SEES_NOTHING, scope=REGISTRY_READ
+    ),
     ("registry", "POST", "/businesses/{business_id}/staff"): Policy(
         STAFF, body=json_body({"name": "吴帮厨"})
     ),
@@ -560,9 +574,11 @@ POLICY: dict[tuple[str, str, str], Policy] = {
     ("registry", "GET", "/banquets/{banquet_id}"): Policy(REPORTERS, exceptions=OPS_SEES_NOTHING),
     ("registry", "POST", "/letters"): Policy(OFFICES, other="422", body=letter_body),
     ("registry", "GET", "/letters"): Policy(ALL, other=LIST),
-    ("registry", "POST", "/imports/businesses"): Policy(OFFICES, other="2xx", body=ledger_body),
-    ("registry", "GET", "/exports/businesses"): Policy(STAFF, other=LIST),
-    ("registry", "GET", "/imports/{import_id}/rejections.csv"): Policy(OFFICES),
+    ("registry", "POST", "/imports/businesses"): Policy(
+        OFFICES, other="2xx", body=ledger_body, scope=REGISTRY_IMPORT
+    ),
+    ("registry", "GET", "/exports/businesses"): Policy(STAFF, other=LIST, scope=REGISTRY_READ),
+    ("registry", "GET", "/imports/{import_id}/rejections.csv"): Policy(OFFICES, scope=REGISTRY_IMPORT),
     # inspection
     ("inspection", "GET", "/directory/businesses"): Policy(ALL, other=LIST),
     ("inspection", "GET", "/directory/businesses/{business_id}"): Policy(
@@ -571,8 +587,8 @@ POLICY: dict[tuple[str, str, str], Policy] = {
     ("inspection", "GET", "/checklists"): Policy(REPORTERS, other=LIST),
     ("inspection", "GET", "/checklists/{kind}/{version}"): Policy(REPORTERS, other=LIST),
     ("inspection", "POST", "/inspections"): Policy(STAFF, other="422", body=inspection_body),
-    ("inspection", "GET", "/inspections"): Policy(REPORTERS, other=LIST),
-    ("inspection", "GET", "/inspections/{inspection_id}"): Policy(REPORTERS),
+    ("inspection", "GET", "/inspections"): Policy(REPORTERS, other=LIST, scope=INSPECTION_READ),
+    ("inspection", "GET", "/inspections/{inspection_id}"): Policy(REPORTERS, scope=INSPECTION_READ),
     ("inspection", "POST", "/inspections/{inspection_id}/photos"): Policy(
         STAFF,
         body=lambda _fx, _p, _i: {
@@ -585,8 +601,8 @@ POLICY: dict[tuple[str, str, str], Policy] = {
     ("inspection", "POST", "/inspections/{inspection_id}/referral"): Policy(
         OFFICES, body=json_body({"reason": "涉嫌使用非食品原料"}), fresh="inspection"
     ),
-    ("inspection", "GET", "/rectifications"): Policy(STAFF, other=LIST),
-    ("inspection", "GET", "/rectifications/{order_id}"): Policy(STAFF),
+    ("inspection", "GET", "/rectifications"): Policy(STAFF, other=LIST, scope=INSPECTION_READ),
+    ("inspection", "GET", "/rectifications/{order_id}"): Policy(STAFF, scope=INSPECTION_READ),
     ("inspection", "POST", "/complaints"): Policy(STAFF, other="422", body=complaint_body),
     ("inspection", "GET", "/complaints"): Policy(STAFF, other=LIST),
     ("inspection", "GET", "/complaints/{complaint_id}"): Policy(STAFF),
@@ -608,10 +624,14 @@ POLICY: dict[tuple[str, str, str], Policy] = {
     ("inspection", "GET", "/coverage"): Policy(STAFF, other=LIST),
     # alerts
     ("alerts", "POST", "/incidents"): Policy(REPORTERS, other="422", body=incident_body),
-    ("alerts", "GET", "/incidents"): Policy(ALL, other=LIST),
-    ("alerts", "GET", "/incidents/stats"): Policy(ALL, other=LIST),
-    ("alerts", "GET", "/incidents/{incident_id}"): Policy(REPORTERS, exceptions=OPS_SEES_NOTHING),
-    ("alerts", "GET", "/incidents/{incident_id}/timeline"): Policy(REPORTERS, exceptions=OPS_SEES_NOTHING),
+    ("alerts", "GET", "/incidents"): Policy(ALL, other=LIST, scope=ALERTS_READ),
+    ("alerts", "GET", "/incidents/stats"): Policy(ALL, other=LIST, scope=ALERTS_READ),
+    ("alerts", "GET", "/incidents/{incident_id}"): Policy(
+        REPORTERS, exceptions=OPS_SEES_NOTHING, scope=ALERTS_READ
+    ),
+    ("alerts", "GET", "/incidents/{incident_id}/timeline"): Policy(
+        REPORTERS, exceptions=OPS_SEES_NOTHING, scope=ALERTS_READ
+    ),
     ("alerts", "GET", "/incidents/{incident_id}/reports"): Policy(REPORTERS, exceptions=OPS_SEES_NOTHING),
     ("alerts", "GET", "/incidents/{incident_id}/notifications"): Policy(
         REPORTERS, exceptions=OPS_SEES_NOTHING
@@ -637,9 +657,13 @@ POLICY: dict[tuple[str, str, str], Policy] = {
     ("alerts", "GET", "/alerts/groups"): Policy(ALL, other=LIST),
     ("alerts", "POST", "/alerts/{alert_id}/resolve"): Policy(OFFICES, body=json_body({}), fresh="alert"),
     # reporting
-    ("reporting", "GET", "/summaries/{township_id}"): Policy(STAFF, body=query(**PERIOD)),
-    ("reporting", "GET", "/statistics/{place_id}"): Policy(STAFF, body=query(**PERIOD)),
-    ("reporting", "GET", "/statistics/{place_id}/records/{key}"): Policy(STAFF, body=query(**PERIOD)),
+    ("reporting", "GET", "/summaries/{township_id}"): Policy(
+        STAFF, body=query(**PERIOD), scope=REPORTING_READ
+    ),
+    ("reporting", "GET", "/statistics/{place_id}"): Policy(STAFF, body=query(**PERIOD), scope=REPORTING_READ),
+    ("reporting", "GET", "/statistics/{place_id}/records/{key}"): Policy(
+        STAFF, body=query(**PERIOD), scope=REPORTING_READ
+    ),
     # reporting answers a place named in the body outside the caller's scope 404 (one message)
     ("reporting", "POST", "/activities/publicity"): Policy(OFFICES, other="404", body=publicity_body),
     ("reporting", "GET", "/activities/publicity"): Policy(STAFF, other=LIST),
@@ -649,15 +673,17 @@ POLICY: dict[tuple[str, str, str], Policy] = {
         OFFICES, body=json_body({"score": 90, "assessed_on": TODAY.isoformat()})
     ),
     ("reporting", "GET", "/activities/assessments"): Policy(STAFF, other=LIST),
-    ("reporting", "GET", "/documents/{place_id}/summary"): Policy(STAFF, body=query(**PERIOD, format="html")),
+    ("reporting", "GET", "/documents/{place_id}/summary"): Policy(
+        STAFF, body=query(**PERIOD, format="html"), scope=REPORTING_READ
+    ),
     ("reporting", "GET", "/documents/{place_id}/sections"): Policy(STAFF, body=query(**PERIOD)),
     ("reporting", "PUT", "/documents/{place_id}/sections"): Policy(
         OFFICES,
         body=lambda _fx, _p, _i: {"params": PERIOD, "json": {"sections": {"problems": "人手不足"}}},
     ),
-    ("reporting", "GET", "/export/{place_id}/lives.zip"): Policy(STAFF),
-    ("reporting", "GET", "/export/{place_id}/lives/{name}.csv"): Policy(STAFF),
-    ("reporting", "GET", "/export/{place_id}/lives/{name}.json"): Policy(STAFF),
+    ("reporting", "GET", "/export/{place_id}/lives.zip"): Policy(STAFF, scope=REPORTING_READ),
+    ("reporting", "GET", "/export/{place_id}/lives/{name}.csv"): Policy(STAFF, scope=REPORTING_READ),
+    ("reporting", "GET", "/export/{place_id}/lives/{name}.json"): Policy(STAFF, scope=REPORTING_READ),
     # the dashboard: pages signed in by a cookie holding the same token
     ("reporting", "GET", "/dashboard/login"): Policy(ALL, other="2xx", auth="none"),
     ("reporting", "POST", "/dashboard/login"): Policy(STAFF, other="303", auth="form", allowed="303"),
@@ -775,9 +801,11 @@ def path_values(fx: Fixtures, service: str, path: str, place: str, ids: dict[str
     return re.sub(r"\{(\w+)\}", lambda match: value(match.group(1)), path)
 
 
-def perform(fx: Fixtures, key: tuple[str, str, str], policy: Policy, role: str, place: str) -> Call:
+def perform(
+    fx: Fixtures, key: tuple[str, str, str], policy: Policy, role: str, place: str, wanted: str | None = None
+) -> Call:
     service, method, path = key
-    wanted = expected(policy, role, place)
+    wanted = wanted or expected(policy, role, place)
     ids = dict(fx.records[place])
     if policy.fresh and wanted == "2xx":
         ids |= fx.fresh[policy.fresh](place)
@@ -924,3 +952,118 @@ def test_a_record_elsewhere_and_one_that_does_not_exist_read_the_same(fixtures: 
             different.append(f"{method} {service}{path}: elsewhere {real.text}, never created {fake.text}")
     assert not different, "\n".join(different)
     assert compared >= 36
+
+
+# --- machine accounts ---------------------------------------------------------------------------
+
+# one machine account of identity per scope, and one whose scope opens nothing here
+MACHINES = {scope.value: [scope.value] for scope in MachineScope} | {"sms:callback": ["sms:callback"]}
+
+
+@pytest.fixture(scope="module")
+def machines(fixtures: Fixtures) -> Iterator[dict[str, str]]:
+    """Identity in-process beside the four services (which verify its tokens through its test
+    client), a machine account for each entry of MACHINES, and each one's token from `POST /token`
+    (client credentials), kept among the county's tokens as "machine <name>"."""
+    county = fixtures.county
+    clock = ManualClock(datetime.now(UTC))
+    with running_identity(county.settings, clock, cheap_config()) as identity:
+        before = {}
+        for name, client in county.clients.items():
+            state = client.app.state  # type: ignore[attr-defined]
+            before[name] = state.token_verifier
+            state.token_verifier = identity.verifier(revoked=state.runtime.revoked)
+        for name, scopes in MACHINES.items():
+            created = identity.as_(
+                "county", "POST", "/machines", json={"name": f"接口{name}", "scopes": scopes}
+            )
+            assert created.status_code == 201, created.text
+            issued = created.json()
+            answer = identity.client.post(
+                "/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": issued["machine"]["client_id"],
+                    "client_secret": issued["client_secret"],
+                },
+            )
+            assert answer.status_code == 200, answer.text
+            county.tokens[f"machine {name}"] = {"Authorization": f"Bearer {answer.json()['access_token']}"}
+        try:
+            yield {name: county.tokens[f"machine {name}"]["Authorization"][7:] for name in MACHINES}
+        finally:
+            for name, client in county.clients.items():
+                client.app.state.token_verifier = before[name]  # type: ignore[attr-defined]
+
+
+def machine_expected(policy: Policy, machine: str, place: str) -> str:
+    """A machine on a route its scope opens acts as the county's office (both places); on any
+    other bearer route it is refused with 403; the pages and operations routes answer it as they
+    answer a role that may not read them (the operations team's)."""
+    if policy.auth != "bearer":
+        return expected(
+            Policy(policy.roles, policy.other, auth=policy.auth, allowed=policy.allowed), "ops", place
+        )
+    return "2xx" if policy.scope in MACHINES[machine] else "403"
+
+
+def test_every_route_answers_every_machine_scope_as_the_policy_says(
+    fixtures: Fixtures, machines: dict[str, str]
+):
+    routes = every_route(fixtures.county)
+    if "checklist_version" not in fixtures.records:
+        checklists = fixtures.call("inspection", "GET", "/checklists", "county")
+        fixtures.records["checklist_version"] = next(
+            str(item["version"]) for item in checklists if item["kind"] == "catering"
+        )
+    wrong: list[str] = []
+    opened: dict[str, set[str]] = {name: set() for name in MACHINES}
+    for key in routes:
+        policy = POLICY[key]
+        for machine in MACHINES:
+            for place in PLACES:
+                wanted = machine_expected(policy, machine, place)
+                call = perform(fixtures, key, policy, f"machine {machine}", place, wanted=wanted)
+                where = f"{call.method} {call.service}{call.path} as machine {machine} ({place})"
+                if call.status >= 500:
+                    wrong.append(f"{where}: {call.status} {call.body[:200]}")
+                elif not matches(call.status, wanted):
+                    wrong.append(f"{where}: {call.status}, policy says {wanted}: {call.body[:200]}")
+                elif wanted == "403" and "machine" not in call.body:
+                    wrong.append(f"{where}: 403 without saying a machine may not: {call.body[:200]}")
+                elif policy.auth == "bearer" and wanted == "2xx":
+                    opened[machine].add(f"{key[0]} {key[1]} {key[2]}")
+    assert not wrong, f"{len(wrong)} machine calls broke the policy:\n" + "\n".join(wrong)
+    # each scope opens routes of its own service only, and the unknown scope none
+    for machine, keys in opened.items():
+        service = machine.partition(":")[0]
+        if machine in {scope.value for scope in MachineScope}:
+            assert keys and all(key.startswith(f"{service} ") for key in keys), (machine, keys)
+        else:
+            assert not keys, (machine, keys)
+
+
+def test_a_machines_import_is_audited_as_the_machine(fixtures: Fixtures, machines: dict[str, str]):
+    """The nightly ledger import of a county's machine registers businesses in any township, and
+    the audit line and the events name the machine, not a person."""
+    from services.registry.imports import ledger
+
+    header = ",".join(column.label for column in ledger.COLUMNS)
+    name = fixtures.unique("夜间导入饭店")
+    content = f"{header}\n{name},餐饮单位,{HECUN},,,,,,,,,,,\n".encode()
+    token = machines[MachineScope.registry_import.value]
+    answer = fixtures.county.registry.post(
+        "/imports/businesses", content=content, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["imported"] == 1, answer.text
+    claims = jwt.decode(token, options={"verify_signature": False})
+    runtime = fixtures.county.registry.app.state.runtime  # type: ignore[attr-defined]
+    with runtime.db.engine.connect() as connection:
+        actors = connection.execute(sa.text("SELECT DISTINCT actor FROM audit_log")).scalars().all()
+    assert f"machine:{claims['client_id']}" in actors
+    # the same machine may not register a business by hand, nor read what its scope does not open
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"name": fixtures.unique("手工"), "kind": "catering", "village_id": HECUN}
+    assert fixtures.county.registry.post("/businesses", json=body, headers=headers).status_code == 403
+    assert fixtures.county.registry.get("/businesses", headers=headers).status_code == 403

@@ -74,8 +74,42 @@ def test_identitys_token_is_verified_against_its_keys(settings: Settings) -> Non
         verify_token(settings, identity.verifier(), identity.token(exp=int(time.time()) - 3600))
     with pytest.raises(jwt.InvalidTokenError):
         verify_token(settings, identity.verifier(), identity.token(aud="elsewhere"))
-    with pytest.raises(jwt.InvalidTokenError):  # a machine's token names no place
+    # a machine's token names no place: a machine principal with its scopes, which only the
+    # routes its scopes open take (shared.auth.requires_scope)
+    machine = verify_token(
+        settings,
+        identity.verifier(),
+        identity.token(
+            sub="machine:m-1", role="machine", scope="reporting:read x", client_id="m-1", township=None
+        ),
+    )
+    assert machine.role is Role.machine and machine.scopes == {"reporting:read", "x"}
+    assert (machine.county_id, machine.township_id, machine.client_id, machine.actor) == (
+        "qingyun",
+        None,
+        "m-1",
+        "machine:m-1",
+    )
+    with pytest.raises(jwt.InvalidTokenError):  # a machine's token without its client id
         verify_token(settings, identity.verifier(), identity.token(role="machine", scope="x"))
+    with pytest.raises(jwt.InvalidTokenError):  # `shian token`'s HS256 is never a machine's
+        verify_token(
+            settings,
+            None,
+            jwt.encode(
+                {
+                    "iss": "shian",
+                    "sub": "m",
+                    "role": "machine",
+                    "county": "qingyun",
+                    "iat": int(time.time()),
+                    "exp": int(time.time()) + 60,
+                    "scope": "reporting:read",
+                },
+                settings.signing_key(),
+                algorithm="HS256",
+            ),
+        )
 
 
 def test_a_revoked_session_is_refused(settings: Settings) -> None:

@@ -25,6 +25,7 @@ from services.alerts.incidents.models import (
 )
 from services.alerts.notifications import service as notifications
 from services.alerts.notifications.models import AttemptRead, NotificationRead
+from shared.auth import AlertsReader
 from shared.catalogue.alerts import IncidentLevel
 from shared.clock import Clock
 from shared.dates import Moment
@@ -68,7 +69,7 @@ def report_incident(
 @router.get("", response_model=Page[IncidentRead], summary="Incidents by level and age (open by default)")
 def list_incidents(
     session: SessionDep,
-    user: CurrentUser,
+    user: AlertsReader,
     clock: ClockDep,
     state: Literal["open", "closed", "all"] = "open",
     level: IncidentLevel | None = None,
@@ -93,20 +94,20 @@ def list_incidents(
 
 @router.get("/stats", response_model=ResponseStats, summary="Time to acknowledge and to close")
 def response_stats(
-    session: SessionDep, user: CurrentUser, since: Moment | None = None, until: Moment | None = None
+    session: SessionDep, user: AlertsReader, since: Moment | None = None, until: Moment | None = None
 ):
     """Per incident and per township, for incidents reported in [since, until)."""
     return stats.response_stats(session=session, principal=user, since=since, until=until)
 
 
 @router.get("/{incident_id}", response_model=IncidentRead, summary="One incident")
-def get_incident(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser, clock: ClockDep):
+def get_incident(incident_id: uuid.UUID, session: SessionDep, user: AlertsReader, clock: ClockDep):
     incident = queries.get(session=session, principal=user, incident_id=incident_id)
     return _read(incident, clock)
 
 
 @router.get("/{incident_id}/timeline", response_model=list[TimelineRead], summary="Every step, in order")
-def get_timeline(incident_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+def get_timeline(incident_id: uuid.UUID, session: SessionDep, user: AlertsReader):
     return queries.timeline_of(session=session, principal=user, incident_id=incident_id)
 
 

@@ -17,6 +17,7 @@ from services.inspection.inspections.models import (
 )
 from services.inspection.rectification import service as rectification
 from services.inspection.rectification.models import ReferralCreate, ReferralRead
+from shared.auth import InspectionReader
 from shared.deps import ClockDep, CurrentUser, SessionDep
 from shared.paging import Offset, Page
 from shared.routing import ServiceRouter
@@ -50,7 +51,7 @@ def record_inspection(data: InspectionCreate, session: SessionDep, user: Current
 )
 def list_inspections(
     session: SessionDep,
-    user: CurrentUser,
+    user: InspectionReader,
     offset: Offset = 0,
     limit: Limit200 = 50,
     business_id: uuid.UUID | None = None,
@@ -72,7 +73,7 @@ def list_inspections(
 
 
 @router.get("/{inspection_id}", response_model=InspectionRead, summary="One inspection")
-def get_inspection(inspection_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+def get_inspection(inspection_id: uuid.UUID, session: SessionDep, user: InspectionReader):
     return service.to_read(
         session, [service.get(session=session, principal=user, inspection_id=inspection_id)]
     )[0]

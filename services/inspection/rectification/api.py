@@ -6,7 +6,8 @@ import uuid
 
 from services.inspection.rectification import service
 from services.inspection.rectification.models import OrderRead, OrderStatus
-from shared.deps import CurrentUser, SessionDep
+from shared.auth import InspectionReader
+from shared.deps import SessionDep
 from shared.paging import Limit, Offset, Page
 from shared.routing import ServiceRouter
 
@@ -16,7 +17,7 @@ router = ServiceRouter(prefix="/rectifications", tags=["rectification"])
 @router.get("", response_model=Page[OrderRead], summary="Rectification orders, nearest deadline first")
 def list_orders(
     session: SessionDep,
-    user: CurrentUser,
+    user: InspectionReader,
     offset: Offset = 0,
     limit: Limit = 50,
     status: OrderStatus | None = None,
@@ -38,5 +39,5 @@ def list_orders(
 
 
 @router.get("/{order_id}", response_model=OrderRead, summary="One rectification order")
-def get_order(order_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+def get_order(order_id: uuid.UUID, session: SessionDep, user: InspectionReader):
     return service.to_read(service.get(session=session, principal=user, order_id=order_id))

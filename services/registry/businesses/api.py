@@ -26,7 +26,7 @@ from services.registry.businesses.models import (
     SortKey,
     StatusChange,
 )
-from shared.auth import load_in_scope
+from shared.auth import RegistryReader, load_in_scope
 from shared.clock import local_today
 from shared.deps import ClockDep, CurrentUser, SessionDep
 from shared.paging import Limit, Offset, Page
@@ -51,7 +51,7 @@ def register_business(data: BusinessCreate, session: SessionDep, user: CurrentUs
 @router.get("", response_model=Page[BusinessRead], summary="Search the businesses in the caller's scope")
 def list_businesses(
     session: SessionDep,
-    user: CurrentUser,
+    user: RegistryReader,
     clock: ClockDep,
     offset: Offset = 0,
     limit: Limit = 50,
@@ -84,7 +84,7 @@ def list_businesses(
 
 
 @router.get("/{business_id}", response_model=BusinessRead, summary="One business")
-def get_business(business_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+def get_business(business_id: uuid.UUID, session: SessionDep, user: RegistryReader):
     return _read(session, load_in_scope(session, user, Business, business_id))
 
 
@@ -127,6 +127,6 @@ def decide(business_id: uuid.UUID, data: InvestigationDecision, session: Session
 
 
 @router.get("/{business_id}/grades", response_model=list[GradeRead], summary="Grade history, newest first")
-def grade_history(business_id: uuid.UUID, session: SessionDep, user: CurrentUser):
+def grade_history(business_id: uuid.UUID, session: SessionDep, user: RegistryReader):
     business = load_in_scope(session, user, Business, business_id)
     return queries.grades(session=session, business=business)

@@ -13,8 +13,9 @@ from fastapi.responses import FileResponse
 from services.registry.businesses.models import BusinessFilter, BusinessKind, BusinessStatus
 from services.registry.imports import ledger, rejections, service
 from services.registry.imports.models import ImportReport
+from shared.auth import RegistryImporter, RegistryReader
 from shared.clock import local_today
-from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.deps import ClockDep, SessionDep
 from shared.errors import Invalid, NotFound, TooLarge
 from shared.routing import ServiceRouter
 
@@ -31,7 +32,7 @@ def _too_large() -> TooLarge:
     return TooLarge("file", f"larger than {MAX_BYTES // (1024 * 1024)} MB")
 
 
-async def _upload(request: Request, user: CurrentUser) -> AsyncIterator[BinaryIO]:
+async def _upload(request: Request, user: RegistryImporter) -> AsyncIterator[BinaryIO]:
     """The body streamed into a temporary file, never held in memory; refused with 413 as soon as it
     passes MAX_BYTES (at once when Content-Length says so). The role is checked first, so a
     caller who may not import cannot make the service store anything."""
@@ -65,7 +66,7 @@ async def _upload(request: Request, user: CurrentUser) -> AsyncIterator[BinaryIO
     },
 )
 def import_businesses(
-    user: CurrentUser,
+    user: RegistryImporter,
     session: SessionDep,
     clock: ClockDep,
     request: Request,
@@ -111,7 +112,7 @@ def import_businesses(
     summary="Every rejection of an import, as CSV",
     response_class=FileResponse,
 )
-def import_rejections(import_id: uuid.UUID, request: Request, user: CurrentUser) -> FileResponse:
+def import_rejections(import_id: uuid.UUID, request: Request, user: RegistryImporter) -> FileResponse:
     """The office that imported (and its county); anyone else gets 404, as for an unknown import."""
     user.ensure_role(*service.IMPORTERS)
     path = rejections.find(request.app.state.settings.var_dir, import_id, user)
@@ -131,7 +132,7 @@ def import_rejections(import_id: uuid.UUID, request: Request, user: CurrentUser)
     responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}}},
 )
 def export_businesses(
-    user: CurrentUser,
+    user: RegistryReader,
     session: SessionDep,
     clock: ClockDep,
     format: ledger.LedgerFormat = "csv",

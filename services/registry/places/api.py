@@ -6,7 +6,7 @@ from fastapi import Request, status
 
 from services.registry.places import service
 from services.registry.places.models import CountyDefinition, PlaceRead, VillageUpdate
-from shared.auth import Role, SignedUser, knows_place, unknown_place
+from shared.auth import RegistryReader, Role, SignedUser, knows_place, unknown_place
 from shared.deps import CurrentUser, SessionDep
 from shared.errors import Invalid
 from shared.routing import ServiceRouter
@@ -15,7 +15,7 @@ router = ServiceRouter(prefix="/places", tags=["places"])
 
 
 @router.get("", response_model=list[PlaceRead], summary="Places in the caller's scope")
-def list_places(session: SessionDep, user: CurrentUser) -> list:
+def list_places(session: SessionDep, user: RegistryReader) -> list:
     return service.list_places(session=session, principal=user)
 
 

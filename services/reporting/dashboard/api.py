@@ -25,7 +25,7 @@ from services.reporting.documents import writer
 from services.reporting.statistics import periods
 from services.reporting.statistics import service as statistics
 from services.reporting.statistics.scope import READERS, home_place, resolve_scope
-from shared.auth import Principal, knows_place, token_verifier, verify_token
+from shared.auth import Principal, knows_place, verify_bearer
 from shared.clock import local_today
 from shared.deps import ClockDep, SessionDep
 from shared.routing import ServiceRouter
@@ -61,7 +61,7 @@ def page(template: str, status_code: int = 200, **context: object) -> HTMLRespon
 
 def _principal(request: Request, token: str) -> Principal | None:
     try:
-        principal = verify_token(request.app.state.settings, token_verifier(request.app), token)
+        principal = verify_bearer(request.app, token)
     except jwt.InvalidTokenError:
         return None
     if not knows_place(request, principal):  # a token for a place not defined signs nobody in

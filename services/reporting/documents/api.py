@@ -15,6 +15,7 @@ from services.reporting.documents.content import Document
 from services.reporting.documents.models import SECTION_TITLES, SectionRead, SectionsUpdate, SummarySection
 from services.reporting.statistics.params import PlacePeriod
 from services.reporting.statistics.scope import Scope
+from shared.auth import ReportingReader
 from shared.deps import ClockDep, CurrentUser, SessionDep
 from shared.errors import Invalid
 from shared.routing import ServiceRouter
@@ -58,7 +59,7 @@ def rendered(document_format: Format, document: Document) -> Response:
 def summary(
     where: PlacePeriod,
     session: SessionDep,
-    user: CurrentUser,
+    user: ReportingReader,
     clock: ClockDep,
     format: Annotated[Format, Query(description="html, docx or pdf")] = "html",
 ):

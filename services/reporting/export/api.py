@@ -8,7 +8,8 @@ from fastapi import Depends, Response
 
 from services.reporting.export import lives
 from services.reporting.statistics.params import PlacePeriod
-from shared.deps import CurrentUser, SessionDep
+from shared.auth import ReportingReader
+from shared.deps import SessionDep
 from shared.routing import ServiceRouter
 
 router = ServiceRouter(prefix="/export", tags=["open data"])
@@ -31,7 +32,7 @@ File = Annotated[FileName, Depends(_file_name)]
     response_class=Response,
     responses={200: {"content": {"application/zip": {}}}},
 )
-def lives_zip(where: PlacePeriod, session: SessionDep, user: CurrentUser) -> Response:
+def lives_zip(where: PlacePeriod, session: SessionDep, user: ReportingReader) -> Response:
     """Everything, or only the period asked for."""
     scope = where.scope(session, user)
     body = lives.to_zip(session, scope, where.period_if_any())
@@ -45,7 +46,7 @@ def lives_zip(where: PlacePeriod, session: SessionDep, user: CurrentUser) -> Res
     response_class=Response,
     responses={200: {"content": {"text/csv; charset=utf-8": {}}}},
 )
-def lives_csv(name: File, where: PlacePeriod, session: SessionDep, user: CurrentUser) -> Response:
+def lives_csv(name: File, where: PlacePeriod, session: SessionDep, user: ReportingReader) -> Response:
     """Everything, or only the period asked for."""
     scope = where.scope(session, user)
     records = lives.rows(session, name, scope, where.period_if_any())
@@ -54,7 +55,7 @@ def lives_csv(name: File, where: PlacePeriod, session: SessionDep, user: Current
 
 
 @router.get("/{place_id}/lives/{name}.json", summary="One LIVES file as JSON (a list of records)")
-def lives_json(name: File, where: PlacePeriod, session: SessionDep, user: CurrentUser) -> list[dict]:
+def lives_json(name: File, where: PlacePeriod, session: SessionDep, user: ReportingReader) -> list[dict]:
     """Everything, or only the period asked for."""
     scope = where.scope(session, user)
     return lives.rows(session, name, scope, where.period_if_any())

@@ -9,7 +9,8 @@ from fastapi import Query
 from services.reporting.statistics import service
 from services.reporting.statistics.models import RecordPage, Statistics
 from services.reporting.statistics.params import PlacePeriod
-from shared.deps import ClockDep, CurrentUser, SessionDep
+from shared.auth import ReportingReader
+from shared.deps import ClockDep, SessionDep
 from shared.paging import Offset
 from shared.routing import ServiceRouter
 
@@ -24,7 +25,7 @@ router = ServiceRouter(prefix="/statistics", tags=["statistics"])
     response_model_by_alias=True,
     summary="Every figure of a place for a period, each with a link to its records",
 )
-def place_statistics(where: PlacePeriod, session: SessionDep, user: CurrentUser, clock: ClockDep):
+def place_statistics(where: PlacePeriod, session: SessionDep, user: ReportingReader, clock: ClockDep):
     scope = where.scope(session, user)
     return service.statistics(session, scope, where.period(clock))
 
@@ -38,7 +39,7 @@ def figure_records(
     where: PlacePeriod,
     key: str,
     session: SessionDep,
-    user: CurrentUser,
+    user: ReportingReader,
     clock: ClockDep,
     group: Annotated[str | None, Query(max_length=40)] = None,
     limit: PageLimit = 100,

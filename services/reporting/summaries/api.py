@@ -9,8 +9,9 @@ from fastapi import Query
 from services.reporting.statistics.scope import resolve_scope
 from services.reporting.summaries import service
 from services.reporting.summaries.models import TownshipSummary
+from shared.auth import ReportingReader
 from shared.dates import Day
-from shared.deps import CurrentUser, SessionDep
+from shared.deps import SessionDep
 from shared.errors import Invalid
 from shared.routing import ServiceRouter
 
@@ -26,7 +27,7 @@ router = ServiceRouter(prefix="/summaries", tags=["summaries"])
 def township_summary(
     township_id: str,
     session: SessionDep,
-    user: CurrentUser,
+    user: ReportingReader,
     period_from: Annotated[Day, Query(alias="from", description="First day, YYYY-MM-DD")],
     period_to: Annotated[Day, Query(alias="to", description="Last day (inclusive), YYYY-MM-DD")],
 ):
