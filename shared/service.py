@@ -40,6 +40,9 @@ REVOCATION_REPLAY_SECONDS = 2 * 3600.0
 session's tokens are refused until `until`, at most an access token's life (an hour at most, by
 identity's settings) and the clock skew after the revocation; twice that covers clocks that differ."""
 
+REVOCATION_PURGE_SECONDS = 60.0
+"""How often a service drops the revoked sessions past their `until` (as it follows the stream)."""
+
 BackgroundLoop = Callable[["ServiceRuntime", asyncio.Event], Coroutine[Any, Any, None]]
 
 
@@ -78,6 +81,10 @@ class ServiceSpec:
     routers: Sequence[APIRouter] = ()
     loops: Sequence[BackgroundLoop] = ()
     public_paths: tuple[str, ...] = ()  # path prefixes whose bodies need no bearer token
+    public_commands: frozenset[str] = frozenset()  # exact paths whose bodies need no bearer token
+    # bodies need identity's own token (ES256/EdDSA): `shian token`'s HS256 is refused even outside
+    # production (identity, whose routes take no other token)
+    identity_tokens_only: bool = False
 
 
 class ServiceRuntime:
@@ -104,6 +111,7 @@ class ServiceRuntime:
         # the sessions identity ended, whose tokens this service refuses (shared.auth.verify_token)
         self.revoked = RevokedSessions(clock)
         self.revocations_read = 0  # session.revoked events applied (tests, readiness)
+        self._revocations_purged_at = float("-inf")
         self.redis_ready = False
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -183,6 +191,15 @@ class ServiceRuntime:
                 for entry_id, fields in entries:
                     last = entry_id.decode()
                     self._apply_revocation(fields)
+            self._purge_revocations()
+
+    def _purge_revocations(self) -> None:
+        """Drop the revoked sessions whose `until` is past, at most once a minute: a lookup drops
+        only the sid it asks about, and most revoked sessions are never presented again."""
+        now = time.monotonic()
+        if now - self._revocations_purged_at >= REVOCATION_PURGE_SECONDS:
+            self._revocations_purged_at = now
+            self.revoked.purge()
 
     def _apply_revocation(self, fields: dict[bytes, bytes]) -> None:
         try:
