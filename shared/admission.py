@@ -29,7 +29,9 @@ import time
 from collections.abc import Callable
 
 import jwt
+from redis import BlockingConnectionPool as BlockingPool
 from redis import Redis as BlockingRedis
+from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -150,6 +152,7 @@ class RateCounter:
     `shared.routing`, and must not hop back to the loop). Both share the key space and the pause."""
 
     PAUSE_SECONDS = 5.0
+    CONNECTIONS = 32  # to Redis, per face; a count takes a fraction of a millisecond
     TTL_SECONDS = 120  # a key outlives its one-minute window, then Redis drops it
 
     def __init__(self, redis_url: str) -> None:
@@ -197,15 +200,31 @@ class RateCounter:
     def _client(self) -> Redis:
         loop = asyncio.get_running_loop()
         if self._redis is None or self._loop is not loop:  # one client per event loop
-            self._redis = Redis.from_url(self.redis_url, socket_timeout=1.0, socket_connect_timeout=0.5)
+            # A burst waits its turn for one of a few connections: redis-py's default pool refuses
+            # past 100 at once ("Too many connections"), which paused the count for everyone, so a
+            # burst of a hundred requests switched the limits off.
+            pool = AsyncBlockingPool.from_url(
+                self.redis_url,
+                max_connections=self.CONNECTIONS,
+                timeout=1.0,
+                socket_timeout=1.0,
+                socket_connect_timeout=0.5,
+            )
+            self._redis = Redis.from_pool(pool)
             self._loop = loop
         return self._redis
 
     def _blocking_client(self) -> BlockingRedis:
         with self._blocking_lock:  # its connection pool is thread-safe; its creation is made so
             if self._blocking is None:
-                self._blocking = BlockingRedis.from_url(
-                    self.redis_url, socket_timeout=1.0, socket_connect_timeout=0.5
+                self._blocking = BlockingRedis.from_pool(
+                    BlockingPool.from_url(
+                        self.redis_url,
+                        max_connections=self.CONNECTIONS,
+                        timeout=1.0,
+                        socket_timeout=1.0,
+                        socket_connect_timeout=0.5,
+                    )
                 )
             return self._blocking
 

@@ -111,6 +111,8 @@ class ServiceRuntime:
         # the sessions identity ended, whose tokens this service refuses (shared.auth.verify_token)
         self.revoked = RevokedSessions(clock)
         self.revocations_read = 0  # session.revoked events applied (tests, readiness)
+        # the read-back of identity's stream reached its end (identity itself needs none)
+        self.revocations_caught_up = spec.name == IDENTITY
         self._revocations_purged_at = float("-inf")
         self.redis_ready = False
         self._stop = asyncio.Event()
@@ -165,15 +167,18 @@ class ServiceRuntime:
         replica, and every replica must refuse a revoked session. Nothing is persisted: at start
         the stream is read back `REVOCATION_REPLAY_SECONDS` (any revocation whose tokens may still
         be valid is in that window), then followed as it grows; after Redis was away, reading goes
-        on from the last entry seen."""
+        on from the last entry seen. The read-back does not wait (no BLOCK): once it reaches the end
+        the service says it is ready (`ready`), so a restarted process is not sent requests while
+        it still takes a session signed out during its absence for an open one."""
         stream = self.settings.stream(IDENTITY)
         since_ms = int((time.time() - REVOCATION_REPLAY_SECONDS) * 1000)
         last = f"{max(since_ms, 0)}-0"
         backoff = 0.2
         while not self._stop.is_set():
             try:
+                block = self.settings.block_ms if self.revocations_caught_up else None
                 answer = await self.bus.redis.xread(
-                    {stream: last}, count=self.settings.batch_size, block=self.settings.block_ms
+                    {stream: last}, count=self.settings.batch_size, block=block
                 )
                 backoff = 0.2
             except REDIS_DOWN as error:
@@ -187,10 +192,14 @@ class ServiceRuntime:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=1.0)
                 continue
+            read = 0
             for _stream, entries in read_reply(answer):
                 for entry_id, fields in entries:
                     last = entry_id.decode()
                     self._apply_revocation(fields)
+                    read += 1
+            if read < self.settings.batch_size:  # the end of the stream, as of this read
+                self.revocations_caught_up = True
             self._purge_revocations()
 
     def _purge_revocations(self) -> None:
@@ -246,7 +255,7 @@ class ServiceRuntime:
         self.db.dispose()
 
     async def ready(self) -> dict[str, str]:
-        """Readiness facts: database and Redis reachable."""
+        """Readiness facts: database and Redis reachable, and the sessions identity revoked read."""
         checks: dict[str, str] = {}
         try:
             await asyncio.to_thread(self.db.ping)
@@ -259,4 +268,5 @@ class ServiceRuntime:
             checks["redis"] = "ok"
         except Exception as error:
             checks["redis"] = f"error: {error}"
+        checks["revocations"] = "ok" if self.revocations_caught_up else "reading identity's stream"
         return checks

@@ -28,6 +28,22 @@ def test_the_blocking_and_the_async_face_count_one_count(redis_url: str) -> None
         asyncio.run(counter.close())
 
 
+def test_a_burst_is_counted_to_the_last_request(redis_url: str) -> None:
+    """Three hundred counts at once wait for the counter's few connections: each is counted. (With
+    redis-py's default pool, past 100 at once it refused, and the refusal paused the count.)"""
+    counter = RateCounter(redis_url)
+    key = f"unit:{uuid.uuid4().hex}"
+
+    async def burst() -> list[int]:
+        try:
+            return list(await asyncio.gather(*(counter.count(key) for _ in range(300))))
+        finally:
+            await counter.close()
+
+    assert sorted(asyncio.run(burst())) == list(range(1, 301))
+    assert counter._paused_until == 0.0
+
+
 def test_while_redis_is_away_nothing_is_counted_and_no_call_waits(monkeypatch: pytest.MonkeyPatch) -> None:
     counter = RateCounter(f"redis://127.0.0.1:{free_port()}/0")  # nobody listens there
     assert counter.count_blocking("k") == 0  # the failed attempt pauses both faces
