@@ -11,19 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import subprocess
 import sys
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import yaml
 
 from services.identity.demo import DEMO_PASSWORD, DemoAccount, demo_accounts
@@ -48,14 +47,16 @@ def _definition() -> dict[str, Any]:
     return yaml.safe_load(DEMO_COUNTY.read_text(encoding="utf-8"))
 
 
-def _identity(settings: Settings, workdir: Path, **extra_env: str) -> ServiceProcess:
-    """Identity on its own SQLite file under `workdir`, its demo accounts made by its CLI (which
-    migrates the database first), not yet started."""
+def _identity(
+    settings: Settings, workdir: Path, *, database_url: str | None = None, **extra_env: str
+) -> ServiceProcess:
+    """Identity on `database_url` (else its own SQLite file under `workdir`), its demo accounts
+    made by its CLI (which migrates the database first), not yet started."""
     extra = {**CHEAP_ARGON2, "SHIAN_HTTP_QUEUE_SECONDS": "120", **extra_env}
-    process = ServiceProcess("identity", settings, workdir, extra_env=extra)
+    process = ServiceProcess("identity", settings, workdir, database_url=database_url, extra_env=extra)
     workdir.mkdir(parents=True, exist_ok=True)
     env = settings_env(settings)
-    env["SHIAN_IDENTITY_DATABASE_URL"] = f"sqlite:///{workdir / 'identity.db'}"
+    env["SHIAN_IDENTITY_DATABASE_URL"] = database_url or _sqlite(workdir)
     env.update(extra)
     made = subprocess.run(
         [sys.executable, "-m", "services.identity.cli", "demo-accounts"],
@@ -69,10 +70,23 @@ def _identity(settings: Settings, workdir: Path, **extra_env: str) -> ServicePro
     return process
 
 
-def _query(workdir: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    """Rows of identity's database, read beside the running process (SQLite in WAL mode)."""
-    with closing(sqlite3.connect(workdir / "identity.db", timeout=30)) as connection:
-        return connection.execute(sql, args).fetchall()
+def _sqlite(workdir: Path) -> str:
+    return f"sqlite:///{workdir / 'identity.db'}"
+
+
+def _query(database: Path | str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    """Rows of identity's database (a workdir's SQLite file, or a URL), read beside the running
+    process; `?` marks the arguments."""
+    url = _sqlite(database) if isinstance(database, Path) else database
+    engine = sa.create_engine(url)
+    names = {f"a{n}": value for n, value in enumerate(args)}
+    for name in names:
+        sql = sql.replace("?", f":{name}", 1)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(sa.text(sql), names)]
+    finally:
+        engine.dispose()
 
 
 def _sign_in(client: httpx.Client, mobile: str, password: str = DEMO_PASSWORD, **headers: str) -> dict:
@@ -93,31 +107,34 @@ def _at_the_start_of_a_minute(seconds_needed: float) -> None:
         time.sleep(left + 0.2)
 
 
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_a_burst_of_sign_ins_refreshes_and_creations_keeps_the_limits_and_the_database(
-    settings: Settings, tmp_path: Path
+    database: str, settings: Settings, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     """About 270 requests at once: right passwords (several per account), 30 wrong passwords on
     one account from 30 addresses, 80 sign-ins from one address over 80 numbers, refreshes (one
     refresh token shown twice at once), and 90 account creations (10 numbers asked twice). The
     per-account limit (10 a minute) and the per-address limit (60) hold exactly; nothing is a 5xx;
     every 201 is one row, and the lock, the failures and the events agree with the answers."""
+    url = request.getfixturevalue("pg_database")() if database == "postgresql" else None
     workdir = tmp_path / "identity"
+    db: Path | str = url or workdir
     # clients reach identity through a reverse proxy on this host, which names them
-    identity = _identity(settings, workdir, SHIAN_TRUSTED_PROXIES="127.0.0.1").start()
+    identity = _identity(settings, workdir, database_url=url, SHIAN_TRUSTED_PROXIES="127.0.0.1").start()
     try:
         people = [
             account
             for account in demo_accounts(_definition())
             if account.mobile not in (COUNTY_MOBILE, OPS_MOBILE)
         ]
-        accounts_before = _query(workdir, "SELECT count(*) FROM accounts")[0][0]
+        accounts_before = _query(db, "SELECT count(*) FROM accounts")[0][0]
         _at_the_start_of_a_minute(40)
         with httpx.Client(base_url=identity.url, timeout=60) as client:
             setup = {"X-Forwarded-For": "192.0.2.1"}
             county = _sign_in(client, COUNTY_MOBILE, **setup)
             raced = _sign_in(client, COUNTY_MOBILE, **setup)  # its refresh token is shown twice at once
             refreshable = [_sign_in(client, person.mobile, **setup) for person in people]
-        sessions_before = _query(workdir, "SELECT count(*) FROM sign_in_sessions")[0][0]
+        sessions_before = _query(db, "SELECT count(*) FROM sign_in_sessions")[0][0]
         answers = asyncio.run(_burst(identity.url, county["access_token"], raced, refreshable, people))
         kinds = {kind: Counter(status for status, _ in found) for kind, found in answers.items()}
 
@@ -137,36 +154,36 @@ def test_a_burst_of_sign_ins_refreshes_and_creations_keeps_the_limits_and_the_da
             assert pair == [201, 409], (mobile, pair)
 
         # the database says what the answers said
-        sessions = _query(workdir, "SELECT count(*) FROM sign_in_sessions")[0][0]
+        sessions = _query(db, "SELECT count(*) FROM sign_in_sessions")[0][0]
         assert sessions == sessions_before + 6 * len(people)
-        assert _query(workdir, "SELECT count(*) FROM accounts")[0][0] == accounts_before + 80
-        created = _query(workdir, "SELECT count(*) FROM accounts WHERE created_by LIKE 'county:%'")[0][0]
+        assert _query(db, "SELECT count(*) FROM accounts")[0][0] == accounts_before + 80
+        created = _query(db, "SELECT count(*) FROM accounts WHERE created_by LIKE ?", "county:%")[0][0]
         assert created == 80
-        assert _query(workdir, "SELECT count(DISTINCT mobile) = count(*) FROM accounts")[0][0] == 1
+        assert _query(db, "SELECT count(DISTINCT mobile), count(*) FROM accounts")[0] == (
+            accounts_before + 80,
+            accounts_before + 80,
+        )
         failures, locked_until = _query(
-            workdir, "SELECT failures, locked_until FROM accounts WHERE mobile = ?", OPS_MOBILE
+            db, "SELECT failures, locked_until FROM accounts WHERE mobile = ?", OPS_MOBILE
         )[0]
         assert failures == 5 and locked_until is not None
         ops_failed = _query(
-            workdir,
-            "SELECT count(*) FROM audit_log WHERE action = 'signin.failed' AND actor LIKE 'address:198.18.%'",
+            db,
+            "SELECT count(*) FROM audit_log WHERE action = 'signin.failed' AND actor LIKE ?",
+            "address:198.18.%",
         )[0][0]
         assert ops_failed == 10
-        assert _query(workdir, "SELECT count(*) FROM audit_log WHERE action = 'account.locked'")[0][0] == 1
-        flooded = _query(workdir, "SELECT count(*) FROM audit_log WHERE actor = 'address:198.51.100.250'")[0][
-            0
-        ]
+        assert _query(db, "SELECT count(*) FROM audit_log WHERE action = 'account.locked'")[0][0] == 1
+        flooded = _query(db, "SELECT count(*) FROM audit_log WHERE actor = ?", "address:198.51.100.250")[0][0]
         assert flooded == 60
         # the raced session is ended: a refresh token shown twice means a copy exists
-        revoked = _query(
-            workdir, "SELECT revoked_reason FROM sign_in_sessions WHERE id = ?", raced["session_id"]
-        )
+        revoked = _query(db, "SELECT revoked_reason FROM sign_in_sessions WHERE id = ?", raced["session_id"])
         assert revoked == [("refresh_reused",)]
         # each refresh used its token once and issued one more
-        used = _query(workdir, "SELECT count(*) FROM refresh_tokens WHERE used_at IS NOT NULL")[0][0]
+        used = _query(db, "SELECT count(*) FROM refresh_tokens WHERE used_at IS NOT NULL")[0][0]
         assert used == len(people) + 1
-        events = Counter(event_type for (event_type,) in _query(workdir, "SELECT event_type FROM outbox"))
-        audited = Counter(action for (action,) in _query(workdir, "SELECT action FROM audit_log"))
+        events = Counter(event_type for (event_type,) in _query(db, "SELECT event_type FROM outbox"))
+        audited = Counter(action for (action,) in _query(db, "SELECT action FROM audit_log"))
         for action in ("account.created", "signin.succeeded", "signin.failed", "account.locked"):
             assert events[action] == audited[action], action
         assert "Traceback" not in identity.log()
