@@ -21,12 +21,17 @@ Health, readiness and metrics skip the line: probes must answer while the servic
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable
 
 import jwt
+from redis import BlockingConnectionPool as BlockingPool
+from redis import Redis as BlockingRedis
+from redis.asyncio import BlockingConnectionPool as AsyncBlockingPool
 from redis.asyncio import Redis
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -94,12 +99,28 @@ class AdmissionControl:
 
 
 class CallerFirst:
-    """Authenticate a request that carries a body before a byte of it is read."""
+    """Authenticate a request that carries a body before a byte of it is read.
 
-    def __init__(self, app: ASGIApp, *, settings: Settings, public_prefixes: tuple[str, ...] = ()) -> None:
+    Public: paths under `public_prefixes`, and the exact paths in `public_commands` (how one gets
+    a token, say). `identity_tokens_only` takes only identity's tokens, not `shian token`'s HS256."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        settings: Settings,
+        public_prefixes: tuple[str, ...] = (),
+        public_commands: frozenset[str] = frozenset(),
+        identity_tokens_only: bool = False,
+    ) -> None:
         self.app = app
         self.settings = settings
         self.public_prefixes = public_prefixes
+        self.public_commands = public_commands
+        self.identity_tokens_only = identity_tokens_only
+
+    def _public(self, path: str) -> bool:
+        return path in self.public_commands or path.startswith(self.public_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -108,29 +129,38 @@ class CallerFirst:
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
         has_body = b"chunked" in headers.get(b"transfer-encoding", b"") or declared not in (None, b"0")
-        if has_body and not scope["path"].startswith(self.public_prefixes):
+        if has_body and not self._public(scope["path"]):
             await fetch_missing_key(scope)
-        if (
-            has_body
-            and not scope["path"].startswith(self.public_prefixes)
-            and verified_caller(scope, self.settings) is None
-        ):
-            await answer(send, 401, "missing or invalid bearer token", {"WWW-Authenticate": "Bearer"})
-            return
+            token = _bearer_token(scope)
+            refused = verified_caller(scope, self.settings) is None or (
+                self.identity_tokens_only and (token is None or identity_key_id(token) is None)
+            )
+            if refused:
+                await answer(send, 401, "missing or invalid bearer token", {"WWW-Authenticate": "Bearer"})
+                return
         await self.app(scope, receive, send)
 
 
 class RateCounter:
-    """Requests per caller and minute, counted in Redis on a connection of its own (never the bus's:
+    """Requests (or attempts) per key, counted in Redis on connections of its own (never the bus's:
     a request must not wait behind a batch). While Redis does not answer, nothing is counted for a
-    few seconds rather than making every request wait for a connection timeout."""
+    few seconds rather than making every request wait for a connection timeout: the limit protects
+    the service, it must not stop it.
+
+    Two faces over one count: `count` for the middleware on the event loop, `count_blocking` for
+    code in a worker thread (identity's sign-in runs in its route's thread with its unit of work,
+    `shared.routing`, and must not hop back to the loop). Both share the key space and the pause."""
 
     PAUSE_SECONDS = 5.0
+    CONNECTIONS = 32  # to Redis, per face; a count takes a fraction of a millisecond
+    TTL_SECONDS = 120  # a key outlives its one-minute window, then Redis drops it
 
     def __init__(self, redis_url: str) -> None:
         self.redis_url = redis_url
         self._redis: Redis | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._blocking: BlockingRedis | None = None
+        self._blocking_lock = threading.Lock()
         self._paused_until = 0.0
 
     async def count(self, key: str) -> int:
@@ -141,25 +171,71 @@ class RateCounter:
         try:
             pipe = self._client().pipeline(transaction=False)
             pipe.incr(key)
-            pipe.expire(key, 120)
+            pipe.expire(key, self.TTL_SECONDS)
             count, _ = await asyncio.wait_for(pipe.execute(), timeout=1.0)
             return int(count)
         except Exception as error:  # Redis away: the limit protects the service, it must not stop it
-            log.warning("rate limit not counted for %.0fs: %s", self.PAUSE_SECONDS, error)
-            self._paused_until = now + self.PAUSE_SECONDS
+            self._pause(now, error)
             return 0
+
+    def count_blocking(self, key: str) -> int:
+        """`count` for a worker thread: the same key, the same count, the same pause."""
+        now = time.monotonic()
+        if now < self._paused_until:
+            return 0
+        try:
+            pipe = self._blocking_client().pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, self.TTL_SECONDS)
+            count, _ = pipe.execute()
+            return int(count)
+        except Exception as error:
+            self._pause(now, error)
+            return 0
+
+    def _pause(self, now: float, error: Exception) -> None:
+        log.warning("rate limit not counted for %.0fs: %s", self.PAUSE_SECONDS, error)
+        self._paused_until = now + self.PAUSE_SECONDS
 
     def _client(self) -> Redis:
         loop = asyncio.get_running_loop()
         if self._redis is None or self._loop is not loop:  # one client per event loop
-            self._redis = Redis.from_url(self.redis_url, socket_timeout=1.0, socket_connect_timeout=0.5)
+            # A burst waits its turn for one of a few connections: redis-py's default pool refuses
+            # past 100 at once ("Too many connections"), which paused the count for everyone, so a
+            # burst of a hundred requests switched the limits off.
+            pool = AsyncBlockingPool.from_url(
+                self.redis_url,
+                max_connections=self.CONNECTIONS,
+                timeout=1.0,
+                socket_timeout=1.0,
+                socket_connect_timeout=0.5,
+            )
+            self._redis = Redis.from_pool(pool)
             self._loop = loop
         return self._redis
+
+    def _blocking_client(self) -> BlockingRedis:
+        with self._blocking_lock:  # its connection pool is thread-safe; its creation is made so
+            if self._blocking is None:
+                self._blocking = BlockingRedis.from_pool(
+                    BlockingPool.from_url(
+                        self.redis_url,
+                        max_connections=self.CONNECTIONS,
+                        timeout=1.0,
+                        socket_timeout=1.0,
+                        socket_connect_timeout=0.5,
+                    )
+                )
+            return self._blocking
 
     async def close(self) -> None:
         if self._redis is not None and self._loop is asyncio.get_running_loop():
             await self._redis.aclose()
         self._redis = None
+        with self._blocking_lock:
+            blocking, self._blocking = self._blocking, None
+        if blocking is not None:
+            blocking.close()
 
 
 class RateLimit:
@@ -200,6 +276,72 @@ class RateLimit:
 
 
 CALLER_KEY = "shian.caller"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_networks(value: str) -> tuple[Network, ...]:
+    """`SHIAN_TRUSTED_PROXIES` as networks: comma-separated addresses or CIDRs. ValueError names
+    an entry that is neither (a service refuses to start with it rather than trust nobody)."""
+    networks = []
+    for entry in (part.strip() for part in value.split(",")):
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"SHIAN_TRUSTED_PROXIES: {entry!r} is not an address or a CIDR") from None
+    return tuple(networks)
+
+
+def forwarded_client(peer: str, forwarded_for: list[str], trusted: tuple[Network, ...]) -> str:
+    """The client's address. The peer, unless it is a trusted proxy: then X-Forwarded-For is read
+    from the right (each proxy appends the address it heard from), skipping trusted proxies, and
+    the first address that is not one is the client. What lies left of it was written by the
+    client and is never believed. A malformed entry ends the walk at the last proxy trusted."""
+    if not trusted or not _is_trusted(peer, trusted):
+        return peer
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    client = peer
+    for hop in reversed(hops):
+        try:
+            address = ipaddress.ip_address(hop)
+        except ValueError:
+            break
+        client = str(address)
+        if not any(address in network for network in trusted):
+            break
+    return client
+
+
+def _is_trusted(address: str, trusted: tuple[Network, ...]) -> bool:
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(parsed in network for network in trusted)
+
+
+class ForwardedFor:
+    """The client address every later step sees (`scope["client"]`: the rate limits, identity's
+    sign-in limits, the access log): the peer, or behind a trusted reverse proxy the address it
+    forwarded (`forwarded_client`). Without trusted proxies the header is ignored, so a client
+    cannot name itself another address to escape a per-address limit."""
+
+    def __init__(self, app: ASGIApp, *, trusted: tuple[Network, ...]) -> None:
+        self.app = app
+        self.trusted = trusted
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and self.trusted and scope.get("client"):
+            peer, _port = scope["client"]
+            values = [
+                value.decode("latin-1") for name, value in scope["headers"] if name == b"x-forwarded-for"
+            ]
+            client = forwarded_client(peer, values, self.trusted) if values else peer
+            if client != peer:
+                scope["client"] = (client, 0)
+        await self.app(scope, receive, send)
 
 
 def _bearer_token(scope: Scope) -> str | None:

@@ -67,6 +67,105 @@ def _run(connection: sa.Connection, metadata: sa.MetaData) -> None:
         context.run_migrations()
 
 
+def create_infrastructure_tables() -> None:
+    """Migration step of a new service's first revision: every table `shared.db`'s
+    `add_infrastructure_tables` declares (outbox, inbox, audit log, idempotency keys, parked
+    events). The four first services wrote theirs out in their own first revisions (and added the
+    last two later); these are the same tables, so a service's models and migrations agree."""
+    create_outbox()
+    create_inbox()
+    create_audit_log()
+    create_idempotency_keys()
+    create_parked_events()
+
+
+def drop_infrastructure_tables() -> None:
+    drop_parked_events()
+    drop_idempotency_keys()
+    drop_audit_log()
+    drop_inbox()
+    drop_outbox()
+
+
+def create_outbox() -> None:
+    """The transactional outbox (`shared.outbox`)."""
+    from alembic import op
+
+    import shared.db
+
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("event_type", sa.String(length=80), nullable=False),
+        sa.Column("stream", sa.String(length=120), nullable=False),
+        sa.Column("body", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("published_at", shared.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_id"),
+    )
+    op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "id"])
+
+
+def drop_outbox() -> None:
+    from alembic import op
+
+    op.drop_index("ix_outbox_unpublished", table_name="outbox")
+    op.drop_table("outbox")
+
+
+def create_inbox() -> None:
+    """The events a consumer has applied (`shared.inbox`)."""
+    from alembic import op
+
+    import shared.db
+
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(length=80), nullable=False),
+        sa.Column("event_id", sa.String(length=36), nullable=False),
+        sa.Column("event_type", sa.String(length=80), nullable=False),
+        sa.Column("processed_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "event_id"),
+    )
+
+
+def drop_inbox() -> None:
+    from alembic import op
+
+    op.drop_table("inbox")
+
+
+def create_audit_log() -> None:
+    """Who changed what (`shared.changes`)."""
+    from alembic import op
+
+    import shared.db
+
+    op.create_table(
+        "audit_log",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("actor", sa.String(length=120), nullable=False),
+        sa.Column("action", sa.String(length=80), nullable=False),
+        sa.Column("entity", sa.String(length=80), nullable=False),
+        sa.Column("entity_id", sa.String(length=80), nullable=False),
+        sa.Column("county_id", sa.String(length=40), nullable=True),
+        sa.Column("township_id", sa.String(length=40), nullable=True),
+        sa.Column("detail", sa.JSON(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_audit_entity", "audit_log", ["entity", "entity_id"])
+
+
+def drop_audit_log() -> None:
+    from alembic import op
+
+    op.drop_index("ix_audit_entity", table_name="audit_log")
+    op.drop_table("audit_log")
+
+
 def create_idempotency_keys() -> None:
     """Migration step shared by every service: the `idempotency_keys` table (shared.db)."""
     from alembic import op

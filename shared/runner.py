@@ -36,4 +36,7 @@ def run_service(service: str, *, port: int | None = None, migrate_first: bool = 
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # X-Forwarded-For is the app's to read, from SHIAN_TRUSTED_PROXIES only
+        # (shared.admission.ForwardedFor); uvicorn's own default would believe any local peer
+        proxy_headers=False,
     )

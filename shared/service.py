@@ -40,6 +40,9 @@ REVOCATION_REPLAY_SECONDS = 2 * 3600.0
 session's tokens are refused until `until`, at most an access token's life (an hour at most, by
 identity's settings) and the clock skew after the revocation; twice that covers clocks that differ."""
 
+REVOCATION_PURGE_SECONDS = 60.0
+"""How often a service drops the revoked sessions past their `until` (as it follows the stream)."""
+
 BackgroundLoop = Callable[["ServiceRuntime", asyncio.Event], Coroutine[Any, Any, None]]
 
 
@@ -78,6 +81,10 @@ class ServiceSpec:
     routers: Sequence[APIRouter] = ()
     loops: Sequence[BackgroundLoop] = ()
     public_paths: tuple[str, ...] = ()  # path prefixes whose bodies need no bearer token
+    public_commands: frozenset[str] = frozenset()  # exact paths whose bodies need no bearer token
+    # bodies need identity's own token (ES256/EdDSA): `shian token`'s HS256 is refused even outside
+    # production (identity, whose routes take no other token)
+    identity_tokens_only: bool = False
 
 
 class ServiceRuntime:
@@ -104,6 +111,9 @@ class ServiceRuntime:
         # the sessions identity ended, whose tokens this service refuses (shared.auth.verify_token)
         self.revoked = RevokedSessions(clock)
         self.revocations_read = 0  # session.revoked events applied (tests, readiness)
+        # the read-back of identity's stream reached its end (identity itself needs none)
+        self.revocations_caught_up = spec.name == IDENTITY
+        self._revocations_purged_at = float("-inf")
         self.redis_ready = False
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -157,15 +167,18 @@ class ServiceRuntime:
         replica, and every replica must refuse a revoked session. Nothing is persisted: at start
         the stream is read back `REVOCATION_REPLAY_SECONDS` (any revocation whose tokens may still
         be valid is in that window), then followed as it grows; after Redis was away, reading goes
-        on from the last entry seen."""
+        on from the last entry seen. The read-back does not wait (no BLOCK): once it reaches the end
+        the service says it is ready (`ready`), so a restarted process is not sent requests while
+        it still takes a session signed out during its absence for an open one."""
         stream = self.settings.stream(IDENTITY)
         since_ms = int((time.time() - REVOCATION_REPLAY_SECONDS) * 1000)
         last = f"{max(since_ms, 0)}-0"
         backoff = 0.2
         while not self._stop.is_set():
             try:
+                block = self.settings.block_ms if self.revocations_caught_up else None
                 answer = await self.bus.redis.xread(
-                    {stream: last}, count=self.settings.batch_size, block=self.settings.block_ms
+                    {stream: last}, count=self.settings.batch_size, block=block
                 )
                 backoff = 0.2
             except REDIS_DOWN as error:
@@ -179,10 +192,23 @@ class ServiceRuntime:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), timeout=1.0)
                 continue
+            read = 0
             for _stream, entries in read_reply(answer):
                 for entry_id, fields in entries:
                     last = entry_id.decode()
                     self._apply_revocation(fields)
+                    read += 1
+            if read < self.settings.batch_size:  # the end of the stream, as of this read
+                self.revocations_caught_up = True
+            self._purge_revocations()
+
+    def _purge_revocations(self) -> None:
+        """Drop the revoked sessions whose `until` is past, at most once a minute: a lookup drops
+        only the sid it asks about, and most revoked sessions are never presented again."""
+        now = time.monotonic()
+        if now - self._revocations_purged_at >= REVOCATION_PURGE_SECONDS:
+            self._revocations_purged_at = now
+            self.revoked.purge()
 
     def _apply_revocation(self, fields: dict[bytes, bytes]) -> None:
         try:
@@ -229,7 +255,7 @@ class ServiceRuntime:
         self.db.dispose()
 
     async def ready(self) -> dict[str, str]:
-        """Readiness facts: database and Redis reachable."""
+        """Readiness facts: database and Redis reachable, and the sessions identity revoked read."""
         checks: dict[str, str] = {}
         try:
             await asyncio.to_thread(self.db.ping)
@@ -242,4 +268,5 @@ class ServiceRuntime:
             checks["redis"] = "ok"
         except Exception as error:
             checks["redis"] = f"error: {error}"
+        checks["revocations"] = "ok" if self.revocations_caught_up else "reading identity's stream"
         return checks

@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     idempotency_hours: int = Field(default=24, ge=1)  # how long an Idempotency-Key is remembered
     access_log: bool = True
     rate_limit_per_minute: int = Field(default=1200, ge=0)  # per caller and service; 0: no limit
+    # reverse proxies (comma-separated addresses or CIDRs) whose X-Forwarded-For names the client;
+    # empty: the peer is the client, whatever the header says (shared.admission.ForwardedFor)
+    trusted_proxies: str = ""
     # test aid: the process kills itself right after committing a command sent with this
     # Idempotency-Key, before answering it (the crash a retry must survive); refused in production
     crash_after_commit_key: str | None = None

@@ -16,7 +16,14 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.admission import AdmissionControl, CallerFirst, RateCounter, RateLimit
+from shared.admission import (
+    AdmissionControl,
+    CallerFirst,
+    ForwardedFor,
+    RateCounter,
+    RateLimit,
+    trusted_networks,
+)
 from shared.clock import SYSTEM_CLOCK, Clock
 from shared.db import UNAVAILABLE_ERRORS
 from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, TooLarge
@@ -96,7 +103,9 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None, clock: Clock
     # a province's own OpenID Connect provider, when SHIAN_OIDC_ISSUER names one
     app.state.federation = OidcVerifier.from_settings(settings, runtime.clock)
     http_metrics = HttpMetrics(runtime.registry)
-    rate_counter = RateCounter(settings.redis_url)
+    # the one per-minute counter of the app: the rate limit's, and a service's own limits (identity's
+    # sign-in attempts) through its blocking face
+    app.state.rate_counter = rate_counter = RateCounter(settings.redis_url)
     unavailable = _OutageLog(spec.name)
 
     @app.exception_handler(DomainError)
@@ -156,10 +165,17 @@ def create_app(spec: ServiceSpec, settings: Settings | None = None, clock: Clock
         counter=rate_counter,
         on_limited=lambda: http_metrics.shed.labels(spec.name, "rate_limited").inc(),
     )
-    app.add_middleware(CallerFirst, settings=settings, public_prefixes=spec.public_paths)
+    app.add_middleware(
+        CallerFirst,
+        settings=settings,
+        public_prefixes=spec.public_paths,
+        public_commands=spec.public_commands,
+        identity_tokens_only=spec.identity_tokens_only,
+    )
     app.add_middleware(
         RequestMetrics, metrics=http_metrics, service=spec.name, access_log=settings.access_log
     )
+    app.add_middleware(ForwardedFor, trusted=trusted_networks(settings.trusted_proxies))
     return app
 
 

@@ -316,6 +316,7 @@ def load_demo_accounts(settings: Settings, definition: CountyDefinition) -> list
     from services.identity.keys.service import LocalVerifier, Signer
     from services.identity.limits import AttemptLimiter
     from services.identity.passwords import Hasher
+    from shared.admission import RateCounter
     from shared.clock import SYSTEM_CLOCK
     from shared.db import Database
     from shared.migrations import upgrade
@@ -329,7 +330,7 @@ def load_demo_accounts(settings: Settings, definition: CountyDefinition) -> list
         hasher=Hasher(config),
         signer=Signer(config),
         verifier=LocalVerifier(config),
-        limiter=AttemptLimiter(settings.redis_url, settings.stream_prefix),
+        limiter=AttemptLimiter(RateCounter(settings.redis_url), settings.stream_prefix),
     )
     db = Database(url, infra=infra, stream=settings.stream(SERVICE), service=SERVICE)
     try:
@@ -338,5 +339,4 @@ def load_demo_accounts(settings: Settings, definition: CountyDefinition) -> list
                 session, identity, definition.model_dump(mode="json"), now=SYSTEM_CLOCK.now()
             )
     finally:
-        db.dispose()
-        identity.limiter.close()
+        db.dispose()  # the limiter never counted here: it opened no connection

@@ -31,6 +31,7 @@ from services.identity.keys import service as keys
 from services.identity.keys.service import LocalVerifier, Signer
 from services.identity.limits import AttemptLimiter
 from services.identity.passwords import Hasher
+from shared.admission import RateCounter
 from shared.clock import SYSTEM_CLOCK
 from shared.db import Database
 from shared.errors import DomainError
@@ -72,7 +73,7 @@ def _identity(settings: Settings, config: IdentityConfig) -> Identity:
         hasher=Hasher(config),
         signer=Signer(config),
         verifier=LocalVerifier(config),
-        limiter=AttemptLimiter(settings.redis_url, settings.stream_prefix),
+        limiter=AttemptLimiter(RateCounter(settings.redis_url), settings.stream_prefix),
     )
 
 

@@ -57,7 +57,7 @@ class IdentityConfig(BaseSettings):
     argon2_memory_kib: int = Field(default=19 * 1024, ge=8)
     argon2_parallelism: int = Field(default=1, ge=1)
 
-    # the signing keys: ES256 verifies faster here than EdDSA (services/identity/bench.py)
+    # the signing keys: ES256 verifies faster here than EdDSA (bench/identity.py)
     signing_algorithm: Literal["ES256", "EdDSA"] = "ES256"
     # the signing keys at rest: their PEMs are encrypted with this passphrase when set
     key_encryption_key: SecretStr | None = None

@@ -358,3 +358,37 @@ def test_guessing_the_current_password_with_a_token_locks_like_signing_in(identi
     identity.advance(minutes=15)
     identity.again("county")
     assert identity.as_("county", "PUT", "/accounts/me/password", json=right).status_code == 204
+
+
+def test_commands_retried_with_their_idempotency_key_are_answered_not_repeated(offices: IdentityApp):
+    """A phone that lost the answer sends the command again with the same key: the same account,
+    the same one-time code, the same machine secret, each made once."""
+    key = {"Idempotency-Key": "retry-1"}
+    body = {"name": "检查员", "mobile": "13900000055", "role": "inspector", "township_id": DONGSHAN}
+    first = offices.as_("county", "POST", "/accounts", json=body, headers=key)
+    again = offices.as_("county", "POST", "/accounts", json=body, headers=key)
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true" and again.content == first.content
+    account_id = first.json()["account"]["id"]
+    assert (
+        len([e for e in offices.events("account.created") if e["payload"]["account_id"] == account_id]) == 1
+    )
+
+    reset = {"Idempotency-Key": "reset-1"}
+    one = offices.as_("county", "POST", f"/accounts/{account_id}/reset", headers=reset)
+    two = offices.as_("county", "POST", f"/accounts/{account_id}/reset", headers=reset)
+    assert one.status_code == two.status_code == 200 and one.json()["code"] == two.json()["code"]
+    assert len(offices.events("account.password_reset")) == 1
+    assert offices.set_password("13900000055", two.json()["code"]).status_code == 204
+
+    machine = {"name": "短信网关", "scopes": ["sms:callback"]}
+    made = [
+        offices.as_("county", "POST", "/machines", json=machine, headers={"Idempotency-Key": "m-1"})
+        for _ in range(2)
+    ]
+    assert [answer.status_code for answer in made] == [201, 201]
+    assert made[0].json()["client_secret"] == made[1].json()["client_secret"]
+    assert len(offices.as_("county", "GET", "/machines").json()) == 1
+    # another office's identical key is another key
+    other = offices.as_("dongshan", "POST", "/accounts", json={**body, "mobile": "13900000056"}, headers=key)
+    assert other.status_code == 201 and "Idempotent-Replayed" not in other.headers

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jwt
 import pytest
+import sqlalchemy as sa
 
 from shared.clock import ManualClock
 from shared.settings import Settings
@@ -269,3 +270,106 @@ def test_ended_sessions_and_spent_refresh_tokens_are_forgotten_after_a_day(ident
     with identity.runtime.db.session() as session:
         forget_ended(session, now=identity.clock.now())
     assert counts() == (1, 0)
+
+
+def _sign_ins(identity: IdentityApp, mobile: str, forwarded_for: str, times: int) -> list[int]:
+    return [
+        identity.client.post(
+            "/sessions",
+            json={"mobile": mobile, "password": "Wrong#2026x"},
+            headers={"X-Forwarded-For": forwarded_for},
+        ).status_code
+        for _ in range(times)
+    ]
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_address_limit(settings: Settings):
+    config = cheap_config(attempts_per_account_per_minute=1000, attempts_per_address_per_minute=3)
+    behind_proxy = settings.model_copy(update={"trusted_proxies": "10.0.0.0/8"})
+    clock = ManualClock(START.replace(second=0))
+    with running_identity(behind_proxy, clock, config, peer=("10.0.0.2", 40000)) as identity:
+        assert _sign_ins(identity, "13999999901", "198.51.100.1", 4) == [401, 401, 401, 429]
+        # another client behind the same proxy has its own count
+        assert _sign_ins(identity, "13999999902", "198.51.100.2", 3) == [401, 401, 401]
+        # a client naming another address before the proxy's entry is still the proxy's entry
+        assert _sign_ins(identity, "13999999903", "198.51.100.3, 198.51.100.1", 1) == [429]
+        # the session records the client's address, not the proxy's
+        answer = identity.client.post(
+            "/sessions",
+            json={"mobile": COUNTY_MOBILE, "password": PASSWORD},
+            headers={"X-Forwarded-For": "198.51.100.7"},
+        )
+        assert answer.status_code == 201
+        with identity.runtime.db.engine.connect() as connection:
+            address = connection.execute(
+                sa.text("SELECT address FROM sign_in_sessions WHERE id = :id"),
+                {"id": answer.json()["session_id"]},
+            ).scalar_one()
+        assert address == "198.51.100.7"
+
+
+def test_a_client_cannot_escape_the_address_limit_by_naming_other_addresses(settings: Settings):
+    """No proxy is trusted (the default): X-Forwarded-For is the client's word and counts for nothing."""
+    config = cheap_config(attempts_per_account_per_minute=1000, attempts_per_address_per_minute=3)
+    clock = ManualClock(START.replace(second=0))
+    with running_identity(settings, clock, config, county=False, peer=("203.0.113.9", 40000)) as identity:
+        answers = [_sign_ins(identity, f"1399999991{n}", f"198.51.100.{n}", 1)[0] for n in range(5)]
+        assert answers == [401, 401, 401, 429, 429]
+
+
+def test_only_the_public_commands_take_a_body_without_a_token(identity: IdentityApp):
+    refused = {"detail": "missing or invalid bearer token"}
+    body = b'{"x": "' + b"y" * 10_000 + b'"}'
+    json_body = {"Content-Type": "application/json"}
+    # sign-out is a command under /sessions, but not a public one: its body is not read
+    answer = identity.client.request("DELETE", "/sessions/current", content=body, headers=json_body)
+    assert answer.status_code == 401 and answer.json() == refused
+    for path in ("/accounts", "/accounts/coordinators", "/machines", "/keys/rotate", "/sessions/other"):
+        answer = identity.client.post(path, content=body, headers=json_body)
+        assert answer.status_code == 401 and answer.json() == refused, path
+    # the ways to a token or a password take a body without one (their routes answer)
+    assert identity.client.post("/sessions", content=body, headers=json_body).status_code == 422
+    assert identity.client.post("/sessions/refresh", content=body, headers=json_body).status_code == 422
+    assert identity.client.post("/password", content=body, headers=json_body).status_code == 422
+    token = identity.client.post("/token", data={"grant_type": "password"})
+    assert token.status_code == 400 and token.json()["error"] == "unsupported_grant_type"
+
+
+def test_a_machines_token_opens_no_command_of_identity(identity: IdentityApp):
+    issued = identity.as_(
+        "county", "POST", "/machines", json={"name": "短信网关", "scopes": ["sms:callback"]}
+    ).json()
+    token = identity.client.post(
+        "/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": issued["machine"]["client_id"],
+            "client_secret": issued["client_secret"],
+        },
+    ).json()["access_token"]
+    answer = identity.client.post(
+        "/accounts", json={"name": "x"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert answer.status_code == 401 and answer.json() == {"detail": "missing or invalid bearer token"}
+
+
+def test_a_key_rotated_a_moment_ago_opens_commands_at_once(identity: IdentityApp):
+    """The guard's verifier reads identity's keys from its database: a token of a new key is
+    taken at once, with no pause between lookups of unknown keys."""
+    for n in range(3):
+        rotated = identity.as_("county", "POST", "/keys/rotate")
+        assert rotated.status_code == 201, rotated.text
+        identity.again("county")
+        assert jwt.get_unverified_header(identity.tokens["county"])["kid"] == rotated.json()["kid"]
+        created = identity.as_(
+            "county",
+            "POST",
+            "/accounts",
+            json={
+                "name": f"检查员{n}",
+                "mobile": f"1390000010{n}",
+                "role": "inspector",
+                "township_id": DONGSHAN,
+            },
+        )
+        assert created.status_code == 201, created.text

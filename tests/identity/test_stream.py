@@ -97,3 +97,33 @@ def test_the_migrations_make_the_models_schema(identity: IdentityApp):
     with identity.runtime.db.engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), SPEC.metadata)
     assert differences == []
+
+
+def test_the_migrations_go_down_to_nothing_and_up_again(tmp_path):
+    """The first revision writes the infrastructure tables with shared.migrations' steps; its
+    downgrade drops them all, and the way up makes the models' schema again."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from shared.migrations import alembic_config, upgrade
+
+    url = f"sqlite:///{tmp_path / 'identity.db'}"
+    upgrade(SPEC.migrations, url)
+    command.downgrade(alembic_config(SPEC.migrations, url), "base")
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert sa.inspect(connection).get_table_names() == ["alembic_version"]
+        upgrade(SPEC.migrations, url)
+        with engine.connect() as connection:
+            assert set(sa.inspect(connection).get_table_names()) >= {
+                "outbox",
+                "inbox",
+                "audit_log",
+                "idempotency_keys",
+                "parked_events",
+                "accounts",
+            }
+            assert compare_metadata(MigrationContext.configure(connection), SPEC.metadata) == []
+    finally:
+        engine.dispose()

@@ -144,11 +144,17 @@ class IdentityApp:
 
 @contextmanager
 def running_identity(
-    settings: Settings, clock: ManualClock, config: IdentityConfig, *, county: bool = True
+    settings: Settings,
+    clock: ManualClock,
+    config: IdentityConfig,
+    *,
+    county: bool = True,
+    peer: tuple[str, int] = ("testclient", 50000),
 ) -> Iterator[IdentityApp]:
+    """Identity in-process; `peer` is the address its requests come from (a proxy, say)."""
     identity_settings = settings
     upgrade(SPEC.migrations, identity_settings.database_url("identity"))
-    with TestClient(create(identity_settings, clock, config)) as client:
+    with TestClient(create(identity_settings, clock, config), client=peer) as client:
         app = IdentityApp(client=client, clock=clock, settings=identity_settings, config=config)
         if county:
             with app.runtime.db.session() as session:

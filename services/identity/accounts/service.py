@@ -157,6 +157,19 @@ def _ensure_mobile_free(
         raise Conflict(field, "another account has this mobile number")
 
 
+def _write_mobile(session: Session, account: Account, *, field: str = "mobile") -> None:
+    """Write the account's row now, in a savepoint. Two offices giving one number at the same
+    moment both pass `_ensure_mobile_free` on PostgreSQL, and the unique index refuses the second
+    at its flush: that is the same 409 naming the field, not a 500."""
+    try:
+        with session.begin_nested():
+            session.add(account)
+    except sa.exc.IntegrityError as error:
+        if "mobile" not in str(error.orig):
+            raise
+        raise Conflict(field, "another account has this mobile number") from None
+
+
 def _issue_code(identity: Identity, account: Account, now: datetime) -> str:
     code = new_code()
     account.code_hash = identity.hasher.hash(code)
@@ -198,6 +211,7 @@ def _new_account(
     village_id: str | None,
     actor: str,
     now: datetime,
+    mobile_field: str = "mobile",
 ) -> AccountIssued:
     account = Account(
         name=name,
@@ -211,7 +225,7 @@ def _new_account(
         updated_at=now,
     )
     code = _issue_code(identity, account, now)
-    session.add(account)
+    _write_mobile(session, account, field=mobile_field)
     record_created(session, account, actor=actor, now=now)
     assert account.code_expires_at is not None
     return AccountIssued(account=read(account), code=code, code_expires_at=account.code_expires_at)
@@ -280,8 +294,9 @@ def create_coordinators(
             village_id=row.village_id,
             actor=principal.actor,
             now=now,
+            mobile_field=f"villages.{index}.mobile",
         )
-        for row in data.villages
+        for index, row in enumerate(data.villages)
     ]
     session.flush()
     return issued
@@ -327,6 +342,8 @@ def update(
         setattr(account, name, value)
     account.updated_at = now
     account.version += 1
+    if "mobile" in changed:
+        _write_mobile(session, account)
     session.add(account)
     action = "account.role_changed" if "role" in changed else "account.changed"
     detail: dict[str, Any] = {"changed": changed}

@@ -2,7 +2,7 @@
 
 ES256 (ECDSA on P-256) by default: every service verifies every request's token, and on this
 project's machine OpenSSL verifies a P-256 signature faster than an Ed25519 one (its P-256 code is
-hand-tuned assembly; `python -m services.identity.bench` sets them side by side), and every JOSE
+hand-tuned assembly; `python bench/identity.py` sets them side by side), and every JOSE
 library, browser and OIDC provider speaks it. `SHIAN_IDENTITY_SIGNING_ALGORITHM=EdDSA` makes the next
 key an Ed25519 one instead; each key keeps its own algorithm. The private key is a
 PKCS#8 PEM in identity's database (a 0600 file on SQLite), encrypted with

@@ -1,5 +1,6 @@
 """initial identity schema: accounts, password history, machine accounts, sessions with their
-refresh tokens, signing keys, and the infrastructure tables every service has
+refresh tokens, signing keys, and the infrastructure tables every service has (written by
+shared.migrations, as `shared.db.add_infrastructure_tables` declares them)
 
 Revision ID: 0001
 Revises:
@@ -13,12 +14,7 @@ import sqlmodel
 from alembic import op
 
 import shared.db
-from shared.migrations import (
-    create_idempotency_keys,
-    create_parked_events,
-    drop_idempotency_keys,
-    drop_parked_events,
-)
+from shared.migrations import create_infrastructure_tables, drop_infrastructure_tables
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -54,31 +50,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_accounts_county_id"), ["county_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_accounts_township_id"), ["township_id"], unique=False)
 
-    op.create_table(
-        "audit_log",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("at", shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("actor", sa.String(length=120), nullable=False),
-        sa.Column("action", sa.String(length=80), nullable=False),
-        sa.Column("entity", sa.String(length=80), nullable=False),
-        sa.Column("entity_id", sa.String(length=80), nullable=False),
-        sa.Column("county_id", sa.String(length=40), nullable=True),
-        sa.Column("township_id", sa.String(length=40), nullable=True),
-        sa.Column("detail", sa.JSON(), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-    )
-    with op.batch_alter_table("audit_log", schema=None) as batch_op:
-        batch_op.create_index("ix_audit_entity", ["entity", "entity_id"], unique=False)
-
-    create_idempotency_keys()
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.String(length=80), nullable=False),
-        sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.Column("event_type", sa.String(length=80), nullable=False),
-        sa.Column("processed_at", shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-    )
+    create_infrastructure_tables()
     op.create_table(
         "machine_accounts",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -96,22 +68,6 @@ def upgrade() -> None:
     with op.batch_alter_table("machine_accounts", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_machine_accounts_county_id"), ["county_id"], unique=False)
 
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("event_id", sa.String(length=36), nullable=False),
-        sa.Column("event_type", sa.String(length=80), nullable=False),
-        sa.Column("stream", sa.String(length=120), nullable=False),
-        sa.Column("body", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("published_at", shared.db.UTCDateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("event_id"),
-    )
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_unpublished", ["published_at", "id"], unique=False)
-
-    create_parked_events()
     op.create_table(
         "signing_keys",
         sa.Column("kid", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -192,21 +148,11 @@ def downgrade() -> None:
 
     op.drop_table("password_history")
     op.drop_table("signing_keys")
-    drop_parked_events()
-    with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.drop_index("ix_outbox_unpublished")
-
-    op.drop_table("outbox")
     with op.batch_alter_table("machine_accounts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_machine_accounts_county_id"))
 
     op.drop_table("machine_accounts")
-    op.drop_table("inbox")
-    drop_idempotency_keys()
-    with op.batch_alter_table("audit_log", schema=None) as batch_op:
-        batch_op.drop_index("ix_audit_entity")
-
-    op.drop_table("audit_log")
+    drop_infrastructure_tables()
     with op.batch_alter_table("accounts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_accounts_township_id"))
         batch_op.drop_index(batch_op.f("ix_accounts_county_id"))
