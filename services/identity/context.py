@@ -84,6 +84,8 @@ def current_caller(
         except (jwt.InvalidTokenError, ValueError):
             raise _refuse("invalid token") from None
         sid = str(claims.get("sid") or "")
+        if claims.get("role") == Role.machine.value:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "a machine account manages nobody")
         try:
             role = Role(str(claims.get("role")))
             account_id = uuid.UUID(str(claims["sub"]))

@@ -51,7 +51,7 @@ def test_a_machine_gets_a_token_with_its_scopes(identity: IdentityApp):
     )
     assert narrowed.status_code == 200 and narrowed.json()["scope"] == "sms:callback"
     # a machine token is no person's: identity's management routes refuse it
-    assert identity.bearer(body["access_token"], "GET", "/accounts").status_code == 401
+    assert identity.bearer(body["access_token"], "GET", "/accounts").status_code == 403
 
 
 def test_wrong_secrets_unknown_clients_grants_and_scopes_are_refused(identity: IdentityApp):

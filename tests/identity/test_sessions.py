@@ -350,7 +350,7 @@ def test_a_machines_token_opens_no_command_of_identity(identity: IdentityApp):
     answer = identity.client.post(
         "/accounts", json={"name": "x"}, headers={"Authorization": f"Bearer {token}"}
     )
-    assert answer.status_code == 401 and answer.json() == {"detail": "missing or invalid bearer token"}
+    assert answer.status_code == 403 and answer.json() == {"detail": "a machine account manages nobody"}
 
 
 def test_a_key_rotated_a_moment_ago_opens_commands_at_once(identity: IdentityApp):
