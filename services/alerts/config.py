@@ -6,12 +6,15 @@ how often the scheduler looks for due timers, and where notifications go.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime, timedelta
 
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.clock import SYSTEM_CLOCK, Clock
+from shared.settings import Settings, weak_secret_reason
 
 
 class OffsetClock:
@@ -30,7 +33,7 @@ class OffsetClock:
 class AlertsConfig(BaseSettings):
     """The alerts service's settings, validated at start."""
 
-    model_config = SettingsConfigDict(env_prefix="SHIAN_ALERTS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SHIAN_ALERTS_", extra="ignore", hide_input_in_errors=True)
 
     env: str = Field(default="development", validation_alias=AliasChoices("SHIAN_ENV", "env"))
     tick_seconds: float = Field(default=5.0, gt=0, le=60, description="Scheduler tick: checks due timers")
@@ -47,6 +50,26 @@ class AlertsConfig(BaseSettings):
     sms_token: str | None = None  # sent as a bearer token
     sms_template: str = "[食安] $message"  # string.Template over $message, $target, $level, $incident
 
+    retry_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="First wait before a failed notification is tried again"
+    )
+    retry_max_seconds: float = Field(default=900.0, gt=0, le=86400, description="Longest wait between tries")
+    alert_retry_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="How long an alert's notification is retried (an incident's: until acknowledged)",
+    )
+
+    public_url: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="Where phones reach this service (or the web app in front of it); with it, every "
+        "message that asks for an acknowledgement carries a link",
+    )
+    ack_link_key: str | None = Field(default=None, description="HMAC key of the acknowledgement links")
+    ack_link_minutes: int = Field(default=240, ge=5, le=24 * 60, description="How long a link works")
+
     clock_offset_seconds: float | None = Field(
         default=None,
         validation_alias=AliasChoices("SHIAN_CLOCK_OFFSET_SECONDS", "clock_offset_seconds"),
@@ -59,7 +82,22 @@ class AlertsConfig(BaseSettings):
             raise ValueError("SHIAN_CLOCK_OFFSET_SECONDS is a test aid and is refused in production")
         if self.webhook_url and not self.webhook_secret:
             raise ValueError("SHIAN_ALERTS_WEBHOOK_SECRET is needed to sign webhook notifications")
+        if self.env == "production" and self.public_url:
+            if not self.public_url.startswith("https://"):
+                raise ValueError("SHIAN_ALERTS_PUBLIC_URL must be https in production")
+            reason = weak_secret_reason(self.ack_link_key) if self.ack_link_key else "is not set"
+            if reason:
+                raise ValueError(f"SHIAN_ALERTS_ACK_LINK_KEY {reason}")
         return self
+
+    def link_key(self, settings: Settings) -> bytes:
+        """The links' HMAC key: the configured one, else (development, test) one derived from the
+        token signing key, so links work out of the box and survive a restart."""
+        if self.ack_link_key:
+            return self.ack_link_key.encode()
+        return hmac.new(
+            settings.signing_key().encode(), b"shian alerts acknowledgement links", hashlib.sha256
+        ).digest()
 
     def clock(self) -> Clock:
         if self.clock_offset_seconds is None:
