@@ -43,6 +43,8 @@ SPEC = ServiceSpec(
     handlers=EVENT_HANDLERS,
     consumes=("registry", "inspection"),
     routers=(incidents_router, escalation_router, alerts_router, channels_router, links_router),
+    # a link's token and an SMS channel's secret path component are these routes' credentials
+    public_paths=("/ack/", "/sms-replies/"),
 )
 
 
