@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,16 +20,17 @@ from services.alerts.links.api import router as links_router
 from services.alerts.links.tokens import LinkSettings
 from services.alerts.metrics import AlertsMetrics
 from services.alerts.notifications.api import router as channels_router
-from services.alerts.notifications.service import deliver_pending
+from services.alerts.notifications.service import BATCH, deliver_pending
 from services.alerts.notifications.setup import build_book
 from services.alerts.signals.api import router as alerts_router
 from shared.auth import KnownPlaces
 from shared.clock import Clock
-from shared.service import BackgroundLoop, ServiceSpec, periodic
+from shared.service import BackgroundLoop, ServiceRuntime, ServiceSpec, periodic
 from shared.settings import Settings
 from shared.web import create_app
 
 register_tables()
+log = logging.getLogger("shian.alerts")
 
 SPEC = ServiceSpec(
     name="alerts",
@@ -57,12 +60,45 @@ def loops(context: AlertsContext) -> tuple[BackgroundLoop, ...]:
             context.config.tick_seconds,
             lambda runtime: tick(runtime.db, runtime.clock, context.escalator),
         ),
-        periodic(
-            "notification delivery",
-            context.config.notify_seconds,
-            lambda runtime: deliver_pending(runtime.db, context.delivery, runtime.clock),
-        ),
+        delivery_loop(context),
     )
+
+
+def delivery_loop(context: AlertsContext) -> BackgroundLoop:
+    """Notification delivery: every `notify_seconds`, and at once after a commit that emitted
+    events (an escalation writes its notifications with its `incident.escalated`), so a message
+    leaves within milliseconds of the decision instead of up to a poll later. A full batch is
+    followed by the next at once."""
+
+    async def loop(runtime: ServiceRuntime, stop: asyncio.Event) -> None:
+        wake = asyncio.Event()
+        if context.config.notify_on_commit:
+            running = asyncio.get_running_loop()
+
+            def committed() -> None:  # called in the committing thread
+                running.call_soon_threadsafe(wake.set)
+
+            runtime.db.on_events_committed.append(committed)
+        while not stop.is_set():
+            wake.clear()
+            try:
+                run = await asyncio.to_thread(deliver_pending, runtime.db, context.delivery, runtime.clock)
+            except Exception:
+                log.exception(
+                    "notification delivery failed; trying again in %.0f s", context.config.notify_seconds
+                )
+                run = None
+            if run is not None and run.delivered + run.failed + run.cancelled >= BATCH:
+                continue
+            waiting = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+            await asyncio.wait(
+                waiting, timeout=context.config.notify_seconds, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in waiting:
+                task.cancel()
+
+    loop.__name__ = loop.__qualname__ = "notification delivery"
+    return loop
 
 
 def create(

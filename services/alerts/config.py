@@ -38,6 +38,10 @@ class AlertsConfig(BaseSettings):
     env: str = Field(default="development", validation_alias=AliasChoices("SHIAN_ENV", "env"))
     tick_seconds: float = Field(default=5.0, gt=0, le=60, description="Scheduler tick: checks due timers")
     notify_seconds: float = Field(default=1.0, gt=0, le=60, description="Notification delivery poll")
+    notify_on_commit: bool = Field(
+        default=True,
+        description="Deliver at once after a commit that decided to notify, not only at the poll",
+    )
     default_channels: list[str] = Field(default_factory=lambda: ["log"])
 
     webhook_url: str | None = None

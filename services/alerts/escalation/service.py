@@ -323,6 +323,16 @@ def _notify(
         escalator.metrics.escalations.labels(step.tier, reason).inc()
 
 
+def _office_hours(step: Step, level: IncidentLevel, reason: str, now: datetime) -> datetime | None:
+    """When a reminder should wait for the step's office hours: below IV only, and only a
+    reminder. Level I-IV never wait: quiet hours do not exist for them, by design."""
+    if level != "below_IV" or reason not in ("repeat", "reminder") or step.office_hours is None:
+        return None
+    if step.office_hours.applies(now):
+        return None
+    return step.office_hours.next_opening(now)
+
+
 def cancel_timers(session: Session, incident_id: uuid.UUID, now: datetime) -> int:
     """Cancel the incident's live timer, if any (a core UPDATE on the session's connection)."""
     live = sa.update(EscalationTimer).where(
@@ -505,6 +515,19 @@ def fire(session: Session, escalator: Escalator, timer: EscalationTimer, *, now:
                 session, incident, kind="escalation_exhausted", actor=SCHEDULER, at=now, step=current
             )
             return "exhausted"
+    held = _office_hours(steps[target], level, reason, now)
+    if held is not None:  # a below-IV reminder outside the step's office hours waits for them
+        timeline.add(
+            session,
+            incident,
+            kind="reminder_deferred",
+            actor=SCHEDULER,
+            at=now,
+            step=target,
+            until=held.isoformat(),
+        )
+        _set_timer(session, incident, kind="ack_deadline", step=current, due_at=held, now=now)
+        return "deferred"
     due_at = now + _deadline(steps[target], level, rule)
     _notify(
         session,

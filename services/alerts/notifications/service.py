@@ -191,7 +191,10 @@ def _link_for(
     return delivery.links.url(link), delivery.links.path(link)
 
 
-def deliver_pending(db: Database, delivery: Delivery, clock: Clock, limit: int = 50) -> DeliveryRun:
+BATCH = 50
+
+
+def deliver_pending(db: Database, delivery: Delivery, clock: Clock, limit: int = BATCH) -> DeliveryRun:
     """Deliver what is due: claim a batch with a lease, send outside any transaction, then record
     every attempt and the outcome. Two replicas never send the same claimed notification."""
     run = DeliveryRun()
