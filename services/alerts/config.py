@@ -52,7 +52,7 @@ class AlertsConfig(BaseSettings):
 
     sms_url: str | None = None  # the provider's HTTP API
     sms_token: str | None = None  # sent as a bearer token
-    sms_template: str = "[食安] $message"  # string.Template over $message, $target, $level, $incident
+    sms_template: str = "[食安] $message"  # string.Template over $message, $target, $level, $incident, $link
 
     retry_seconds: float = Field(
         default=30.0, gt=0, le=3600, description="First wait before a failed notification is tried again"

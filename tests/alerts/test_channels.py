@@ -324,6 +324,7 @@ def test_channel_secrets_are_never_shown_back_and_only_the_county_configures(
         "builtin": ("log", dingtalk_body(dingtalk)),
         "no secret": ("fresh", {"kind": "dingtalk", "url": dingtalk.url}),
         "not http": ("fresh", dingtalk_body(dingtalk, url="ftp://robot")),
+        "token in the URL": ("fresh", dingtalk_body(dingtalk, url=dingtalk.url + "?access_token=x")),
         "unknown kind": ("fresh", {"kind": "pager"}),
         "no template": ("fresh", {**aliyun_body(FakeAliyunSms()), "templates": {"alert": "SMS_1"}}),
     }

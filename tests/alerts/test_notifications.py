@@ -90,6 +90,7 @@ def test_escalations_go_out_as_signed_webhooks_retried_and_recorded(
         and payload["level"] == "IV"
     )
     assert payload["target"] == "role:township_office@qingyun.dongshan"
+    assert f"/ack/{incident['id'][:8]}/" in payload["ack_url"]  # the office's acknowledgement link
     assert headers["x-shian-delivery"] == payload["notification_id"]
 
     notifications = alerts.as_("dongshan", "GET", f"/incidents/{incident['id']}/notifications").json()

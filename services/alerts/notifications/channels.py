@@ -4,8 +4,11 @@
 * `webhook`: a JSON POST signed with HMAC-SHA256 (`X-Shian-Signature: sha256=<hex>` over
   `<timestamp>.<body>`, with `X-Shian-Timestamp` so a receiver can refuse replays), retried with
   exponential backoff on network errors, 429 and 5xx;
-* `sms`: an adapter for an SMS or instant-messaging provider's HTTP API: a URL, a bearer token
-  and a message template (`string.Template` over $message, $target, $level, $incident).
+* `sms`: an adapter for a generic SMS gateway's HTTP API: a URL, a bearer token and a message
+  template (`string.Template` over $message, $target, $level, $incident, $link).
+
+DingTalk, WeCom, Alibaba Cloud and Tencent Cloud SMS are in `providers/`; a county configures them
+(`setup.py`). The webhook's JSON carries `ack_url`, the recipient's acknowledgement link, if any.
 
 A channel returns one `Attempt` per try; the caller records every one of them.
 """
@@ -189,6 +192,7 @@ class WebhookChannel(HttpChannel):
                 "target": message.target,
                 "text": message.text,
                 **message.payload,
+                **({"ack_url": message.link} if message.link else {}),
             },
             ensure_ascii=False,
             sort_keys=True,
@@ -219,6 +223,7 @@ class SmsChannel(HttpChannel):
             target=message.target,
             level=message.payload.get("level", ""),
             incident=message.payload.get("incident_id", ""),
+            link=message.link or "",
         )
         to = message.target.split(":", 1)[-1]
         body = json.dumps(

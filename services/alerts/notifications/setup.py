@@ -21,6 +21,7 @@ from services.alerts.config import AlertsConfig
 from services.alerts.notifications.channels import Channel, LogChannel, SmsChannel, WebhookChannel
 from services.alerts.notifications.models import (
     REQUIRED_SECRETS,
+    ROBOT_KINDS,
     ChannelBody,
     ChannelRead,
     ChannelSetup,
@@ -95,6 +96,8 @@ def put_channel(
     url = body.url
     if url is not None and config.env == "production" and not url.startswith("https://"):
         raise Invalid("url", "an https URL in production")
+    if url is not None and body.kind in ROBOT_KINDS and "?" in url:
+        raise Invalid("url", "without a query: the robot's token or key goes in its own field, kept secret")
     setup = session.get(ChannelSetup, (principal.county_id, name))
     if setup is not None and setup.kind != body.kind:
         raise Conflict("kind", f"{name} is a {setup.kind} channel; delete it to make it another kind")
