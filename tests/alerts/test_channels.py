@@ -337,3 +337,32 @@ def test_channel_secrets_are_never_shown_back_and_only_the_county_configures(
     assert changed_kind.status_code == 409
     assert alerts.as_("county", "DELETE", "/notification-channels/ds-dingtalk").status_code == 204
     assert alerts.as_("county", "GET", "/notification-channels/ds-dingtalk").status_code == 404
+
+
+@pytest.mark.parametrize("provider", ["dingtalk", "wecom", "aliyun_sms", "tencent_sms"])
+def test_every_provider_retries_a_passing_failure_at_the_next_round_and_masks_numbers(
+    make_alerts: AlertsFactory, provider: str, caplog: pytest.LogCaptureFixture
+):
+    fake, path, body = {
+        "dingtalk": (FakeDingTalk(), "/robot/send", dingtalk_body),
+        "wecom": (FakeWeCom(), "/cgi-bin/webhook/send", wecom_body),
+        "aliyun_sms": (FakeAliyunSms(), "/", aliyun_body),
+        "tencent_sms": (FakeTencentSms(), "/", tencent_body),
+    }[provider]
+    with serving(fake, path):
+        alerts = make_alerts(webhook_backoff_seconds=0, webhook_max_attempts=2)
+        configure(alerts, {"ch": body(fake)}, phones=("+8613800000001",))  # type: ignore[operator]
+        caplog.set_level(logging.INFO)
+        fake.script = [503, 502]  # both tries of the first round: the provider's gateway is down
+        incident = alerts.report("dongshan", village_id=None)
+        assert alerts.deliver().failed == 1 and fake.received == []
+        (waiting,) = notifications(alerts, incident)
+        assert waiting["status"] == "pending" and waiting["attempts"] == 2
+        assert [a["status_code"] for a in waiting["attempt_log"]] == [503, 502]
+        alerts.advance(seconds=30)
+        assert alerts.deliver().delivered == 1 and len(fake.received) == 1
+        (sent,) = notifications(alerts, incident)
+        assert (sent["status"], sent["attempts"], sent["rounds"]) == ("delivered", 3, 2)
+        logged = "\n".join(record.getMessage() for record in caplog.records)
+        assert "13800000001" not in logged
+        assert "retry at" in logged

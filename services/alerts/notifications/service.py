@@ -31,7 +31,7 @@ from services.alerts.notifications.channels import Attempt, Message, mask_phones
 from services.alerts.notifications.models import ROBOT_KINDS, SMS_KINDS, Notification, NotificationAttempt
 from services.alerts.notifications.setup import ChannelBook, kinds_of
 from services.alerts.signals.models import Alert
-from shared.clock import Clock
+from shared.clock import Clock, to_local
 from shared.db import Database, claim
 
 log = logging.getLogger("shian.alerts.notify")
@@ -311,12 +311,14 @@ def _finish(
         session.add(row)
         status = row.status
     if not delivered:
+        retry = row.next_attempt_at
+        outcome = f"retry at {to_local(retry):%H:%M:%S}" if retry and not permanent else status
         log.warning(
             "notification %s on %s to %s: %s (%s)",
             row.id,
             row.channel,
             mask_phones(row.target),
-            status if permanent else f"retry at {row.next_attempt_at:%H:%M:%S}",
+            outcome,
             error,
         )
     if metrics is not None:
