@@ -94,6 +94,13 @@ class AlertsConfig(BaseSettings):
                 raise ValueError(f"SHIAN_ALERTS_ACK_LINK_KEY {reason}")
         return self
 
+    def longest_send(self) -> timedelta:
+        """How long one notification's send may take at worst: every try timing out, with the
+        backoff between them. A claim's lease outlasts it, so no replica sends a card twice."""
+        tries = self.webhook_max_attempts
+        waits = self.webhook_backoff_seconds * (2 ** (tries - 1) - 1)
+        return timedelta(seconds=tries * self.webhook_timeout_seconds + waits)
+
     def link_key(self, settings: Settings) -> bytes:
         """The links' HMAC key: the configured one, else (development, test) one derived from the
         token signing key, so links work out of the box and survive a restart."""

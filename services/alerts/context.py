@@ -14,7 +14,7 @@ from services.alerts.config import AlertsConfig
 from services.alerts.escalation.service import Escalator
 from services.alerts.links.tokens import LinkSettings
 from services.alerts.metrics import AlertsMetrics
-from services.alerts.notifications.service import Delivery
+from services.alerts.notifications.service import LEASE, Delivery
 from services.alerts.notifications.setup import ChannelBook
 from services.alerts.signals import service as signals
 
@@ -42,6 +42,7 @@ class AlertsContext:
             retry_max_seconds=self.config.retry_max_seconds,
             alert_retry_window=timedelta(hours=self.config.alert_retry_hours),
             on_undeliverable=signals.on_undeliverable,
+            lease=max(LEASE, self.config.longest_send() + timedelta(minutes=1)),
         )
 
 

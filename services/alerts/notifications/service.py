@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,7 +37,9 @@ from shared.db import Database, claim
 
 log = logging.getLogger("shian.alerts.notify")
 
-LEASE = timedelta(minutes=2)  # a delivery not finished by then (a crash) is taken up again
+LEASE = timedelta(minutes=2)
+"""A claimed notification not finished by then (its process died) is taken up again; longer when
+the channels' settings allow a longer send (`Delivery.lease`)."""
 ASKS_ACKNOWLEDGEMENT = frozenset({"escalation", "reminder"})
 
 
@@ -123,6 +126,7 @@ class Delivery:
     retry_max_seconds: float = 900.0
     alert_retry_window: timedelta = timedelta(hours=24)
     on_undeliverable: Undeliverable | None = None
+    lease: timedelta = LEASE
 
     def backoff(self, rounds: int) -> timedelta:
         """After the n-th failed run: base, 2 x base, 4 x base, ... up to the cap."""
@@ -191,7 +195,9 @@ def _link_for(
     return delivery.links.url(link), delivery.links.path(link)
 
 
-BATCH = 50
+BATCH = 16
+"""Notifications claimed and sent at once per run (each in a thread of its own); a full batch is
+followed by the next at once."""
 
 
 def deliver_pending(db: Database, delivery: Delivery, clock: Clock, limit: int = BATCH) -> DeliveryRun:
@@ -213,7 +219,7 @@ def deliver_pending(db: Database, delivery: Delivery, clock: Clock, limit: int =
             .limit(limit)
         ).all()
         for notification_id in candidates:
-            if not claim(session, Notification, notification_id, *free, lease_until=now + LEASE):
+            if not claim(session, Notification, notification_id, *free, lease_until=now + delivery.lease):
                 continue
             row = session.get(Notification, notification_id)
             assert row is not None
@@ -238,7 +244,8 @@ def deliver_pending(db: Database, delivery: Delivery, clock: Clock, limit: int =
                 mobiles=tuple(row.payload.get("mobiles") or ()),
             )
             batch.append(_Claimed(row, message, channel))
-    for claimed in batch:
+
+    def send(claimed: _Claimed) -> str:
         row, channel = claimed.notification, claimed.channel
         if channel is None:
             attempts = [
@@ -255,7 +262,16 @@ def deliver_pending(db: Database, delivery: Delivery, clock: Clock, limit: int =
                 attempts = channel.send(claimed.message)
             except Exception as error:  # a channel bug must not stop the loop; it is recorded
                 attempts = [Attempt(ok=False, duration_ms=0.0, error=f"{type(error).__name__}: {error}")]
-        outcome = _finish(db, delivery, row, attempts, clock.now())
+        return _finish(db, delivery, row, attempts, clock.now())
+
+    # at once, so a dead robot's timeouts do not hold the SMS behind it; the batch is no larger
+    # than the pool, so a run lasts one send's worst case, well inside the lease
+    if len(batch) > 1:
+        with ThreadPoolExecutor(max_workers=len(batch), thread_name_prefix="notify") as pool:
+            outcomes = list(pool.map(send, batch))
+    else:
+        outcomes = [send(claimed) for claimed in batch]
+    for outcome in outcomes:
         if outcome == "delivered":
             run.delivered += 1
         else:
