@@ -8,8 +8,10 @@ HMAC-SHA1 as Alibaba Cloud documents its RPC signature (signature version 1.0):
 
 The parameters go as a form body. The answer is `{"Code": "OK", ...}` or an error code; the
 template (`TemplateCode`, one per message kind) was approved with the sign (`SignName`) beforehand.
-The official SDK (alibabacloud_dysmsapi20170525) pulls in Tea and its own HTTP stack for one call;
-this is the same request, with the same signature, on the service's httpx client.
+The official SDK (alibabacloud_dysmsapi20170525 4.6) installs, with sixteen more packages (the Tea
+runtime, aiohttp, APScheduler, websocket-client ...) for this one call; this is the same request,
+with the same signature, on the service's httpx client, so each try is timed, retried and recorded
+like every other channel's.
 """
 
 from __future__ import annotations
