@@ -13,10 +13,18 @@ import pytest
 from sqlmodel import col, select
 
 from services.alerts.links.models import AckLink
-from tests.alerts.test_channels import aliyun_body, configure, dingtalk_body, tencent_body
 from tests.support.alerts import Alerts, AlertsFactory
 from tests.support.county import COUNTY, XISHUI
-from tests.support.providers import FakeAliyunSms, FakeDingTalk, FakeTencentSms, serving
+from tests.support.providers import (
+    FakeAliyunSms,
+    FakeDingTalk,
+    FakeTencentSms,
+    aliyun_body,
+    configure,
+    dingtalk_body,
+    serving,
+    tencent_body,
+)
 
 
 @pytest.fixture

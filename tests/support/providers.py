@@ -35,7 +35,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from tests.support.county import COUNTY
+
+if TYPE_CHECKING:
+    from tests.support.alerts import Alerts
 
 MAINLAND_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 
@@ -368,3 +373,80 @@ class FakeTencentSms(Fake):
         if statuses and all(s["Code"] == "Ok" for s in statuses):
             self.received.append(body)
         return 200, {"Response": {"SendStatusSet": statuses, "RequestId": request_id}}
+
+
+# --- a county that uses them ----------------------------------------------------------------------
+
+PHONES = ("+8613800000001", "+8613900000002")
+
+
+def dingtalk_body(fake: FakeDingTalk, **changes: Any) -> dict[str, Any]:
+    return {
+        "kind": "dingtalk",
+        "url": fake.url,
+        "access_token": fake.access_token,
+        "secret": fake.secret,
+        **changes,
+    }
+
+
+def wecom_body(fake: FakeWeCom) -> dict[str, Any]:
+    return {"kind": "wecom", "url": fake.url, "key": fake.key}
+
+
+def aliyun_body(fake: FakeAliyunSms) -> dict[str, Any]:
+    return {
+        "kind": "aliyun_sms",
+        "url": fake.url,
+        "access_key_id": fake.access_key_id,
+        "access_key_secret": fake.access_key_secret,
+        "sign_name": fake.sign_name,
+        "templates": dict(
+            zip(("escalation", "reminder", "alert", "undeliverable"), fake.templates, strict=True)
+        ),
+        "reply_secret": "reply-path-secret-0001",
+    }
+
+
+def tencent_body(fake: FakeTencentSms) -> dict[str, Any]:
+    return {
+        "kind": "tencent_sms",
+        "url": fake.url,
+        "secret_id": fake.secret_id,
+        "secret_key": fake.secret_key,
+        "sdk_app_id": fake.sdk_app_id,
+        "sign_name": fake.sign_name,
+        "templates": dict(
+            zip(("escalation", "reminder", "alert", "undeliverable"), fake.templates, strict=True)
+        ),
+        "reply_secret": "reply-path-secret-0002",
+    }
+
+
+def configure(
+    alerts: Alerts,
+    channels: dict[str, dict[str, Any]],
+    *,
+    phones: tuple[str, ...] = PHONES,
+    also: tuple[str, ...] = (),
+) -> None:
+    """The county's channels, and a chain whose township step uses them and names `phones`."""
+    for name, body in channels.items():
+        answer = alerts.as_("county", "PUT", f"/notification-channels/{name}", json=body)
+        assert answer.status_code == 200, answer.text
+    policy = {
+        "steps": [
+            {
+                "name": "乡镇食安办",
+                "tier": "township",
+                "targets": [{"ref": "role:township_office"}, *({"ref": f"phone:{p}"} for p in phones)],
+                "channels": [*channels, *also],
+            },
+            {"name": "县食安办", "tier": "county", "targets": [{"ref": "role:county_office"}]},
+        ]
+    }
+    assert alerts.as_("county", "PUT", f"/escalation/policies/{COUNTY}", json=policy).status_code == 200
+
+
+def notifications(alerts: Alerts, incident: dict[str, Any]) -> list[dict[str, Any]]:
+    return alerts.as_("county", "GET", f"/incidents/{incident['id']}/notifications").json()
