@@ -246,3 +246,19 @@ def alerts_with_sms_step(make_alerts: AlertsFactory):  # type: ignore[no-untyped
         },
     )
     return alerts, alerts.report("dongshan", village_id=None)
+
+
+def test_a_notice_that_waited_out_an_outage_is_not_sent_once_acknowledged(
+    make_alerts: AlertsFactory, receiver: Receiver
+):
+    alerts = make_alerts(webhook_url=receiver.url, webhook_secret=SECRET, default_channels=["webhook"])
+    incident = alerts.report("dongshan", village_id=None)
+    alerts.advance(minutes=10)  # the delivery loop was down meanwhile
+    assert (
+        alerts.as_("dongshan", "POST", f"/incidents/{incident['id']}/acknowledge", json={}).status_code == 200
+    )
+    run = alerts.deliver()
+    assert (run.cancelled, run.delivered) == (1, 0) and receiver.received == []
+    (notification,) = alerts.as_("dongshan", "GET", f"/incidents/{incident['id']}/notifications").json()
+    assert notification["status"] == "cancelled" and notification["attempts"] == 0
+    assert notification["last_error"] == "acknowledged by township:ds-office"

@@ -149,7 +149,8 @@ class _Claimed:
 
 
 def _why_stop(session: Session, row: Notification, delivery: Delivery, now: datetime) -> str | None:
-    """Whether a retry is no longer wanted, and why (None: send it)."""
+    """Whether sending is no longer wanted, and why (None: send it). Checked before the first try
+    too: a notice that waited out an outage must not ask to acknowledge what is acknowledged."""
     if row.incident_id is not None:
         incident = session.get(Incident, row.incident_id)
         if incident is None or incident.status == "closed":
@@ -174,7 +175,7 @@ def _why_stop(session: Session, row: Notification, delivery: Delivery, now: date
         alert = session.get(Alert, row.alert_id)
         if alert is None or alert.status != "open":
             return "alert no longer open"
-        if now - row.created_at > delivery.alert_retry_window:
+        if row.rounds and now - row.created_at > delivery.alert_retry_window:
             return "retry window passed"
     return None
 
@@ -223,7 +224,7 @@ def deliver_pending(db: Database, delivery: Delivery, clock: Clock, limit: int =
                 continue
             row = session.get(Notification, notification_id)
             assert row is not None
-            stop = _why_stop(session, row, delivery, now) if row.rounds else None
+            stop = _why_stop(session, row, delivery, now)
             if stop is not None:
                 row.status, row.last_error, row.finished_at, row.lease_until = "cancelled", stop, now, None
                 session.add(row)
