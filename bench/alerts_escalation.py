@@ -1,6 +1,11 @@
-"""Benchmark: from `POST /incidents` to the `alert.escalated` event on Redis, for an escalation
-that happens at once (a level II school incident notifies the county at once), beside a raw
-redis-py XADD -> XREADGROUP round trip measured in the same run, under the same background load.
+"""Benchmark: from `POST /incidents` to the `alert.escalated` event on Redis, and to the DingTalk
+group robot receiving the card, for an escalation that happens at once (a level II school incident
+notifies the township and the county at once), beside a raw redis-py XADD -> XREADGROUP round trip
+and a raw signed POST to the same robot, measured in the same run under the same background load.
+
+The robot is the local fake of DingTalk's API the tests use (tests/support/providers.py), which
+checks each card's signature as DingTalk does; the county configures it through the API and the
+chain names it in both steps, so each incident sends two cards (township, county).
 
     python bench/alerts_escalation.py             # 1,000 incidents, 200 background events/s
     python bench/alerts_escalation.py --quick     # 100 incidents, a smoke run
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import signal
 import sqlite3
 import statistics
@@ -177,6 +183,91 @@ class EscalationWatcher(threading.Thread):
             return self.arrived[incident_id]
 
 
+class RobotWatcher:
+    """Notes when the fake robot receives each incident's cards (the link names the incident)."""
+
+    def __init__(self, fake: Any) -> None:
+        self.fake = fake
+        self.seen = 0
+        self.cards: dict[str, list[float]] = {}
+
+    def wait_for(self, incident_id: str, cards: int, timeout: float = 15.0) -> list[float]:
+        deadline = time.monotonic() + timeout
+        while True:
+            self._collect()
+            if len(self.cards.get(incident_id[:8], ())) >= cards:
+                return self.cards[incident_id[:8]]
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the robot did not get {cards} cards for {incident_id} within {timeout}s")
+            self.fake.seen.wait(0.05)
+            self.fake.seen.clear()
+
+    def _collect(self) -> None:
+        received, arrivals = self.fake.received, self.fake.arrivals
+        while self.seen < min(len(received), len(arrivals)):
+            text = received[self.seen]["markdown"]["text"]
+            found = re.search(r"/ack/([0-9a-f]{8})/", text)
+            if found:
+                self.cards.setdefault(found.group(1), []).append(arrivals[self.seen])
+            self.seen += 1
+
+
+def raw_robot_round_trips(fake: Any, count: int) -> list[float]:
+    """A signed markdown POST to the same robot with httpx, and its answer: the floor of any
+    delivery to it."""
+    import base64
+    import hashlib
+    import hmac
+    import json
+    import urllib.parse
+
+    import httpx
+
+    samples = []
+    card = {
+        "msgtype": "markdown",
+        "markdown": {"title": "【食安】基准", "text": "### 【食安】基准"},
+        "at": {},
+    }
+    body = json.dumps(card, ensure_ascii=False).encode()
+    with httpx.Client(timeout=5) as client:
+        for _ in range(count):
+            started = time.perf_counter()
+            timestamp = int(time.time() * 1000)
+            mac = hmac.new(
+                fake.secret.encode(), f"{timestamp}\n{fake.secret}".encode(), hashlib.sha256
+            ).digest()
+            sign = urllib.parse.quote_plus(base64.b64encode(mac))
+            url = f"{fake.url}?access_token={fake.access_token}&timestamp={timestamp}&sign={sign}"
+            answer = client.post(url, content=body, headers={"Content-Type": "application/json"})
+            assert answer.json()["errcode"] == 0, answer.text
+            samples.append(time.perf_counter() - started)
+    fake.received.clear()
+    fake.arrivals.clear()
+    return samples
+
+
+def configure_robot(client: Any, fake: Any) -> None:
+    """The bench county's DingTalk robot, named in both steps of its chain."""
+    robot = {"kind": "dingtalk", "url": fake.url, "access_token": fake.access_token, "secret": fake.secret}
+    client.put("/notification-channels/bench-robot", json=robot).raise_for_status()
+    steps = [
+        {
+            "name": "乡镇食安办",
+            "tier": "township",
+            "channels": ["bench-robot"],
+            "targets": [{"ref": "role:township_office"}, {"ref": "phone:+8613800000001"}],
+        },
+        {
+            "name": "县食安办",
+            "tier": "county",
+            "channels": ["bench-robot"],
+            "targets": [{"ref": "role:county_office"}, {"ref": "phone:+8613900000002"}],
+        },
+    ]
+    client.put(f"/escalation/policies/{COUNTY}", json={"steps": steps}).raise_for_status()
+
+
 def start_alerts(settings: Any, workdir: Path, port: int) -> subprocess.Popen[bytes]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("SHIAN_")}
     for name, value in settings.model_dump(exclude_none=True).items():
@@ -223,8 +314,12 @@ def main() -> None:
     from shared.bus import publish
     from shared.catalogue.registry import PlaceDefined
     from shared.localredis import start_local_redis
+    from tests.support.providers import FakeDingTalk, serving
 
     workdir = Path(tempfile.mkdtemp(prefix="shian-bench-alerts-"))
+    robot_server = serving(FakeDingTalk(), "/robot/send")
+    robot = robot_server.__enter__()
+    cards = RobotWatcher(robot)
     redis_handle = start_local_redis(workdir / "redis")
     settings = settings_for(workdir / "var", redis_handle.url)
     process: subprocess.Popen[bytes] | None = None
@@ -268,16 +363,22 @@ def main() -> None:
         time.sleep(1.0)  # let the load settle in
 
         raw = raw_round_trips(redis_handle.url, count)
+        raw_robot = raw_robot_round_trips(robot, count)
         token = issue_token(
             settings, subject="bench", role=Role.township, county_id=COUNTY, township_id=TOWNSHIP
         )
+        county_token = issue_token(settings, subject="bench-county", role=Role.county, county_id=COUNTY)
+        with httpx.Client(
+            base_url=url, headers={"Authorization": f"Bearer {county_token}"}, timeout=10
+        ) as office:
+            configure_robot(office, robot)
         body = {
             "township_id": TOWNSHIP,
             "ill_count": 50,
             "place_kind": "school",
             "description": "学校食堂集体腹泻",
         }
-        delays, posts = [], []
+        delays, posts, first_cards, both_cards = [], [], [], []
         load_started, load_at_start = time.perf_counter(), load_sent[0]
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
             for _ in range(count):
@@ -285,22 +386,35 @@ def main() -> None:
                 response = client.post("/incidents", json=body)
                 answered = time.perf_counter()
                 response.raise_for_status()
-                arrived = watcher.wait_for(response.json()["id"])
+                incident_id = response.json()["id"]
+                arrived = watcher.wait_for(incident_id)
+                at_robot = cards.wait_for(incident_id, 2)
                 delays.append(arrived - started)
                 posts.append(answered - started)
+                first_cards.append(min(at_robot) - started)
+                both_cards.append(max(at_robot) - started)
         load_rate = (load_sent[0] - load_at_start) / (time.perf_counter() - load_started)
 
         print(f"alerts escalation: {count} level II incidents, background load {load_rate:.0f} events/s")
-        print(f"{'measure':<44}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
+        print(f"{'measure':<52}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
         for name, samples in (
             ("raw redis-py XADD -> XREADGROUP -> XACK", raw),
+            ("raw signed POST to the DingTalk robot, answered", raw_robot),
             ("POST /incidents answered", posts),
             ("POST /incidents -> alert.escalated on Redis", delays),
+            ("POST /incidents -> first card at the DingTalk robot", first_cards),
+            ("POST /incidents -> both cards at the DingTalk robot", both_cards),
         ):
             p50, p99, worst = percentiles(samples)
-            print(f"{name:<44}{p50:>10.2f}{p99:>10.2f}{worst:>10.2f}")
+            print(f"{name:<52}{p50:>10.2f}{p99:>10.2f}{worst:>10.2f}")
         raw_p50 = percentiles(raw)[0]
-        print(f"escalation p50 is {percentiles(delays)[0] / raw_p50:.1f}x the raw round trip p50")
+        print(f"escalation p50 is {percentiles(delays)[0] / raw_p50:.1f}x the raw Redis round trip p50")
+        print(
+            f"first card p50 is {percentiles(first_cards)[0] / percentiles(raw_robot)[0]:.1f}x "
+            "the raw robot round trip p50"
+        )
+        if robot.refusals:
+            print(f"the robot refused {len(robot.refusals)} requests: {sorted(set(robot.refusals))}")
     finally:
         stop_load.set()
         watcher.stop.set()
@@ -312,6 +426,7 @@ def main() -> None:
                 process.kill()
                 process.wait(timeout=5)
         redis_handle.stop()
+        robot_server.__exit__(None, None, None)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ AlertKind = Literal[
     "banquet_late",
     "banquet_guidance_due",
     "complaint_deadline_missed",
+    "notification_undeliverable",
 ]
 
 

@@ -24,7 +24,15 @@ def make_alerts(settings: Settings) -> Iterator[AlertsFactory]:
     with ExitStack() as stack:
 
         def start(**overrides: Any) -> Alerts:
-            config = AlertsConfig(**{"env": "test", "tick_seconds": 60, "notify_seconds": 60, **overrides})
+            config = AlertsConfig(
+                **{
+                    "env": "test",
+                    "tick_seconds": 60,
+                    "notify_seconds": 60,
+                    "notify_on_commit": False,
+                    **overrides,
+                }
+            )
             system = stack.enter_context(
                 running_service(Alerts, SPEC, create, settings, ManualClock(START), config=config)
             )

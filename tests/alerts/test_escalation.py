@@ -316,3 +316,45 @@ def test_acknowledgements_and_escalations_go_out_under_both_names_for_this_relea
             sa.select(audit_log.c.action).where(audit_log.c.entity_id == incident["id"])
         ).scalars()
         assert [action for action in actions if "acknowledged" in action] == ["alert.acknowledged"]
+
+
+OFFICE_HOURS = {"days": [1, 2, 3, 4, 5], "start": "08:30", "end": "17:30"}
+
+
+def test_below_iv_reminders_wait_for_office_hours_and_level_iv_never_waits(alerts: Alerts):
+    policy = {
+        "steps": [
+            {
+                "name": "乡镇食安办",
+                "tier": "township",
+                "targets": [{"ref": "role:township_office"}],
+                "office_hours": OFFICE_HOURS,
+            }
+        ]
+    }
+    assert alerts.as_("county", "PUT", f"/escalation/policies/{COUNTY}", json=policy).status_code == 200
+    alerts.clock.set(START + timedelta(hours=7, minutes=30))  # Monday 16:30
+    minor = alerts.report("dongshan", village_id=None, ill_count=5)
+    serious = alerts.report("xishui", village_id=None, township_id=XISHUI, place_kind="school")
+    assert (minor["level"], serious["level"]) == ("below_IV", "IV")
+
+    alerts.advance(hours=2)  # 18:30: both reminders are due, outside office hours
+    assert alerts.tick().fired == {"deferred": 1, "reminder": 1}  # level IV is reminded now
+    assert tiers(alerts.escalations(serious["id"]))[-1] == ("township", "reminder")
+    assert tiers(alerts.escalations(minor["id"])) == [("township", "reported")]
+    (deferred,) = [
+        e
+        for e in alerts.as_("county", "GET", f"/incidents/{minor['id']}/timeline").json()
+        if e["kind"] == "reminder_deferred"
+    ]
+    tuesday = START + timedelta(days=1, minutes=-30)  # Tuesday 08:30
+    assert datetime.fromisoformat(deferred["detail"]["until"]) == tuesday
+
+    alerts.clock.set(tuesday - timedelta(minutes=1))
+    assert (
+        alerts.tick().fired.get("deferred", 0) == 0
+        and tiers(alerts.escalations(minor["id"]))[-1][1] == "reported"
+    )
+    alerts.clock.set(tuesday)
+    assert alerts.tick().fired.get("reminder") == 1
+    assert tiers(alerts.escalations(minor["id"]))[-1] == ("township", "reminder")

@@ -9,12 +9,15 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from services.alerts.notifications.channels import HttpChannel, Message, SmsChannel, WebhookChannel, sign
+from services.alerts.notifications.service import DeliveryRun
 from tests.support.alerts import AlertsFactory
+from tests.support.county import START
 
 SECRET = "webhook-secret-for-tests"
 
@@ -87,6 +90,7 @@ def test_escalations_go_out_as_signed_webhooks_retried_and_recorded(
         and payload["level"] == "IV"
     )
     assert payload["target"] == "role:township_office@qingyun.dongshan"
+    assert f"/ack/{incident['id'][:8]}/" in payload["ack_url"]  # the office's acknowledgement link
     assert headers["x-shian-delivery"] == payload["notification_id"]
 
     notifications = alerts.as_("dongshan", "GET", f"/incidents/{incident['id']}/notifications").json()
@@ -106,22 +110,57 @@ def test_escalations_go_out_as_signed_webhooks_retried_and_recorded(
     assert 'shian_notifications_total{channel="webhook",outcome="delivered"} 1.0' in metrics
 
 
-def test_a_webhook_that_keeps_failing_is_marked_failed_after_the_last_attempt(
+def test_a_failing_webhook_is_retried_from_the_database_with_backoff_until_acknowledged(
     make_alerts: AlertsFactory, receiver: Receiver
 ):
-    alerts = make_alerts(
-        webhook_url=receiver.url,
-        webhook_secret=SECRET,
-        webhook_backoff_seconds=0.0,
-        webhook_max_attempts=3,
-        default_channels=["webhook"],
-    )
-    receiver.statuses = [500] * 10
+    config = {
+        "webhook_url": receiver.url,
+        "webhook_secret": SECRET,
+        "webhook_backoff_seconds": 0.0,
+        "webhook_max_attempts": 3,
+        "default_channels": ["webhook"],
+    }
+    alerts = make_alerts(**config)
+    receiver.statuses = [500] * 100
     incident = alerts.report("dongshan", village_id=None)
-    assert alerts.deliver().failed == 1
-    (notification,) = alerts.as_("dongshan", "GET", f"/incidents/{incident['id']}/notifications").json()
-    assert notification["status"] == "failed" and notification["attempts"] == 3
-    assert len(receiver.received) == 3
+    run = alerts.deliver()
+    assert (run.failed, run.undeliverable) == (1, 0)
+
+    def notification() -> dict:
+        (row,) = alerts.as_("dongshan", "GET", f"/incidents/{incident['id']}/notifications").json()
+        return row
+
+    first = notification()
+    assert (first["status"], first["attempts"], first["rounds"]) == ("pending", 3, 1)
+    assert datetime.fromisoformat(first["next_attempt_at"]) == START + timedelta(seconds=30)
+    alerts.advance(seconds=29)
+    assert alerts.deliver() == DeliveryRun() and len(receiver.received) == 3  # not due yet
+
+    # another process on the same database (a restart, a replica) takes the retry up at its time
+    replica = make_alerts(**config)
+    replica.clock.set(START + timedelta(seconds=30))
+    assert replica.deliver().failed == 1 and len(receiver.received) == 6
+    second = notification()
+    assert (second["attempts"], second["rounds"]) == (6, 2)
+    assert datetime.fromisoformat(second["next_attempt_at"]) == START + timedelta(seconds=90)  # doubled
+    assert alerts.deliver() == DeliveryRun()  # the first process at 29 s: nothing is due
+
+    # acknowledged: the retry due next is cancelled, never sent
+    acknowledged = alerts.as_("dongshan", "POST", f"/incidents/{incident['id']}/acknowledge", json={})
+    assert acknowledged.status_code == 200
+    replica.clock.set(START + timedelta(minutes=5))
+    assert replica.deliver().cancelled == 1 and len(receiver.received) == 6
+    last = notification()
+    assert last["status"] == "cancelled" and last["last_error"] == "acknowledged by township:ds-office"
+    assert replica.deliver() == DeliveryRun()
+
+
+def test_the_backoff_is_capped():
+    from services.alerts.notifications.service import Delivery
+    from services.alerts.notifications.setup import ChannelBook
+
+    delivery = Delivery(book=ChannelBook({}, {}), retry_seconds=30, retry_max_seconds=900)
+    assert [delivery.backoff(n).total_seconds() for n in range(1, 8)] == [30, 60, 120, 240, 480, 900, 900]
 
 
 def test_a_client_error_is_not_retried(receiver: Receiver):
@@ -181,8 +220,11 @@ def test_an_unconfigured_channel_is_a_recorded_failure(alerts_with_sms_step):  #
         for n in alerts.as_("dongshan", "GET", f"/incidents/{incident['id']}/notifications").json()
         if n["channel"] == "sms"
     ]
-    assert notification["status"] == "failed" and "not configured" in notification["last_error"]
+    assert notification["status"] == "undeliverable" and "not configured" in notification["last_error"]
     assert len(notification["attempt_log"]) == 1
+    (alert,) = alerts.as_("dongshan", "GET", "/alerts").json()["items"]
+    assert alert["kind"] == "notification_undeliverable" and "「sms」无法送达" in alert["summary"]
+    assert "138****0009" in alert["summary"] and "13800000009" not in alert["summary"]
 
 
 @pytest.fixture
@@ -204,3 +246,19 @@ def alerts_with_sms_step(make_alerts: AlertsFactory):  # type: ignore[no-untyped
         },
     )
     return alerts, alerts.report("dongshan", village_id=None)
+
+
+def test_a_notice_that_waited_out_an_outage_is_not_sent_once_acknowledged(
+    make_alerts: AlertsFactory, receiver: Receiver
+):
+    alerts = make_alerts(webhook_url=receiver.url, webhook_secret=SECRET, default_channels=["webhook"])
+    incident = alerts.report("dongshan", village_id=None)
+    alerts.advance(minutes=10)  # the delivery loop was down meanwhile
+    assert (
+        alerts.as_("dongshan", "POST", f"/incidents/{incident['id']}/acknowledge", json={}).status_code == 200
+    )
+    run = alerts.deliver()
+    assert (run.cancelled, run.delivered) == (1, 0) and receiver.received == []
+    (notification,) = alerts.as_("dongshan", "GET", f"/incidents/{incident['id']}/notifications").json()
+    assert notification["status"] == "cancelled" and notification["attempts"] == 0
+    assert notification["last_error"] == "acknowledged by township:ds-office"

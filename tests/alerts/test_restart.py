@@ -1,5 +1,6 @@
 """The service as a real process, killed before a deadline and restarted after it: the escalation
-happens once, at the restarted service's first tick.
+happens once, at the restarted service's first tick; killed while a notification waits for its
+next try, the restarted service sends it once.
 
 The process's clock is put ahead with SHIAN_CLOCK_OFFSET_SECONDS (a test aid the service refuses
 in production), so two hours pass between the kill and the restart without waiting for them."""
@@ -27,6 +28,7 @@ from shared.settings import Settings
 from tests.support.alerts import incident_body
 from tests.support.county import COUNTY, DONGSHAN, place_events
 from tests.support.processes import REPO_ROOT, query, settings_env, wait_until
+from tests.support.providers import FakeDingTalk, serving
 
 TICK = 0.5
 
@@ -187,3 +189,75 @@ def test_killed_before_the_deadline_and_restarted_after_it_escalates_once(
     wait_until(lambda: service.clock() >= ticks_later, timeout=5, what="three ticks")
     assert len(service.escalations("county")) == 1
     assert len(service.escalations("township")) == 1
+
+
+def test_a_card_the_robot_refused_is_sent_after_a_kill_and_restart_once(
+    service: AlertsProcess, settings: Settings
+):
+    """The retry schedule is in the database: killed while a DingTalk card waits for its next try,
+    the restarted process sends it at that time, once, and stops retrying."""
+    with serving(FakeDingTalk(), "/robot/send") as robot:
+        robot.script = [503] * 8  # the robot's gateway is down for the first run's tries
+        service.start(offset=0)
+        wait_until(
+            lambda: query(service.db, f"SELECT 1 FROM place_directory WHERE place_id = '{DONGSHAN}'"),
+            timeout=20,
+            what="the places to arrive from the registry stream",
+            detail=service.log,
+        )
+        office = issue_token(settings, subject="county-office", role=Role.county, county_id=COUNTY)
+        county = {"Authorization": f"Bearer {office}"}
+        body = {
+            "kind": "dingtalk",
+            "url": robot.url,
+            "access_token": robot.access_token,
+            "secret": robot.secret,
+        }
+        assert (
+            httpx.put(f"{service.url}/notification-channels/ds-robot", json=body, headers=county).status_code
+            == 200
+        )
+        steps = [
+            {
+                "name": "乡镇食安办",
+                "tier": "township",
+                "targets": [{"ref": "role:township_office"}],
+                "channels": ["ds-robot"],
+            }
+        ]
+        policy = httpx.put(
+            f"{service.url}/escalation/policies/{COUNTY}", json={"steps": steps}, headers=county
+        )
+        assert policy.status_code == 200
+        token = issue_token(
+            settings, subject="ds-office", role=Role.township, county_id=COUNTY, township_id=DONGSHAN
+        )
+        body = incident_body(village_id=None, onset_at=None)
+        reported = httpx.post(
+            f"{service.url}/incidents", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+        assert reported.status_code == 201, reported.text
+
+        def pending() -> list:
+            return query(
+                service.db, "SELECT rounds, next_attempt_at FROM notifications WHERE status = 'pending'"
+            )
+
+        wait_until(
+            lambda: pending() and pending()[0][0] >= 1, timeout=10, what="a failed round", detail=service.log
+        )
+        service.kill()
+        assert robot.received == []
+        robot.script = []
+        service.start(offset=60)  # a minute later: the retry (30 s after the failure) is due
+        wait_until(lambda: robot.received, timeout=10, what="the card after the restart", detail=service.log)
+        wait_until(
+            lambda: query(service.db, "SELECT status FROM notifications") == [("delivered",)],
+            timeout=10,
+            what="the notification to be recorded delivered",
+            detail=service.log,
+        )
+        later = service.clock() + timedelta(seconds=3 * TICK)
+        wait_until(lambda: service.clock() >= later, timeout=5, what="three more polls")
+        assert len(robot.received) == 1 and robot.refusals == []
+        assert "Ⅳ级（一般）" in robot.received[0]["markdown"]["title"]

@@ -79,3 +79,27 @@ def test_the_offset_clock_is_a_test_aid_refused_in_production():
         AlertsConfig(env="production", clock_offset_seconds=60)
     with pytest.raises(ValidationError, match="WEBHOOK_SECRET"):
         AlertsConfig(env="test", webhook_url="http://127.0.0.1:1/hook")
+
+
+def test_acknowledgement_links_in_production_need_https_and_a_strong_key():
+    strong = "Vq7#pL2m" + "xR9$kT4w" + "Zb6!nY3c" + "Hd8&sF5j"
+    with pytest.raises(ValueError, match="SHIAN_ALERTS_ACK_LINK_KEY is not set"):
+        AlertsConfig(env="production", public_url="https://alerts.qingyun.gov.cn")
+    with pytest.raises(ValueError, match="SHIAN_ALERTS_ACK_LINK_KEY"):
+        AlertsConfig(
+            env="production", public_url="https://alerts.qingyun.gov.cn", ack_link_key="changeme-please"
+        )
+    with pytest.raises(ValueError, match="must be https"):
+        AlertsConfig(env="production", public_url="http://alerts.qingyun.gov.cn", ack_link_key=strong)
+    with pytest.raises(ValueError) as refused:
+        AlertsConfig(env="production", public_url="https://a.cn", ack_link_key="changeme-please")
+    assert "changeme-please" not in str(refused.value)  # a refused key is not printed back
+    AlertsConfig(env="production", public_url="https://alerts.qingyun.gov.cn", ack_link_key=strong)
+    AlertsConfig(env="production")  # no public URL: messages carry no link, nothing to sign
+
+
+def test_a_claim_outlasts_the_longest_send():
+    config = AlertsConfig(
+        env="test", webhook_max_attempts=10, webhook_timeout_seconds=5, webhook_backoff_seconds=0.5
+    )
+    assert config.longest_send().total_seconds() == 10 * 5 + 0.5 * 511

@@ -300,6 +300,7 @@ class Fixtures:
                 "registry", "POST", f"/businesses/{business}/staff", where.office, json=staff
             )["id"]
             records |= self.banquet(place)
+            records |= self.channel(place)
             self.in_inspection(business)
             self.in_alerts(business)
             records |= self.inspection(place, business)
@@ -341,7 +342,15 @@ class Fixtures:
             "accepted": self.accepted_complaint,
             "inspection": lambda place: self.inspection(place, self.records[place]["business"]),
             "alert": self.alert,
+            "channel": self.channel,
         }
+
+    def channel(self, _place: str) -> dict[str, str]:
+        """A county's notification channel (a WeCom robot: its key is its only secret)."""
+        name = self.unique("robot").lower()
+        body = {"kind": "wecom", "key": f"matrix-key-{name}"}
+        self.call("alerts", "PUT", f"/notification-channels/{name}", "county", status=200, json=body)
+        return {"channel": name}
 
     def acknowledged_incident(self, place: str) -> dict[str, str]:
         incident = self.incident(place, village_id=None)
@@ -395,6 +404,7 @@ class Policy:
     auth: str = "bearer"  # "none": operations routes; "cookie": the dashboard's pages
     allowed: str = "2xx"  # what an allowed call answers (the dashboard's forms redirect: 303)
     scope: str | None = None  # the machine scope that opens the route (as the county's office)
+    not_found: str = '{"detail":"not found"}'  # the one 404 body (a phone's page: its one sentence)
 
 
 PUBLIC = Policy(roles=ALL, other="2xx", auth="none")
@@ -404,6 +414,9 @@ REGISTRY_IMPORT = MachineScope.registry_import.value
 INSPECTION_READ = MachineScope.inspection_read.value
 ALERTS_READ = MachineScope.alerts_read.value
 REPORTING_READ = MachineScope.reporting_read.value
+FORGED = Policy(
+    roles=ALL, other="404", auth="none", allowed="404", not_found="链接无效。请使用通知中的完整链接。"
+)
 LIST = "2xx"
 PERIOD = {"from": (TODAY - timedelta(days=30)).isoformat(), "to": TODAY.isoformat()}
 # ops has no domain data: every record is outside its scope, answered as if it did not exist
@@ -656,6 +669,25 @@ POLICY: dict[tuple[str, str, str], Policy] = {
     ("alerts", "GET", "/alerts"): Policy(ALL, other=LIST),
     ("alerts", "GET", "/alerts/groups"): Policy(ALL, other=LIST),
     ("alerts", "POST", "/alerts/{alert_id}/resolve"): Policy(OFFICES, body=json_body({}), fresh="alert"),
+    ("alerts", "GET", "/notification-channels"): Policy(COUNTY_ONLY, other=LIST),
+    ("alerts", "GET", "/notification-channels/{name}"): Policy(COUNTY_ONLY),
+    ("alerts", "PUT", "/notification-channels/{name}"): Policy(
+        COUNTY_ONLY, body=json_body({"kind": "wecom", "key": "matrix-key-changed"})
+    ),
+    ("alerts", "DELETE", "/notification-channels/{name}"): Policy(COUNTY_ONLY, fresh="channel"),
+    # a link's token and an SMS channel's secret are the credential: a forged one is 404 for anyone
+    ("alerts", "GET", "/ack/{incident}/{token}"): FORGED,
+    ("alerts", "POST", "/ack/{incident}/{token}"): FORGED,
+    ("alerts", "POST", "/sms-replies/tencent/{county_id}/{channel}/{secret}"): Policy(
+        ALL, auth="none", allowed="404", other="404", body=json_body({"mobile": "13800000001", "text": "1"})
+    ),
+    ("alerts", "POST", "/sms-replies/aliyun/{county_id}/{channel}/{secret}"): Policy(
+        ALL,
+        auth="none",
+        allowed="404",
+        other="404",
+        body=lambda *_: {"json": [{"phone_number": "1", "content": "1"}]},
+    ),
     # reporting
     ("reporting", "GET", "/summaries/{township_id}"): Policy(
         STAFF, body=query(**PERIOD), scope=REPORTING_READ
@@ -720,6 +752,10 @@ RECORD_PARAMS = {
     "scope_id": "township",
     "township_id": "township",
     "place_id": "township",
+    # an ack link names its incident with the link's token as the credential, not a record in scope
+    ("alerts", "incident"): "incident",
+    ("alerts", "name"): "channel",
+    ("alerts", "channel"): "channel",
 }
 PLACE_PARAMS = {"village_id", "scope_id", "township_id", "place_id"}
 # path parameters that name no place
@@ -730,6 +766,9 @@ CONSTANT_PARAMS = {
     "key": "inspections.total",
     "name": "businesses",
     "document_format": "html",
+    ("alerts", "token"): "AAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA",
+    ("alerts", "county_id"): COUNTY,
+    ("alerts", "secret"): "not-the-reply-secret",
 }
 
 
@@ -788,6 +827,8 @@ class Call:
 
 def path_values(fx: Fixtures, service: str, path: str, place: str, ids: dict[str, str]) -> str:
     def value(name: str) -> str:
+        if (service, name) in RECORD_PARAMS:
+            return ids[RECORD_PARAMS[(service, name)]]  # type: ignore[index]
         if name in RECORD_PARAMS:
             return ids[RECORD_PARAMS[name]]
         if (service, name) in CONSTANT_PARAMS:
@@ -879,7 +920,7 @@ def test_every_route_answers_every_role_and_place_as_the_policy_says(fixtures: F
                     wrong.append(f"{where}: {call.status} {call.body[:200]}")
                 elif not matches(call.status, call.wanted):
                     wrong.append(f"{where}: {call.status}, policy says {call.wanted}: {call.body[:200]}")
-                elif call.wanted == "404" and call.body and call.body != '{"detail":"not found"}':
+                elif call.wanted == "404" and call.body and policy.not_found not in call.body:
                     wrong.append(f"{where}: 404 reads {call.body!r}, not the one message")
                 if (
                     place == "other"

@@ -26,6 +26,8 @@ WRITES = (
     "escalation_timers",
     "escalation_policies",
     "notifications",
+    "notification_channels",
+    "ack_links",
     "alerts",
     "outbox",
     "audit_log",
@@ -77,7 +79,7 @@ class Alerts(ServiceHarness):
         return tick(self.runtime.db, self.clock, self.context.escalator)
 
     def deliver(self) -> DeliveryRun:
-        return deliver_pending(self.runtime.db, self.context.channels, self.clock, self.context.metrics)
+        return deliver_pending(self.runtime.db, self.context.delivery, self.clock)
 
     def escalations(self, incident_id: str) -> list[dict[str, Any]]:
         return [e["payload"] for e in self.events("alert.escalated", incident_id)]

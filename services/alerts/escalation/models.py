@@ -4,7 +4,7 @@ durable timers that drive them."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -39,6 +39,18 @@ class Condition(BaseModel):
         if not days or any(day not in ISO_WEEK for day in days):
             raise ValueError("days are ISO weekdays 1 (Monday) to 7 (Sunday), at least one")
         return sorted(set(days))
+
+    def next_opening(self, moment: datetime, *, horizon: timedelta = timedelta(days=8)) -> datetime | None:
+        """The first minute from `moment` on inside the window (None if it never opens)."""
+        candidate = moment.replace(second=0, microsecond=0)
+        if candidate < moment:
+            candidate += timedelta(minutes=1)
+        end = moment + horizon
+        while candidate <= end:
+            if self.applies(candidate):
+                return candidate
+            candidate += timedelta(minutes=1)
+        return None
 
     def applies(self, moment: datetime) -> bool:
         local = to_local(moment)
@@ -76,6 +88,10 @@ class Step(BaseModel):
         default=0, ge=0, le=10, description="Times to notify this step again before moving on"
     )
     when: Condition | None = Field(default=None, description="The step applies only inside this window")
+    office_hours: Condition | None = Field(
+        default=None,
+        description="Below IV only: this step's reminders wait for this window (level I-IV never wait)",
+    )
 
     @field_validator("deadline_minutes")
     @classmethod

@@ -16,10 +16,13 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
+from services.alerts.database import place_directory
 from services.alerts.escalation.models import EscalationPolicy, EscalationTimer, PolicyBody, Step, Target
 from services.alerts.incidents import lifecycle, timeline
 from services.alerts.incidents.models import Incident
+from services.alerts.links.tokens import LinkSettings
 from services.alerts.metrics import AlertsMetrics
+from services.alerts.notifications import render
 from services.alerts.notifications import service as notifications
 from services.alerts.rules import acknowledgement as deadlines
 from shared import changes
@@ -32,7 +35,7 @@ from shared.catalogue.alerts import (
     IncidentProgressed,
 )
 from shared.clock import Clock, to_local
-from shared.errors import NotFound
+from shared.errors import Forbidden, NotFound
 from shared.places import find_place
 
 SCHEDULER = "system:alerts-scheduler"
@@ -54,10 +57,12 @@ STEP_NAMES = {
 
 @dataclass(frozen=True)
 class Escalator:
-    """What escalation needs besides the session: the default channels and the metrics."""
+    """What escalation needs besides the session: the default channels, the metrics, and the
+    acknowledgement links' settings (None: messages carry no link)."""
 
     default_channels: tuple[str, ...] = ("log",)
     metrics: AlertsMetrics | None = None
+    links: LinkSettings | None = None
 
 
 # --- policies -------------------------------------------------------------------------------------
@@ -179,14 +184,68 @@ def _deadline(step: Step, level: IncidentLevel, rule: deadlines.AcknowledgementR
     return timedelta(minutes=deadlines.deadline_minutes(rule, level))
 
 
-def _message(incident: Incident, level: IncidentLevel, deadline_at: datetime | None) -> str:
-    """The text an official reads (an SMS): the level, the place, the counts and what is asked."""
-    due = f"请于{to_local(deadline_at):%m-%d %H:%M}前确认" if deadline_at else "请知悉"
+def _message(session: Session, incident: Incident, level: IncidentLevel, deadline_at: datetime | None) -> str:
+    """The text an official reads (the log, a webhook): the level, the place, the counts and what
+    is asked, in Chinese."""
+    due = f"请于{to_local(deadline_at):%m月%d日%H:%M}前确认" if deadline_at else "请知悉"
+    kind = render.PLACE_KINDS.get(incident.place_kind, "其他场所")
     return (
-        f"[食安] {LEVEL_LABELS[level]}食品安全事故 {incident.address or incident.township_id}: "
-        f"发病{incident.ill_count}人 住院{incident.hospitalised_count}人 死亡{incident.death_count}人 "
-        f"({incident.place_kind}); {due}. 事件 {str(incident.id)[:8]}"
+        f"[食安] {LEVEL_LABELS[level]}食品安全事故 {place_label(session, incident)}（{kind}）："
+        f"发病{incident.ill_count}人，住院{incident.hospitalised_count}人，死亡{incident.death_count}人；"
+        f"{due}。事件 {str(incident.id)[:8]}"
     )
+
+
+def place_label(session: Session, incident: Incident) -> str:
+    """Where it happened, as people say it: the township and village names, then the address."""
+    names = []
+    for place_id in (incident.township_id, incident.village_id):
+        place = find_place(session, place_directory, place_id) if place_id else None
+        if place is not None:
+            names.append(place.name)
+    if incident.address:
+        names.append(incident.address)
+    return "".join(names)[:60] or incident.township_id
+
+
+# --- who may acknowledge --------------------------------------------------------------------------
+
+ROLE_TIERS = {Role.village: "village", Role.township: "township", Role.county: "county"}
+
+
+def current_step(incident: Incident) -> Step | None:
+    steps = _steps(incident)
+    if not steps:
+        return None
+    return steps[min(incident.escalation_step or 0, len(steps) - 1)]
+
+
+def may_acknowledge(incident: Incident, *, tier: str | None, person: str | None) -> bool:
+    """Only a target of the step the escalation has reached, or someone above it in the chain: a
+    person the step names (`person:<id>`, `phone:<number>`, `group:<channel>`), anyone of the
+    step's tier (its office), or of a higher tier. A step below the current one had its turn."""
+    step = current_step(incident)
+    if step is None:
+        return True
+    if person is not None and any(target.ref == person for target in step.targets):
+        return True
+    return tier is not None and deadlines.tier_rank(tier) >= deadlines.tier_rank(step.tier)
+
+
+def ensure_may_acknowledge(incident: Incident, principal: Principal) -> None:
+    """403 for a user in scope whom the current step does not concern (a township's office once
+    the county is asked, a village coordinator)."""
+    if not may_acknowledge(
+        incident, tier=ROLE_TIERS.get(principal.role), person=f"person:{principal.subject}"
+    ):
+        step = current_step(incident)
+        reached = step.name if step else "another step"
+        raise Forbidden(f"the escalation has reached {reached}: its targets or those above it acknowledge")
+
+
+def step_tier(incident: Incident, index: int) -> str | None:
+    steps = _steps(incident)
+    return steps[index].tier if 0 <= index < len(steps) else None
 
 
 def _notify(
@@ -205,7 +264,7 @@ def _notify(
     targets = _targets(step, incident, now)
     since_onset = timeline.seconds_since(incident.onset_at, now)
     since_report = timeline.seconds_since(incident.reported_at, now)
-    text = _message(incident, level, deadline_at)
+    text = _message(session, incident, level, deadline_at)
     channels = step.channels or list(escalator.default_channels)
     notifications.enqueue(
         session,
@@ -218,6 +277,8 @@ def _notify(
         incident_id=incident.id,
         step=index,
         tier=step.tier,
+        kind=render.kind_of(reason),
+        link_settings=escalator.links,
         payload={
             "incident_id": str(incident.id),
             "level": level,
@@ -226,6 +287,11 @@ def _notify(
             "tier": step.tier,
             "reason": reason,
             "deadline_at": deadline_at.isoformat() if deadline_at else None,
+            "place": place_label(session, incident),
+            "place_kind": incident.place_kind,
+            "ill": incident.ill_count,
+            "hospitalised": incident.hospitalised_count,
+            "deaths": incident.death_count,
         },
     )
     timeline.step(
@@ -255,6 +321,16 @@ def _notify(
     )
     if escalator.metrics is not None:
         escalator.metrics.escalations.labels(step.tier, reason).inc()
+
+
+def _office_hours(step: Step, level: IncidentLevel, reason: str, now: datetime) -> datetime | None:
+    """When a reminder should wait for the step's office hours: below IV only, and only a
+    reminder. Level I-IV never wait: quiet hours do not exist for them, by design."""
+    if level != "below_IV" or reason not in ("repeat", "reminder") or step.office_hours is None:
+        return None
+    if step.office_hours.applies(now):
+        return None
+    return step.office_hours.next_opening(now)
 
 
 def cancel_timers(session: Session, incident_id: uuid.UUID, now: datetime) -> int:
@@ -439,6 +515,19 @@ def fire(session: Session, escalator: Escalator, timer: EscalationTimer, *, now:
                 session, incident, kind="escalation_exhausted", actor=SCHEDULER, at=now, step=current
             )
             return "exhausted"
+    held = _office_hours(steps[target], level, reason, now)
+    if held is not None:  # a below-IV reminder outside the step's office hours waits for them
+        timeline.add(
+            session,
+            incident,
+            kind="reminder_deferred",
+            actor=SCHEDULER,
+            at=now,
+            step=target,
+            until=held.isoformat(),
+        )
+        _set_timer(session, incident, kind="ack_deadline", step=current, due_at=held, now=now)
+        return "deferred"
     due_at = now + _deadline(steps[target], level, rule)
     _notify(
         session,

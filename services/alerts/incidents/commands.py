@@ -350,8 +350,27 @@ def acknowledge(
     principal.ensure_role(*ACKNOWLEDGERS)
     incident = _load_for_change(session, principal, incident_id)
     lifecycle.check_acknowledgement(incident)
+    escalation.ensure_may_acknowledge(incident, principal)
     now = clock.now()
-    _acknowledge(session, incident, actor=principal.actor, now=now, note=note)
+    acknowledge_as(
+        session, incident, actor=principal.actor, now=now, note=note, via="api", escalator=escalator
+    )
+    return incident
+
+
+def acknowledge_as(
+    session: Session,
+    incident: Incident,
+    *,
+    actor: str,
+    now: datetime,
+    note: str | None,
+    via: str,
+    channel: str | None = None,
+    escalator: escalation.Escalator | None = None,
+) -> None:
+    """Acknowledge for someone the caller has checked may (a user, a link's recipient), and commit."""
+    _acknowledge(session, incident, actor=actor, now=now, note=note, via=via, channel=channel)
     escalation.acknowledged(session, incident, now=now)
     session.add(incident)
     session.commit()
@@ -360,12 +379,19 @@ def acknowledge(
         metrics.time_to_acknowledge.labels(incident.township_id, incident.level).observe(
             (now - incident.reported_at).total_seconds()
         )
-    return incident
 
 
 def _acknowledge(
-    session: Session, incident: Incident, *, actor: str, now: datetime, note: str | None
+    session: Session,
+    incident: Incident,
+    *,
+    actor: str,
+    now: datetime,
+    note: str | None,
+    via: str = "api",
+    channel: str | None = None,
 ) -> None:
+    """`via` says how: `api` (signed in), `link` (a message's link), `sms_reply` (answered 1)."""
     previous = lifecycle.acknowledge(incident, actor=actor, now=now)
     timeline.step(
         session,
@@ -374,7 +400,7 @@ def _acknowledge(
         actor=actor,
         at=now,
         audit_action="alert.acknowledged",
-        audit_detail={"note": note, "step": incident.escalation_step},
+        audit_detail={"note": note, "step": incident.escalation_step, "via": via, "channel": channel},
         event=IncidentAcknowledged(
             incident_id=incident.id,
             acknowledged_by=actor,
@@ -385,6 +411,8 @@ def _acknowledge(
         step=incident.escalation_step,
         previous=previous,
         note=note,
+        via=via,
+        channel=channel,
     )
 
 
@@ -402,7 +430,8 @@ def progress(
     incident = _load_for_change(session, principal, incident_id)
     lifecycle.check_progress(incident, new_status)
     now = clock.now()
-    if incident.awaiting_ack:
+    if incident.awaiting_ack:  # progress acknowledges: only for whom acknowledging is
+        escalation.ensure_may_acknowledge(incident, principal)
         _acknowledge(session, incident, actor=principal.actor, now=now, note=None)
     previous = lifecycle.progress(incident, new_status, now=now)
     escalation.cancel_timers(session, incident.id, now)

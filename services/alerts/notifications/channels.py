@@ -4,8 +4,11 @@
 * `webhook`: a JSON POST signed with HMAC-SHA256 (`X-Shian-Signature: sha256=<hex>` over
   `<timestamp>.<body>`, with `X-Shian-Timestamp` so a receiver can refuse replays), retried with
   exponential backoff on network errors, 429 and 5xx;
-* `sms`: an adapter for an SMS or instant-messaging provider's HTTP API: a URL, a bearer token
-  and a message template (`string.Template` over $message, $target, $level, $incident).
+* `sms`: an adapter for a generic SMS gateway's HTTP API: a URL, a bearer token and a message
+  template (`string.Template` over $message, $target, $level, $incident, $link).
+
+DingTalk, WeCom, Alibaba Cloud and Tencent Cloud SMS are in `providers/`; a county configures them
+(`setup.py`). The webhook's JSON carries `ack_url`, the recipient's acknowledgement link, if any.
 
 A channel returns one `Attempt` per try; the caller records every one of them.
 """
@@ -16,6 +19,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import string
 import time
 from collections.abc import Callable
@@ -24,8 +28,6 @@ from typing import Any, Protocol
 
 import httpx
 
-from services.alerts.config import AlertsConfig
-
 log = logging.getLogger("shian.alerts.notify")
 
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -33,18 +35,30 @@ RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 @dataclass(frozen=True)
 class Message:
+    """One notification as a channel sends it. `kind` picks an SMS template (escalation, reminder,
+    alert, undeliverable); `link` is the recipient's acknowledgement page, if any; `mobiles` are
+    the step's phone numbers a group robot mentions."""
+
     notification_id: str
     target: str
     text: str
     payload: dict[str, Any] = field(default_factory=dict)
+    kind: str = "escalation"
+    link: str | None = None
+    link_path: str | None = None  # the link after `/ack/`, for an SMS template that fixes the rest
+    mobiles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Attempt:
+    """One try. `permanent` marks an answer that no retry will change (a bad number, a removed
+    robot, a refused signature): the notification is undeliverable and the township is told."""
+
     ok: bool
     duration_ms: float
     status_code: int | None = None
     error: str | None = None
+    permanent: bool = False
 
 
 class Channel(Protocol):
@@ -60,15 +74,34 @@ class LogChannel:
 
     def send(self, message: Message) -> list[Attempt]:
         log.warning(
-            "notify %s: %s", message.target, message.text, extra={"notification": message.notification_id}
+            "notify %s: %s",
+            mask_phones(message.target),
+            mask_phones(message.text),
+            extra={"notification": message.notification_id},
         )
         return [Attempt(ok=True, duration_ms=0.0)]
+
+
+_PHONE = re.compile(r"(?<!\d)(\+?86)?(1\d{2})(\d{4})(\d{4})(?!\d)")
+
+
+def mask_phones(text: str) -> str:
+    """Every mainland mobile number in a text masked as 138****0001 (log lines, recorded errors):
+    enough for an office to tell its people apart, not enough to call them."""
+    return _PHONE.sub(lambda m: f"{m.group(1) or ''}{m.group(2)}****{m.group(4)}", text)
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
     """The webhook signature a receiver recomputes: HMAC-SHA256 of `<timestamp>.<body>`."""
     mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    retryable: bool = True
+    error: str | None = None
 
 
 class HttpChannel:
@@ -93,7 +126,22 @@ class HttpChannel:
         self.client = httpx.Client(timeout=timeout, transport=transport)
 
     def request(self, message: Message) -> tuple[bytes, dict[str, str]]:
+        """The body and headers of one try (signed afresh for each, as timestamps move)."""
         raise NotImplementedError
+
+    def endpoint(self, message: Message) -> str:
+        """Where this try goes (a robot's signature travels in the query string)."""
+        return self.url
+
+    def interpret(self, response: httpx.Response) -> Verdict:
+        """What the answer means; a provider that answers 200 with an error code overrides this."""
+        if 200 <= response.status_code < 300:
+            return Verdict(ok=True)
+        return Verdict(
+            ok=False,
+            retryable=response.status_code in RETRYABLE_STATUS,
+            error=response.text[:300] or f"HTTP {response.status_code}",
+        )
 
     def send(self, message: Message) -> list[Attempt]:
         attempts: list[Attempt] = []
@@ -101,24 +149,28 @@ class HttpChannel:
             if number:
                 self.sleep(self.backoff_seconds * 2 ** (number - 1))
             body, headers = self.request(message)
+            url = self.endpoint(message)
             started = time.perf_counter()
             try:
-                response = self.client.post(self.url, content=body, headers=headers)
+                response = self.client.post(url, content=body, headers=headers)
             except httpx.HTTPError as error:
                 attempts.append(
                     Attempt(ok=False, duration_ms=_ms(started), error=f"{type(error).__name__}: {error}")
                 )
                 continue
-            ok = 200 <= response.status_code < 300
+            verdict = self.interpret(response)
             attempts.append(
                 Attempt(
-                    ok=ok,
+                    ok=verdict.ok,
                     duration_ms=_ms(started),
                     status_code=response.status_code,
-                    error=None if ok else response.text[:300] or f"HTTP {response.status_code}",
+                    error=None
+                    if verdict.ok
+                    else mask_phones(verdict.error or f"HTTP {response.status_code}"),
+                    permanent=not verdict.ok and not verdict.retryable,
                 )
             )
-            if ok or response.status_code not in RETRYABLE_STATUS:
+            if verdict.ok or not verdict.retryable:
                 break
         return attempts
 
@@ -140,6 +192,7 @@ class WebhookChannel(HttpChannel):
                 "target": message.target,
                 "text": message.text,
                 **message.payload,
+                **({"ack_url": message.link} if message.link else {}),
             },
             ensure_ascii=False,
             sort_keys=True,
@@ -170,6 +223,7 @@ class SmsChannel(HttpChannel):
             target=message.target,
             level=message.payload.get("level", ""),
             incident=message.payload.get("incident_id", ""),
+            link=message.link or "",
         )
         to = message.target.split(":", 1)[-1]
         body = json.dumps(
@@ -179,26 +233,6 @@ class SmsChannel(HttpChannel):
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         return body, headers
-
-
-def build_channels(
-    config: AlertsConfig, *, sleep: Callable[[float], None] = time.sleep
-) -> dict[str, Channel]:
-    """The channels this deployment configured; `log` is always there."""
-    channels: dict[str, Channel] = {"log": LogChannel()}
-    common = {
-        "timeout": config.webhook_timeout_seconds,
-        "max_attempts": config.webhook_max_attempts,
-        "backoff_seconds": config.webhook_backoff_seconds,
-        "sleep": sleep,
-    }
-    if config.webhook_url and config.webhook_secret:
-        channels["webhook"] = WebhookChannel(url=config.webhook_url, secret=config.webhook_secret, **common)
-    if config.sms_url:
-        channels["sms"] = SmsChannel(
-            url=config.sms_url, template=config.sms_template, token=config.sms_token, **common
-        )
-    return channels
 
 
 def _ms(started: float) -> float:

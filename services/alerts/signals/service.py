@@ -18,9 +18,13 @@ from sqlmodel import Session, col, select
 
 from services.alerts.directory import service as directory
 from services.alerts.escalation import service as escalation
+from services.alerts.escalation.models import Step
 from services.alerts.incidents.lifecycle import OPEN_STATUSES
 from services.alerts.incidents.models import Incident
 from services.alerts.notifications import service as notifications
+from services.alerts.notifications.channels import mask_phones
+from services.alerts.notifications.models import Notification
+from services.alerts.notifications.setup import kinds_of
 from services.alerts.signals.models import Alert, AlertGroup
 from shared import changes
 from shared.auth import Principal, Role, load_in_scope
@@ -70,24 +74,42 @@ def _explaining_incident(session: Session, county_id: str, wanted: Raise) -> Inc
 
 def raise_alert(session: Session, envelope: Envelope, wanted: Raise) -> Alert:
     """Raise, or count a repeat of, an alert; in the inbox transaction of the causing event."""
-    now = envelope.occurred_at
+    return _raise(
+        session,
+        county_id=envelope.county_id,
+        township_id=envelope.township_id,
+        wanted=wanted,
+        now=envelope.occurred_at,
+        source_id=envelope.event_id,
+    )
+
+
+def _raise(
+    session: Session,
+    *,
+    county_id: str,
+    township_id: str | None,
+    wanted: Raise,
+    now: datetime,
+    source_id: uuid.UUID,
+    channels: list[str] | None = None,
+) -> Alert:
     existing = session.exec(
         select(Alert).where(
-            Alert.county_id == envelope.county_id,
+            Alert.county_id == county_id,
             Alert.kind == wanted.kind,
             Alert.subject == wanted.subject,
             col(Alert.status).in_(("open", "suppressed")),
         )
     ).first()
     if existing is not None:
-        return _count_repeat(session, existing, envelope)
-    township_id = envelope.township_id
+        return _count_repeat(session, existing, source_id, now)
     if township_id is None and wanted.business_id is not None:
         known = directory.get(session, wanted.business_id)
         township_id = known.township_id if known else None
-    incident = _explaining_incident(session, envelope.county_id, wanted)
+    incident = _explaining_incident(session, county_id, wanted)
     alert = Alert(
-        county_id=envelope.county_id,
+        county_id=county_id,
         township_id=township_id,
         village_id=wanted.village_id,
         kind=wanted.kind,
@@ -98,7 +120,7 @@ def raise_alert(session: Session, envelope: Envelope, wanted: Raise) -> Alert:
         summary=wanted.summary[:500],
         status="suppressed" if incident else "open",
         suppressed_by_incident=incident.id if incident else None,
-        source_event_id=envelope.event_id,
+        source_event_id=source_id,
         first_seen_at=now,
         last_seen_at=now,
     )
@@ -113,7 +135,7 @@ def raise_alert(session: Session, envelope: Envelope, wanted: Raise) -> Alert:
             "kind": alert.kind,
             "subject": alert.subject,
             "status": alert.status,
-            "source_event_id": str(envelope.event_id),
+            "source_event_id": str(source_id),
         },
         event=AlertRaised(
             alert_id=alert.id,
@@ -121,41 +143,48 @@ def raise_alert(session: Session, envelope: Envelope, wanted: Raise) -> Alert:
             subject=alert.subject,
             business_id=alert.business_id,
             summary=alert.summary,
-            source_event_id=envelope.event_id,
+            source_event_id=source_id,
             suppressed_by_incident=alert.suppressed_by_incident,
         ),
         occurred_at=now,
-        correlation_id=envelope.event_id,
+        correlation_id=source_id,
     )
     if incident is None:
-        _notify(session, alert, now)
+        _notify(session, alert, now, channels=channels)
     return alert
 
 
-def _count_repeat(session: Session, alert: Alert, envelope: Envelope) -> Alert:
+def _count_repeat(session: Session, alert: Alert, source_id: uuid.UUID, now: datetime) -> Alert:
     """The same event again while the alert is open: counted, not raised anew."""
     alert.occurrences += 1
-    alert.last_seen_at = max(alert.last_seen_at, envelope.occurred_at)
+    alert.last_seen_at = max(alert.last_seen_at, now)
     session.add(alert)
     changes.record(
         session,
         alert,
         actor=SYSTEM_ACTOR,
         action="alert.repeated",
-        detail={"source_event_id": str(envelope.event_id), "occurrences": alert.occurrences},
+        detail={"source_event_id": str(source_id), "occurrences": alert.occurrences},
     )
     return alert
 
 
-def _notify(session: Session, alert: Alert, now: datetime) -> None:
-    """Tell the township office (and the village coordinator, for a banquet), on the channels the
-    township step of the chain in force names, else in the log."""
+def _township_step(session: Session, county_id: str, township_id: str | None, now: datetime) -> Step | None:
     steps, _source, _policy = escalation.policy_for(
-        session, county_id=alert.county_id, township_id=alert.township_id, now=now
+        session, county_id=county_id, township_id=township_id, now=now
     )
-    township_step = next((step for step in steps if step.tier == "township"), None)
-    channels = (township_step.channels if township_step else None) or ["log"]
+    return next((step for step in steps if step.tier == "township"), None)
+
+
+def _notify(session: Session, alert: Alert, now: datetime, *, channels: list[str] | None = None) -> None:
+    """Tell the township office (and the village coordinator, for a banquet), on the channels the
+    township step of the chain in force names, else in the log; its phone numbers by SMS."""
+    township_step = _township_step(session, alert.county_id, alert.township_id, now)
+    if channels is None:
+        channels = (township_step.channels if township_step else None) or ["log"]
     targets = [f"role:township_office@{alert.township_id or alert.county_id}"]
+    if township_step is not None:
+        targets += [t.ref for t in township_step.targets if t.ref.startswith("phone:")]
     if alert.village_id and alert.kind.startswith("banquet"):
         targets.append(f"role:village_coordinator@{alert.village_id}")
     notifications.enqueue(
@@ -168,6 +197,7 @@ def _notify(session: Session, alert: Alert, now: datetime) -> None:
         text=f"[食安] 预警 {alert.summary}",
         alert_id=alert.id,
         tier="township",
+        kind="undeliverable" if alert.kind == "notification_undeliverable" else "alert",
         payload={"alert_id": str(alert.id), "kind": alert.kind, "subject": alert.subject},
     )
 
@@ -278,6 +308,48 @@ RAISED_BY: dict[type[EventPayload], Callable[[Any], Raise | None]] = {
     ComplaintDeadlineMissed: _missed_complaint_deadline,
 }
 """The events that raise an alert short of an incident, each with the alert it raises (or None)."""
+
+
+def on_undeliverable(session: Session, notification: Notification, error: str, now: datetime) -> None:
+    """A notification the provider will never deliver (a bad number, a removed robot): an alert to
+    the township office, on the stream (`alert.raised`) and in `GET /alerts`, told on its other
+    channels (never the one that failed) and in the log. One open alert per channel and recipient;
+    a failure to deliver that alert's own notice raises nothing more."""
+    if notification.kind == "undeliverable":
+        return
+    recipient = mask_phones(notification.target)
+    kind = kinds_of(session, notification.county_id, [notification.channel]).get(notification.channel, "")
+    what = f"{CHANNEL_NAMES.get(kind, '通知渠道')}「{notification.channel}」"
+    summary = f"{what}无法送达{recipient}：{error}"
+    county_id, township_id = notification.county_id, notification.township_id
+    wanted = Raise(
+        kind="notification_undeliverable",
+        subject=f"notification:{notification.channel}:{recipient}"[:120],
+        group_key=f"channel:{notification.channel}"[:120],
+        summary=summary,
+    )
+    step = _township_step(session, county_id, township_id, now)
+    others = [name for name in ((step.channels if step else None) or []) if name != notification.channel]
+    _raise(
+        session,
+        county_id=county_id,
+        township_id=township_id,
+        wanted=wanted,
+        now=now,
+        source_id=notification.id,
+        channels=["log", *[name for name in others if name != "log"]],
+    )
+
+
+CHANNEL_NAMES = {
+    "dingtalk": "钉钉群机器人",
+    "wecom": "企业微信群机器人",
+    "aliyun_sms": "阿里云短信",
+    "tencent_sms": "腾讯云短信",
+    "webhook": "Webhook",
+    "sms": "短信",
+    "log": "日志",
+}
 
 
 def on_signal(session: Session, envelope: Envelope, payload: EventPayload) -> None:

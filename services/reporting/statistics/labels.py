@@ -39,6 +39,7 @@ ALERT_KINDS = {
     "banquet_late": "宴席迟报",
     "banquet_guidance_due": "宴席待指导",
     "complaint_deadline_missed": "投诉超时",
+    "notification_undeliverable": "通知无法送达",
 }
 
 
