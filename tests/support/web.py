@@ -3,9 +3,13 @@ accessibility check with the vendored axe-core."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from shian.launcher import System
 
@@ -98,3 +102,26 @@ def check_accessibility(page: Any) -> list[dict[str, Any]]:
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}" for v in grave
     )
     return violations
+
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF_FIELD.search(html)
+    assert found, "no CSRF field on the page"
+    return found.group(1)
+
+
+def http_signed_in(base_url: str, mobile: str, password: str = DEMO_PASSWORD) -> httpx.Client:
+    """An HTTP client (no browser) signed in through the sign-in form, as a browser would be."""
+    http = httpx.Client(base_url=base_url, follow_redirects=False, timeout=30)
+    token = csrf_of(http.get("/signin").text)
+    answer = http.post("/signin", data={"mobile": mobile, "password": password, "csrf_token": token})
+    assert answer.status_code == 303, answer.text[:500]
+    return http
+
+
+def session_key(prefix: str, cookie_value: str) -> str:
+    """Where the web process keeps a browser's session in Redis (services/web/session.py)."""
+    return f"{prefix}.web.session:{hashlib.sha256(cookie_value.encode()).hexdigest()}"

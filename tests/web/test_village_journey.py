@@ -272,3 +272,18 @@ def test_the_sign_in_page_and_the_report_form_weigh_under_150_kb(browser: Any, w
     total = sum(sizes.values())
     assert any(url.endswith(".js") or ".js?" in url for url in sizes), sizes
     assert total < WEIGHT_LIMIT, f"{total} bytes: {sizes}"
+
+
+def test_make_screenshots_writes_each_journeys_main_page(
+    browser: Any, web_system: WebSystem, tmp_path
+) -> None:
+    """`make screenshots` (shian/screenshots.py) against the running system: one PNG per page, at
+    the phone's size (360 px at device scale 2)."""
+    from shian.screenshots import SHOTS, take
+
+    written = take(browser, web_system.url, tmp_path)
+    assert [path.name for path in written] == [f"{shot.name}.png" for shot in SHOTS]
+    for path in written:
+        header = path.read_bytes()[:24]
+        assert header[:8] == b"\x89PNG\r\n\x1a\n"
+        assert int.from_bytes(header[16:20], "big") == 720, path  # width

@@ -178,6 +178,30 @@ async def banquet_hint(
     return answer
 
 
+def who_was_notified(
+    timeline: list[dict[str, Any]], notifications: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each escalation step (who was told, when) with how its messages fared: delivered when
+    one of the step's notifications was, failed when all failed, else still being sent."""
+    by_step: dict[Any, list[str]] = {}
+    for note in notifications:
+        by_step.setdefault(note.get("step"), []).append(str(note.get("status")))
+    told = []
+    for entry in timeline:
+        if entry.get("kind") != "escalated":
+            continue
+        detail = entry.get("detail") or {}
+        statuses = by_step.get(detail.get("step"), [])
+        if "delivered" in statuses:
+            status = "delivered"
+        elif statuses and all(value == "failed" for value in statuses):
+            status = "failed"
+        else:
+            status = "pending"
+        told.append({"tier": detail.get("tier"), "at": entry.get("at"), "status": status})
+    return told
+
+
 async def village_records(client: ServiceClient, session: WebSession) -> tuple[list[Any], list[Any]]:
     """The village's incidents (open and closed) and banquets, newest first."""
     incidents = await client.get(session, "alerts", "/incidents", state="all", limit=50)

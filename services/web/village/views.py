@@ -76,7 +76,7 @@ async def incident(request: Request, incident_id: str, session: Coordinator, cli
         "village/incident.html",
         incident=found,
         timeline=timeline,
-        notifications=notifications,
+        notified=service.who_was_notified(timeline, notifications),
         just_reported=request.query_params.get("reported") == "1",
     )
 
