@@ -271,6 +271,7 @@ def test_the_sign_in_page_and_the_report_form_weigh_under_150_kb(browser: Any, w
     context.close()
     total = sum(sizes.values())
     assert any(url.endswith(".js") or ".js?" in url for url in sizes), sizes
+    print(f"first load of the sign-in page and the report form: {total} bytes {sizes}")
     assert total < WEIGHT_LIMIT, f"{total} bytes: {sizes}"
 
 
@@ -287,3 +288,15 @@ def test_make_screenshots_writes_each_journeys_main_page(
         header = path.read_bytes()[:24]
         assert header[:8] == b"\x89PNG\r\n\x1a\n"
         assert int.from_bytes(header[16:20], "big") == 720, path  # width
+
+
+def test_static_files_go_compressed_and_cached_and_pages_do_not(web_system: WebSystem) -> None:
+    with httpx.Client(base_url=web_system.url) as http:
+        script = http.get("/static/vendor/htmx/htmx.min.js?v=1", headers={"Accept-Encoding": "gzip"})
+        assert script.status_code == 200 and script.headers["content-encoding"] == "gzip"
+        assert int(script.headers["content-length"]) < 20_000
+        assert "immutable" in script.headers["cache-control"]
+        assert script.headers["content-security-policy"] == CSP
+        page = http.get("/signin", headers={"Accept-Encoding": "gzip"})
+        assert "content-encoding" not in page.headers  # a page with a CSRF token: no BREACH
+        assert page.headers["cache-control"] == "no-store"
