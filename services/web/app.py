@@ -144,6 +144,7 @@ def create(settings: Settings | None = None, config: WebConfig | None = None) ->
         redoc_url=None,
         openapi_url=None if hidden else "/openapi.json",
         dependencies=[Depends(csrf.check)],
+        max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
     app.state.web = state.setdefault("web", WebState(settings, config))

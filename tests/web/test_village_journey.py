@@ -20,12 +20,17 @@ from playwright.sync_api import expect
 
 from services.web.labels import now_beijing
 from tests.support.web import (
+    COUNTY,
     DEMO_PASSWORD,
+    DONGSHAN_INSPECTOR,
+    DONGSHAN_OFFICE,
     HECUN_COORDINATOR,
+    OPS,
     SHANGCUN_COORDINATOR,
     XIACUN_COORDINATOR,
     WebSystem,
     check_accessibility,
+    desktop_context,
     phone_context,
     sign_in,
 )
@@ -137,19 +142,19 @@ def test_the_banquet_form_says_at_once_when_a_filing_is_late_or_needs_guidance(p
     check_accessibility(phone)
 
 
-def test_a_coordinator_sees_only_the_village_own_records(phone: Any, web_system: WebSystem) -> None:
-    # another village (河村, another township) reports and files through the API
-    token = api_token(web_system, HECUN_COORDINATOR)
-    headers = {"Authorization": f"Bearer {token}"}
+def _report_and_file(web_system: WebSystem, mobile: str, township: str, village: str, name: str) -> list[str]:
+    """Another village's coordinator reports an incident and files a banquet through the API;
+    returns the web addresses of both."""
+    headers = {"Authorization": f"Bearer {api_token(web_system, mobile)}"}
     incident = httpx.post(
         f"{web_system.urls['alerts']}/incidents",
         headers=headers,
         json={
-            "township_id": "qingyun.xishui",
-            "village_id": "qingyun.xishui.hecun",
+            "township_id": township,
+            "village_id": village,
             "place_kind": "canteen",
             "ill_count": 4,
-            "description": "河村食堂午餐后四人不适",
+            "description": f"{name}食堂午餐后四人不适",
         },
     )
     assert incident.status_code == 201, incident.text
@@ -157,11 +162,11 @@ def test_a_coordinator_sees_only_the_village_own_records(phone: Any, web_system:
         f"{web_system.urls['registry']}/banquets",
         headers=headers,
         json={
-            "village_id": "qingyun.xishui.hecun",
-            "host": "张河边",
+            "village_id": village,
+            "host": f"{name}办宴户",
             "occasion": "birthday",
             "held_on": (now_beijing().date() + timedelta(days=7)).isoformat(),
-            "venue": "河村祠堂",
+            "venue": f"{name}祠堂",
             "tables": 8,
             "people": 80,
             "cook": {"name": "刘厨", "health_status": "certified"},
@@ -169,19 +174,24 @@ def test_a_coordinator_sees_only_the_village_own_records(phone: Any, web_system:
         },
     )
     assert banquet.status_code == 201, banquet.text
+    return [f"/village/incidents/{incident.json()['id']}", f"/village/banquets/{banquet.json()['id']}"]
+
+
+def test_a_coordinator_sees_only_the_village_own_records(phone: Any, web_system: WebSystem) -> None:
+    # a village of the same township (下村, 东山镇) and one of another (河村, 西水乡)
+    others = _report_and_file(
+        web_system, XIACUN_COORDINATOR, "qingyun.dongshan", "qingyun.dongshan.xiacun", "下村"
+    ) + _report_and_file(web_system, HECUN_COORDINATOR, "qingyun.xishui", "qingyun.xishui.hecun", "河村")
 
     sign_in(phone, SHANGCUN_COORDINATOR)
     listing = phone.locator("main").inner_text()
-    assert "河村" not in listing and "张河边" not in listing
-    for path in (
-        f"/village/incidents/{incident.json()['id']}",
-        f"/village/banquets/{banquet.json()['id']}",
-        "/village/incidents/not-an-id",
-    ):
+    for name in ("下村", "河村"):
+        assert name not in listing
+    for path in [*others, "/village/incidents/not-an-id"]:
         answer = phone.goto(path)
         assert answer is not None and answer.status == 404, path
         assert "找不到这个页面或记录" in phone.locator("h1").inner_text()
-        assert "河村" not in phone.content()
+        assert "下村" not in phone.content() and "河村" not in phone.content()
     check_accessibility(phone)
 
 
@@ -240,8 +250,10 @@ def test_pages_carry_the_strict_headers_and_the_cookie_holds_no_token(phone: Any
     assert headers["x-frame-options"] == "DENY"
     assert headers["referrer-policy"] == "no-referrer"
     assert headers["cache-control"] == "no-store"
+    (before,) = [c["value"] for c in phone.context.cookies() if c["name"].endswith("shian_session")]
     sign_in(phone, SHANGCUN_COORDINATOR)
     (cookie,) = [c for c in phone.context.cookies() if c["name"].endswith("shian_session")]
+    assert cookie["value"] != before  # a new id at sign-in: one planted before is worth nothing
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/"
     assert not cookie["value"].startswith("eyJ") and len(cookie["value"]) < 64  # an id, not a JWT
     html = phone.content()
@@ -300,3 +312,29 @@ def test_static_files_go_compressed_and_cached_and_pages_do_not(web_system: WebS
         page = http.get("/signin", headers={"Accept-Encoding": "gzip"})
         assert "content-encoding" not in page.headers  # a page with a CSRF token: no BREACH
         assert page.headers["cache-control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("mobile", "role"),
+    [
+        (COUNTY, "县食安办"),
+        (DONGSHAN_OFFICE, "乡镇食安办"),
+        (DONGSHAN_INSPECTOR, "检查员"),
+        (OPS, "运维值班"),
+    ],
+)
+def test_every_other_role_lands_on_its_start_page_and_not_on_the_villages(
+    browser: Any, web_system: WebSystem, mobile: str, role: str
+) -> None:
+    context = desktop_context(browser, web_system.url)
+    page = context.new_page()
+    try:
+        sign_in(page, mobile)
+        assert page.url.rstrip("/") == web_system.url
+        assert f"您的岗位：{role}" in page.locator("main").inner_text()
+        check_accessibility(page)
+        answer = page.goto("/village/incidents/new")
+        assert answer is not None and answer.status == 403
+        assert "您没有权限做这件事" in page.locator("h1").inner_text()
+    finally:
+        context.close()
