@@ -59,6 +59,9 @@ class WebState:
         self.key = settings.signing_key()
         self.redis = Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=3)
         self.store = session.SessionStore(self.redis, settings.stream_prefix, config.idle_minutes * 60)
+        self.signin_limiter = session.SignInLimiter(
+            self.redis, settings.stream_prefix, config.signin_per_address_per_minute
+        )
         self.client = ServiceClient(
             config.service_urls(settings),
             self.store,

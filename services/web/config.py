@@ -18,6 +18,8 @@ class WebConfig(BaseSettings):
     idle_minutes: int = Field(default=12 * 60, ge=5, le=30 * 24 * 60)
     # refresh the access token when it has fewer seconds than this left
     refresh_margin_seconds: int = Field(default=60, ge=5, le=600)
+    # sign-in attempts per browser address and minute (identity limits each account on its own)
+    signin_per_address_per_minute: int = Field(default=30, ge=1)
     # the timeout of one call to a service, in seconds
     call_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
     # where the services answer (SHIAN_WEB_<SERVICE>_URL); unset: the host and port of Settings

@@ -127,3 +127,28 @@ class SessionStore:
 
     async def unlock(self, session_id: str) -> None:
         await self.redis.delete(self._key(session_id) + ":refresh")
+
+
+class SignInLimiter:
+    """Sign-in attempts per browser address and minute, counted here: identity sees every
+    sign-in through the web as coming from the web process's one address, so its own
+    per-address limit would be shared by the whole county (identity's per-account limit and
+    lockout still apply to each account)."""
+
+    def __init__(self, redis: Redis, prefix: str, per_minute: int) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.per_minute = per_minute
+
+    async def allow(self, address: str, now: float | None = None) -> int | None:
+        """None if this attempt is allowed, else the seconds to wait."""
+        moment = time.time() if now is None else now
+        minute = int(moment // 60)
+        key = f"{self.prefix}.web.signin:{hashlib.sha256(address.encode()).hexdigest()[:32]}:{minute}"
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 120)
+            count, _ = await pipe.execute()
+        if int(count) <= self.per_minute:
+            return None
+        return 60 - int(moment % 60)

@@ -169,3 +169,29 @@ def test_addresses_that_are_not_record_ids_give_the_404_page(coordinator: httpx.
         answer = http.get(path)
         assert answer.status_code == 404, path
         assert "找不到这个页面或记录" in answer.text
+
+
+def test_a_refusal_by_the_service_comes_back_on_the_form_in_chinese(coordinator: httpx.Client) -> None:
+    """The registry, not the web, refuses a certificate number over 60 characters: its 422 is put
+    on the form's field in Chinese, and everything typed stays."""
+    http = coordinator
+    form = {
+        "host": "<b>李大山</b>",
+        "occasion": "wedding",
+        "held_on": "2030-05-01",
+        "venue": "上村文化广场",
+        "tables": "10",
+        "people": "90",
+        "cook_name": "王师傅",
+        "cook_health": "certified",
+        "cook_certificate": "J" * 61,
+        "food_sources": "镇农贸市场\n自家菜地",
+        "csrf_token": csrf_of(http.get("/village/banquets/new").text),
+    }
+    answer = http.post("/village/banquets", data=form)
+    assert answer.status_code == 422, answer.text[:300]
+    assert "健康证编号：太长了，最多 60 个字" in answer.text
+    assert 'value="' + "J" * 61 + '"' in answer.text
+    assert "&lt;b&gt;李大山&lt;/b&gt;" in answer.text and "<b>李大山</b>" not in answer.text
+    assert "镇农贸市场\n自家菜地" in answer.text
+    assert 'id="hint-required"' in answer.text  # the hint is shown again with the form

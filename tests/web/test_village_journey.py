@@ -336,5 +336,6 @@ def test_every_other_role_lands_on_its_start_page_and_not_on_the_villages(
         answer = page.goto("/village/incidents/new")
         assert answer is not None and answer.status == 403
         assert "您没有权限做这件事" in page.locator("h1").inner_text()
+        check_accessibility(page)
     finally:
         context.close()

@@ -4,10 +4,14 @@ right field, and CSRF tokens are bound to the browser's cookie."""
 
 from __future__ import annotations
 
+import asyncio
 import typing
+import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
 
 import pytest
+from redis.asyncio import Redis
 
 from services.alerts.incidents.models import PlaceKind
 from services.alerts.rules.acknowledgement import TIER_ORDER
@@ -16,6 +20,7 @@ from services.registry.businesses.models import BusinessKind
 from services.web import csrf
 from services.web.forms import Form
 from services.web.labels import VOCABULARIES, beijing, zh
+from services.web.session import SignInLimiter
 from shared.auth import Role
 from shared.catalogue.alerts import IncidentLevel, IncidentStatus
 from shared.catalogue.registry import BusinessStatus, RiskLevel
@@ -117,3 +122,25 @@ def test_csrf_tokens_are_bound_to_the_cookie_and_the_key():
     assert token != csrf.token_for(key, "browser-two")
     assert token != csrf.token_for("other" * 10, "browser-one")
     assert len(token) == 43 and "=" not in token
+
+
+def test_sign_in_attempts_are_limited_per_browser_address(redis_url: str) -> None:
+    """Counted in the web process, on a real Redis: identity sees one address for the whole web.
+    (Run in a thread of its own: the browser tests' playwright holds this thread's event loop.)"""
+
+    async def attempts() -> list[int | None]:
+        client = Redis.from_url(redis_url)
+        limiter = SignInLimiter(client, f"t{uuid.uuid4().hex[:8]}", per_minute=3)
+        at = 1_800_000_000.0 + 10  # ten seconds into a minute
+        try:
+            return [
+                *[await limiter.allow("203.0.113.7", at) for _ in range(4)],
+                await limiter.allow("198.51.100.1", at),  # another address is not held up
+                await limiter.allow("203.0.113.7", at + 60),  # the next minute
+            ]
+        finally:
+            await client.aclose()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answers = pool.submit(asyncio.run, attempts()).result(timeout=30)
+    assert answers == [None, None, None, 50, None, None]  # 50: seconds until the next minute

@@ -43,6 +43,11 @@ async def sign_in(request: Request, client: ClientDep) -> Response:
         return page(
             request, "auth/signin.html", status.HTTP_422_UNPROCESSABLE_CONTENT, form=form, labels=LABELS
         )
+    address = request.client.host if request.client else "unknown"
+    wait = await web.signin_limiter.allow(address)
+    if wait is not None:
+        form.general.append(_too_many(wait))
+        return page(request, "auth/signin.html", status.HTTP_429_TOO_MANY_REQUESTS, form=form, labels=LABELS)
     outcome = await client.sign_in(form.get("mobile"), password)
     if outcome.session is None:
         form.general.append(_too_many(outcome.retry_after) if outcome.refusal == "too_many" else WRONG)
