@@ -212,7 +212,8 @@ class ServiceClient:
         headers = {"Authorization": f"Bearer {session.access_token}", "Accept": "application/json"}
         response = await self._send(service, method, path, headers=headers, **kwargs)
         code = response.status_code
-        if code == 401:
+        if code == 401:  # revoked or ended at identity: this web session is over too (and the
+            await self.store.delete(session.id)  # sign-in page must not send the browser back)
             raise SignInRequired()
         if code == 403:
             raise NotAllowed()

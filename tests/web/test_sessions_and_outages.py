@@ -91,6 +91,10 @@ def test_a_session_revoked_at_identity_sends_the_browser_back_to_sign_in(web_sys
     while not sent_back():
         assert time.monotonic() < deadline, "the revoked session still opens pages"
         time.sleep(0.2)
+    # the stale session is gone: the sign-in page shows its form, no loop back into the app
+    landing = http.get("/village", follow_redirects=True)
+    assert landing.status_code == 200 and str(landing.url).endswith("/signin")
+    assert 'name="password"' in landing.text
     htmx = http.get(
         "/village/banquets/hint",
         params={"occasion": "wedding", "held_on": "2030-01-01", "people": 60, "tables": 6},
