@@ -36,6 +36,7 @@ from tests.support.web import (
 )
 
 pytestmark = pytest.mark.e2e
+expect.set_options(timeout=15_000)  # an htmx round trip on a loaded 2-core machine
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
