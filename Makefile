@@ -4,6 +4,7 @@
 #   make test    the whole test suite
 #   make bench   the bus benchmark (BENCH_ARGS=--quick for a smoke run)
 #   make faults  the fault campaign: kills, Redis restarts, bursts, against a ground truth (FAULTS_ARGS=--quick)
+#   make screenshots  each journey's main page as a PNG in docs/screenshots/ (needs /usr/bin/chromium)
 #   make lint    ruff check + ruff format --check + mypy (the types)
 #   make clean   remove the virtualenv, caches, build files and local data (var/)
 #
@@ -24,7 +25,7 @@ PYTHON := $(shell for candidate in $(PYTHON_CANDIDATES); do \
 	  echo $$candidate; break; fi; done)
 endif
 
-.PHONY: help run test bench faults lint clean install
+.PHONY: help run test bench faults lint clean install screenshots
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -58,6 +59,9 @@ bench: $(STAMP)
 
 faults: $(STAMP)
 	$(BIN)/python bench/faults.py $(FAULTS_ARGS)
+
+screenshots: $(STAMP)
+	$(BIN)/shian screenshots
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -9,12 +9,13 @@ import uvicorn
 from shared.logging import configure_logging
 from shared.migrations import upgrade
 from shared.service import ServiceSpec
-from shared.settings import SERVICE_NAMES, get_settings
+from shared.settings import DATA_SERVICES, SERVICE_NAMES, get_settings
 
 
 def load_spec(service: str) -> ServiceSpec:
-    if service not in SERVICE_NAMES:
-        raise ValueError(f"unknown service {service!r}; choose from {', '.join(SERVICE_NAMES)}")
+    """The spec of a service with a database (the web process has none)."""
+    if service not in DATA_SERVICES:
+        raise ValueError(f"unknown service {service!r}; choose from {', '.join(DATA_SERVICES)}")
     return importlib.import_module(f"services.{service}.app").SPEC
 
 
@@ -25,8 +26,10 @@ def migrate(service: str) -> None:
 
 def run_service(service: str, *, port: int | None = None, migrate_first: bool = True) -> None:
     settings = get_settings()
+    if service not in SERVICE_NAMES:
+        raise ValueError(f"unknown service {service!r}; choose from {', '.join(SERVICE_NAMES)}")
     configure_logging(service, level=settings.log_level, json=settings.log_json)
-    if migrate_first:
+    if migrate_first and service in DATA_SERVICES:
         migrate(service)
     app = importlib.import_module(f"services.{service}.app").create(settings)
     uvicorn.run(

@@ -21,8 +21,19 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SERVICE_NAMES = ("registry", "inspection", "alerts", "reporting", "identity")
-DEFAULT_PORTS = {"registry": 8001, "inspection": 8002, "alerts": 8003, "reporting": 8004, "identity": 8005}
+DATA_SERVICES = ("registry", "inspection", "alerts", "reporting", "identity")
+"""The processes with a database of their own (migrated at start) and a stream they publish on."""
+WEB = "web"
+SERVICE_NAMES = (*DATA_SERVICES, WEB)
+"""Every process `shian up` starts; `web` (the people's pages) holds no data and calls the others."""
+DEFAULT_PORTS = {
+    "registry": 8001,
+    "inspection": 8002,
+    "alerts": 8003,
+    "reporting": 8004,
+    "identity": 8005,
+    "web": 8000,
+}
 # The services that hold the county's food-safety records and take the shared guard's tokens;
 # identity (accounts and sessions) is the one that issues them.
 DOMAIN_SERVICES = ("registry", "inspection", "alerts", "reporting")
@@ -186,6 +197,7 @@ class Settings(BaseSettings):
     alerts_port: int | None = Field(default=None, ge=1, le=65535)
     reporting_port: int | None = Field(default=None, ge=1, le=65535)
     identity_port: int | None = Field(default=None, ge=1, le=65535)
+    web_port: int | None = Field(default=None, ge=1, le=65535)
     stream_prefix: str = "shian"
     batch_size: int = Field(default=256, ge=1, le=10_000)
     block_ms: int = Field(default=1000, ge=1, le=4000)  # redis-py's socket_timeout is 5 s
@@ -306,6 +318,15 @@ class Settings(BaseSettings):
     @property
     def deadletter_stream(self) -> str:
         return f"{self.stream_prefix}.deadletter"
+
+
+def url_host(host: str) -> str:
+    """The host to put in a URL that reaches a server bound to `host` on this machine."""
+    if host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
 
 
 @lru_cache

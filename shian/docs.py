@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 
 from shared.events import CATALOGUE
-from shared.settings import SERVICE_NAMES, Settings
+from shared.settings import DATA_SERVICES, Settings
 
 OPERATIONS = {"/healthz", "/readyz", "/metrics"}
 
@@ -22,7 +22,7 @@ OPERATIONS = {"/healthz", "/readyz", "/metrics"}
 def endpoints() -> Iterator[tuple[str, str, str, str]]:
     """(service, method, path, summary) for every documented endpoint."""
     settings = Settings(env="test", secret_key="documentation-only-" + "x" * 32)
-    for name in SERVICE_NAMES:
+    for name in DATA_SERVICES:
         app = importlib.import_module(f"services.{name}.app").create(settings)
         for path, operations in app.openapi()["paths"].items():
             if path in OPERATIONS:

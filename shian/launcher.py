@@ -1,9 +1,10 @@
-"""The whole system on one machine: a Redis, then the five services, each its own process.
+"""The whole system on one machine: a Redis, then the services (five with a database, and the web
+pages), each its own process.
 
 `System` is what `shian up` and the end-to-end tests use:
 
     system = System(var_dir=Path("var"))
-    system.start()          # Redis (found or started), migrations, five `python -m services.<name>`
+    system.start()          # Redis (found or started), migrations, six `python -m services.<name>`
     system.wait_ready()     # until every /readyz answers 200 (or a child dies, or time runs out)
     system.urls             # {"registry": "http://127.0.0.1:8001", ...}
     system.stop()           # SIGTERM, SIGKILL after a grace period; then the Redis it started
@@ -36,7 +37,7 @@ import httpx
 
 from shared.localredis import RedisHandle, open_private_log, private_directory, provide_redis
 from shared.migrations import upgrade
-from shared.settings import SERVICE_NAMES, Settings
+from shared.settings import DATA_SERVICES, SERVICE_NAMES, Settings
 
 STATE_FILE = "system.json"
 
@@ -92,7 +93,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
 
 
 class System:
-    """Redis plus the services (all five unless told) as child processes of this one."""
+    """Redis plus the services (all six unless told) as child processes of this one."""
 
     def __init__(
         self,
@@ -194,7 +195,7 @@ class System:
             settings = self.settings
             settings.signing_key()  # create the development key once, before the children race for it
             step("migrations")
-            for name in self.services:
+            for name in (name for name in self.services if name in DATA_SERVICES):
                 upgrade(_spec(name).migrations, self._database_url(name, settings))
             for name in self.services:
                 step(name)

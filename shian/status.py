@@ -29,7 +29,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from shared.settings import SERVICE_NAMES, Settings
+from shared.settings import DATA_SERVICES, SERVICE_NAMES, Settings
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -106,7 +106,7 @@ class Snapshot:
 
 async def take_snapshot(redis: Redis, settings: Settings, urls: Mapping[str, str]) -> Snapshot:
     """Everything `shian status` shows, read once: the streams from Redis, the rest over HTTP."""
-    names = [settings.stream(service) for service in SERVICE_NAMES]
+    names = [settings.stream(service) for service in DATA_SERVICES]
     async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as http:
         streams, services, deadletters = await asyncio.gather(
             asyncio.gather(*(stream_status(redis, name) for name in names)),

@@ -26,7 +26,7 @@ from shared.localredis import RedisHandle, start_local_redis
 from shared.settings import Settings
 from tests.support.settings import make_settings
 
-pytest_plugins = ["tests.support.fixtures.county"]
+pytest_plugins = ["tests.support.fixtures.county", "tests.support.fixtures.web"]
 """Fixture families shared across folders; test modules import helpers from tests/support, never
 from a conftest."""
 

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from shared.settings import SERVICE_NAMES
+from shared.settings import DATA_SERVICES
 from shian.cli.common import ServiceName, console, load_settings
 
 
@@ -37,7 +37,9 @@ def migrate(
     from shared.runner import migrate as migrate_service
 
     settings = load_settings()
-    for name in [str(s) for s in services] if services else SERVICE_NAMES:
+    for name in [str(s) for s in services] if services else DATA_SERVICES:
+        if name not in DATA_SERVICES:  # the web process has no database
+            continue
         migrate_service(name)
         console.print(
             f"[green]✓[/] {name}: {escape(_safe_url(settings.database_url(name)))}", highlight=False

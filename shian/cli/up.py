@@ -199,14 +199,16 @@ def _print_welcome(system: Any, tokens: list[Any], definition: Any, accounts: Se
         f"Shian is running. Redis: {system.redis_url} ({redis_note}). Logs: {system.var_dir / 'logs'}",
         file=out,
     )
-    print(file=out)
-    for name, url in urls.items():
-        print(f"  {name:<{width}}  {url}   docs {url}/docs   metrics {url}/metrics", file=out)
+    web = urls.get("web")
+    if web:
+        print(file=out)
+        print(f"Web app (in Chinese, for every role): {web}", file=out)
     print(file=out)
     if accounts:
         body = json.dumps({"mobile": "MOBILE", "password": "PASSWORD"})
         print(
-            "Demo accounts: identity's access token works on every service; sign in with\n"
+            "Demo accounts: sign in to the web app with a mobile number and password below; for an\n"
+            "access token that every service takes, sign in to identity with\n"
             f"  curl -s -X POST {urls.get('identity', '')}/sessions "
             f"-H 'Content-Type: application/json' -d '{body}'",
             file=out,
@@ -218,6 +220,11 @@ def _print_welcome(system: Any, tokens: list[Any], definition: Any, accounts: Se
             print(f"  {line}", file=out)
         print(file=out)
 
+    for name, url in urls.items():
+        if name == "web":
+            continue
+        print(f"  {name:<{width}}  {url}   docs {url}/docs   metrics {url}/metrics", file=out)
+    print(file=out)
     tokens_file = system.var_dir / "tokens.env"
     lines = [f"export {t.variable}='{t.token}'" for t in tokens]
     descriptor = os.open(

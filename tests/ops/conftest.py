@@ -11,7 +11,7 @@ import pytest
 import redis
 
 from shared.localredis import free_port
-from shared.settings import SERVICE_NAMES
+from shared.settings import DATA_SERVICES, SERVICE_NAMES
 from shian.launcher import System
 from tests.support.system import (
     RunningSystem,
@@ -44,7 +44,7 @@ def running(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         traffic = drive_traffic(system)
         client = redis.Redis.from_url(redis_url, socket_timeout=5)
         try:
-            streams = [system.settings.stream(name) for name in SERVICE_NAMES]
+            streams = [system.settings.stream(name) for name in DATA_SERVICES]
             behind: list[str] = []
 
             def caught_up() -> bool:

@@ -26,7 +26,7 @@ import redis
 import yaml
 
 from shared.localredis import free_port, reachable, server_binary
-from shared.settings import DEFAULT_PORTS, SERVICE_NAMES, Settings
+from shared.settings import DATA_SERVICES, DEFAULT_PORTS, SERVICE_NAMES, Settings
 from tests.support.system import DEPLOY, REPO
 
 PROMETHEUS = DEPLOY / "prometheus"
@@ -214,7 +214,7 @@ def test_each_service_deploys_with_probes_resources_a_disruption_budget_and_a_se
         assert exposed["spec"]["selector"] == selector
         assert exposed["spec"]["ports"][0]["port"] == port
     secret = found["Secret"]["shian-secrets"]["stringData"]
-    assert {f"SHIAN_{name.upper()}_DATABASE_URL" for name in SERVICE_NAMES} | {
+    assert {f"SHIAN_{name.upper()}_DATABASE_URL" for name in DATA_SERVICES} | {
         "SHIAN_SECRET_KEY",
         "SHIAN_METRICS_TOKEN",
         "SHIAN_REDIS_URL",
@@ -249,7 +249,8 @@ def test_compose_runs_the_whole_system_with_health_checks() -> None:
         environment = service["environment"]
         assert environment["SHIAN_REDIS_URL"] == REDIS_URL_IN_COMPOSE
         assert environment["SHIAN_METRICS_TOKEN"].startswith("${SHIAN_METRICS_TOKEN:?")  # never a default
-        assert environment[f"SHIAN_{name.upper()}_DATABASE_URL"].endswith(f"@postgres:5432/shian_{name}")
+        if name in DATA_SERVICES:  # the web process has no database
+            assert environment[f"SHIAN_{name.upper()}_DATABASE_URL"].endswith(f"@postgres:5432/shian_{name}")
         assert environment["SHIAN_SECRET_KEY"].startswith("${SHIAN_SECRET_KEY:?")  # never a default
         replicas = service.get("deploy", {}).get("replicas", 1)
         for mapping in service.get("ports", []):
@@ -268,7 +269,7 @@ def test_compose_mounts_files_that_exist_and_creates_every_database() -> None:
             if source.startswith("."):
                 assert (DEPLOY / source).exists(), f"{name} mounts missing {source}"
     init = (DEPLOY / "postgres" / "init-databases.sql").read_text()
-    for name in SERVICE_NAMES:
+    for name in DATA_SERVICES:
         assert f"CREATE DATABASE shian_{name};" in init
     scrape = yaml.safe_load((PROMETHEUS / "prometheus-compose.yml").read_text())["scrape_configs"][0]
     targets = {(entry["names"][0], entry["port"]) for entry in scrape["dns_sd_configs"]}

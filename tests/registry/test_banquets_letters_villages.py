@@ -59,6 +59,77 @@ def banquet(**changes: object) -> dict:
         ),
     ],
 )
+def test_the_assessment_says_before_filing_what_the_filing_records(
+    registry: Registry, changes: dict, required: bool, late: bool, guidance: bool, events: list[str]
+):
+    """`GET /banquets/assessment` (the filing form's live hint) gives the verdict the filing then
+    records, and records nothing itself."""
+    body = banquet(**changes)
+    params = {key: body[key] for key in ("occasion", "held_on", "people", "tables")}
+    answer = registry.as_("shangcun", "GET", "/banquets/assessment", params=params)
+    assert answer.status_code == 200, answer.text
+    verdict = answer.json()
+    assert (verdict["filing_required"], verdict["late"], verdict["guidance_due"]) == (
+        required,
+        late,
+        guidance,
+    )
+    assert verdict["notice_days"] == 3 and verdict["guidance_min_people"] == 100
+    assert verdict["immediate"] is (body["occasion"] == "funeral")
+    assert not [event for event in registry.events() if event["type"].startswith("banquet.")]
+    filed = registry.as_("shangcun", "POST", "/banquets", json=body).json()
+    assert (filed["filing_required"], filed["late"], filed["guidance_due"]) == (required, late, guidance)
+
+
+@pytest.mark.parametrize(
+    ("who", "params", "status"),
+    [
+        ("inspector", {"occasion": "wedding", "held_on": "2026-03-08"}, 403),  # inspectors do not file
+        ("shangcun", {"occasion": "party", "held_on": "2026-03-08"}, 422),
+        ("shangcun", {"occasion": "wedding", "held_on": "soon"}, 422),
+        ("shangcun", {"occasion": "wedding", "held_on": "2026-03-08", "people": -1}, 422),
+        ("shangcun", {"occasion": "wedding", "held_on": "2026-03-08", "tables": 100_000}, 422),
+    ],
+)
+def test_the_assessment_refuses_other_roles_and_bad_figures(
+    registry: Registry, who: str, params: dict, status: int
+):
+    assert registry.as_(who, "GET", "/banquets/assessment", params=params).status_code == status
+
+
+@pytest.mark.parametrize(
+    ("changes", "required", "late", "guidance", "events"),
+    [
+        ({}, True, False, False, ["banquet.filed"]),  # 6 days ahead
+        ({"held_on": "2026-03-05"}, True, False, False, ["banquet.filed"]),  # exactly 3 days ahead
+        ({"held_on": "2026-03-04"}, True, True, False, ["banquet.filed", "banquet.late"]),
+        ({"held_on": "2026-03-01"}, True, True, False, ["banquet.filed", "banquet.late"]),  # after the event
+        ({"people": 30, "tables": 3, "held_on": "2026-03-03"}, False, False, False, ["banquet.filed"]),
+        (
+            {"people": 40, "tables": 5, "held_on": "2026-03-03"},
+            True,
+            True,
+            False,
+            ["banquet.filed", "banquet.late"],
+        ),
+        ({"people": 120, "tables": 12}, True, False, True, ["banquet.filed", "banquet.guidance_due"]),
+        ({"occasion": "funeral", "held_on": "2026-03-03"}, True, False, False, ["banquet.filed"]),  # at once
+        (
+            {"occasion": "funeral", "held_on": "2026-03-01"},
+            True,
+            True,
+            False,
+            ["banquet.filed", "banquet.late"],
+        ),
+        (
+            {"people": 150, "tables": 15, "held_on": "2026-03-03"},
+            True,
+            True,
+            True,
+            ["banquet.filed", "banquet.late", "banquet.guidance_due"],
+        ),
+    ],
+)
 def test_the_filing_rules_decide_required_late_and_guidance(
     registry: Registry, changes: dict, required: bool, late: bool, guidance: bool, events: list[str]
 ):

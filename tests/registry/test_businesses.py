@@ -315,6 +315,7 @@ ENDPOINTS = [
     ("PATCH", f"/staff/{uuid.uuid4()}"),
     ("POST", f"/staff/{uuid.uuid4()}/certificates"),
     ("GET", "/banquets"),
+    ("GET", "/banquets/assessment"),
     ("POST", "/banquets"),
     ("GET", f"/banquets/{uuid.uuid4()}"),
     ("GET", "/letters"),

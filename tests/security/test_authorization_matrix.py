@@ -585,6 +585,14 @@ POLICY: dict[tuple[str, str, str], Policy] = {
     ),
     ("registry", "GET", "/banquets"): Policy(ALL, other=LIST),
     ("registry", "GET", "/banquets/{banquet_id}"): Policy(REPORTERS, exceptions=OPS_SEES_NOTHING),
+    # the filing rules' verdict, for those who file; it names no place (the caller's county's rule)
+    ("registry", "GET", "/banquets/assessment"): Policy(
+        frozenset({"county", "township", "village"}),
+        other=LIST,
+        body=query(
+            occasion="wedding", held_on=(TODAY + timedelta(days=2)).isoformat(), people=120, tables=12
+        ),
+    ),
     ("registry", "POST", "/letters"): Policy(OFFICES, other="422", body=letter_body),
     ("registry", "GET", "/letters"): Policy(ALL, other=LIST),
     ("registry", "POST", "/imports/businesses"): Policy(

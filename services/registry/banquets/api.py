@@ -8,7 +8,13 @@ from typing import Annotated
 from fastapi import Query, status
 
 from services.registry.banquets import service
-from services.registry.banquets.models import Banquet, BanquetCreate, BanquetRead
+from services.registry.banquets.models import (
+    Banquet,
+    BanquetAssessment,
+    BanquetCreate,
+    BanquetRead,
+    Occasion,
+)
 from shared.auth import load_in_scope
 from shared.dates import Day
 from shared.deps import ClockDep, CurrentUser, SessionDep
@@ -52,6 +58,26 @@ def list_banquets(
         total=total,
         offset=offset,
         limit=limit,
+    )
+
+
+@router.get(
+    "/assessment",
+    response_model=BanquetAssessment,
+    summary="What the filing rules would decide for a banquet filed today",
+)
+def assess_banquet(
+    user: CurrentUser,
+    clock: ClockDep,
+    occasion: Occasion,
+    held_on: Day,
+    people: Annotated[int, Query(ge=0, le=20_000)] = 0,
+    tables: Annotated[int, Query(ge=0, le=1000)] = 0,
+):
+    """Required, late, on-site guidance due: the verdict a filing made now would get, with the
+    numbers of the rule in force, so the filing form can say so while it is typed. Records nothing."""
+    return service.assess(
+        principal=user, occasion=occasion, held_on=held_on, people=people, tables=tables, clock=clock
     )
 
 

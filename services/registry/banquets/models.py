@@ -88,3 +88,18 @@ class BanquetRead(BaseModel):
     late: bool
     guidance_due: bool
     filed_by: str
+
+
+class BanquetAssessment(BaseModel):
+    """What the filing rules would decide for a banquet filed today, before it is filed: the
+    filing form shows it as the coordinator types (late? on-site guidance?)."""
+
+    filing_required: bool
+    late: bool
+    guidance_due: bool
+    days_ahead: int = Field(description="Days from today to the banquet (negative: already held)")
+    notice_days: int = Field(description="Days ahead a filing is due")
+    immediate: bool = Field(description="This occasion is filed at once (a funeral), not days ahead")
+    filing_min_people: int
+    filing_min_tables: int
+    guidance_min_people: int

@@ -7,7 +7,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from services.registry.banquets.models import Banquet, BanquetCreate
+from services.registry.banquets.models import Banquet, BanquetAssessment, BanquetCreate, Occasion
 from services.registry.places.service import village_in_scope
 from services.registry.rules import banquet_filing
 from shared import changes
@@ -84,6 +84,29 @@ def file(*, session: Session, principal: Principal, data: BanquetCreate, clock: 
         changes.record(session, banquet, actor=principal.actor, event=guidance)
     session.commit()
     return banquet
+
+
+def assess(
+    *, principal: Principal, occasion: Occasion, held_on: date, people: int, tables: int, clock: Clock
+) -> BanquetAssessment:
+    """The verdict `file` would record for these figures today, under the caller's county's rule."""
+    principal.ensure_role(*FILERS)
+    filed_on = local_today(clock)
+    rule = banquet_filing.rule_for(principal.county_id, filed_on)
+    verdict = banquet_filing.assess(
+        people=people, tables=tables, occasion=occasion, held_on=held_on, filed_on=filed_on, rule=rule
+    )
+    return BanquetAssessment(
+        filing_required=verdict.filing_required,
+        late=verdict.late,
+        guidance_due=verdict.guidance_due,
+        days_ahead=(held_on - filed_on).days,
+        notice_days=rule.notice_days,
+        immediate=occasion in rule.immediate_occasions,
+        filing_min_people=rule.filing_min_people,
+        filing_min_tables=rule.filing_min_tables,
+        guidance_min_people=rule.guidance_min_people,
+    )
 
 
 def search(

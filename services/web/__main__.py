@@ -1,0 +1,3 @@
+from shared.runner import run_service
+
+run_service("web")

@@ -1,0 +1,165 @@
+"""Screenshots of each journey's main page, for the README: `make screenshots` (`shian screenshots`).
+
+Starts the whole system privately (its own var directory, free ports, its own Redis unless one is
+given), loads the demo county and accounts as `shian up --demo` does, drives Debian's chromium
+(/usr/bin/chromium, through playwright) through each journey and writes one PNG per page into
+docs/screenshots/. A journey's pages are a `Shot`: add yours to `SHOTS` (phone 360x740 for people
+in the field, desktop otherwise).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+DEMO_PASSWORD = "Qingyun#2026"
+SHANGCUN_COORDINATOR = "13800010000"
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A journey's page: who signs in (None: nobody), on which screen, and how to get there."""
+
+    name: str  # the file: docs/screenshots/<name>.png
+    mobile: str | None
+    phone: bool
+    go: Callable[[Any], None]  # drives the page from the role's start page to the one to capture
+
+
+def _sign_in(page: Any, mobile: str) -> None:
+    page.goto("/signin")
+    page.get_by_label("手机号").fill(mobile)
+    page.get_by_label("密码").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_url(lambda url: "/signin" not in url)
+
+
+def _today() -> Any:
+    from services.web.labels import now_beijing
+
+    return now_beijing()
+
+
+def _report_incident(page: Any) -> None:
+    page.goto("/village/incidents/new")
+    page.get_by_label("发生场所").select_option("banquet")
+    page.get_by_label("发病人数").fill("35")
+    page.get_by_label("住院人数").fill("3")
+    page.get_by_label("首例发病时间").fill((_today() - timedelta(hours=4)).strftime("%Y-%m-%dT%H:%M"))
+    page.get_by_label("可疑食品").fill("凉拌木耳")
+    page.get_by_label("具体地点").fill("上村三组李家院子")
+    page.get_by_label("情况描述").fill("寿宴后多人腹泻、呕吐，已送镇卫生院")
+    page.get_by_role("button", name="立即上报").click()
+    page.wait_for_url("**/village/incidents/*")
+
+
+def _fill_banquet(page: Any) -> None:
+    page.goto("/village/banquets/new")
+    page.get_by_label("办宴人").fill("李大山")
+    page.get_by_label("宴席类型").select_option("wedding")
+    page.get_by_label("举办日期").fill((_today().date() + timedelta(days=2)).isoformat())
+    page.get_by_label("桌数").fill("15")
+    page.get_by_label("人数").fill("150")
+    page.locator("#hint-guidance").wait_for()
+    page.get_by_label("举办地点").fill("上村文化广场")
+
+
+def _file_banquet(page: Any) -> None:
+    _fill_banquet(page)
+    page.get_by_label("厨师姓名").fill("王师傅")
+    page.get_by_label("厨师健康证").select_option("certified")
+    page.get_by_label("食材来源").fill("镇农贸市场\n自家菜地")
+    page.get_by_role("button", name="提交备案").click()
+    page.wait_for_url("**/village/banquets/*")
+
+
+def _village_start(page: Any) -> None:
+    page.goto("/village")
+
+
+SHOTS: tuple[Shot, ...] = (
+    Shot("signin", None, True, lambda page: page.goto("/signin")),
+    Shot("village-report-form", SHANGCUN_COORDINATOR, True, lambda page: page.goto("/village/incidents/new")),
+    Shot("village-incident", SHANGCUN_COORDINATOR, True, _report_incident),
+    Shot("village-banquet-form", SHANGCUN_COORDINATOR, True, _fill_banquet),
+    Shot("village-banquet", SHANGCUN_COORDINATOR, True, _file_banquet),
+    Shot("village-start", SHANGCUN_COORDINATOR, True, _village_start),
+)
+
+
+def take(browser: Any, base_url: str, out_dir: Path, shots: tuple[Shot, ...] = SHOTS) -> list[Path]:
+    """Each shot's page as a full-page PNG in `out_dir`; returns the files written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for shot in shots:
+        options: dict[str, Any] = {"locale": "zh-CN", "timezone_id": "Asia/Shanghai", "base_url": base_url}
+        if shot.phone:
+            options |= {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+        else:
+            options |= {"viewport": DESKTOP}
+        context = browser.new_context(**options)
+        try:
+            page = context.new_page()
+            if shot.mobile:
+                _sign_in(page, shot.mobile)
+            shot.go(page)
+            page.wait_for_load_state("networkidle")
+            path = out_dir / f"{shot.name}.png"
+            page.screenshot(path=str(path), full_page=True)
+            written.append(path)
+        finally:
+            context.close()
+    return written
+
+
+def run(out_dir: Path, redis_url: str | None = None) -> list[Path]:
+    """Start the system privately, load the demo, take every shot, stop everything."""
+    from playwright.sync_api import sync_playwright
+
+    from shared.localredis import free_port
+    from shared.settings import SERVICE_NAMES
+    from shian.demo import load_demo, load_demo_accounts, read_county
+    from shian.launcher import System
+
+    if not CHROMIUM.exists():
+        raise RuntimeError("needs Debian's chromium at /usr/bin/chromium: apt-get install -y chromium")
+    with tempfile.TemporaryDirectory(prefix="shian-screenshots-") as scratch:
+        var_dir = Path(scratch) / "var"
+        system = System(
+            var_dir=var_dir,
+            redis_url=redis_url,
+            ports={name: free_port() for name in SERVICE_NAMES},
+            env={
+                "SHIAN_ENV": "development",
+                "SHIAN_STREAM_PREFIX": f"shots{uuid.uuid4().hex[:8]}",
+                **{
+                    f"SHIAN_{name.upper()}_DATABASE_URL": f"sqlite:///{var_dir / f'{name}.db'}"
+                    for name in SERVICE_NAMES
+                },
+            },
+        )
+        try:
+            system.start()
+            system.wait_ready(timeout=180)
+            definition = read_county()
+            load_demo(system.urls["registry"], system.settings, definition=definition)
+            load_demo_accounts(system.settings, definition)
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+                )
+                try:
+                    return take(browser, system.urls["web"], out_dir)
+                finally:
+                    browser.close()
+        finally:
+            system.stop()
