@@ -26,6 +26,7 @@ from services.web.areas import ROUTERS
 from services.web.client import NotAllowed, NotFound, ServiceClient, SignInRequired, Unavailable
 from services.web.config import WebConfig
 from services.web.templating import page
+from shared.admission import ForwardedFor, trusted_networks
 from shared.metrics import HttpMetrics
 from shared.settings import Settings, get_settings
 from shared.web import RequestMetrics, _bearer_matches
@@ -233,4 +234,7 @@ def create(settings: Settings | None = None, config: WebConfig | None = None) ->
     app.mount("/static", GZipMiddleware(StaticFiles(directory=STATIC), minimum_size=512), name="static")
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestMetrics, metrics=http_metrics, service=SERVICE, access_log=settings.access_log)
+    # outermost: behind a trusted reverse proxy the browser's address is the one forwarded, for
+    # the sign-in limit here and the address identity counts and records
+    app.add_middleware(ForwardedFor, trusted=trusted_networks(settings.trusted_proxies))
     return app

@@ -58,7 +58,19 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "delivered": "已送达",
         "failed": "发送失败",
     },
-    "channel": {"webhook": "系统推送", "sms": "短信", "im": "即时消息", "log": "系统记录"},
+    "channel": {
+        "webhook": "系统推送",
+        "http": "系统推送",
+        "sms": "短信",
+        "im": "即时消息",
+        "log": "系统记录",
+        "dingtalk": "钉钉群机器人",
+        "wecom": "企业微信群机器人",
+        "aliyun_sms": "阿里云短信",
+        "tencent_sms": "腾讯云短信",
+    },
+    # how an incident was acknowledged (alerts' timeline `via`)
+    "acknowledged_via": {"api": "系统内确认", "link": "通知链接确认", "sms_reply": "短信回复确认"},
     # people (identity)
     "role": {
         "county": "县食安办",
@@ -66,6 +78,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "inspector": "检查员",
         "village": "村协管员",
         "ops": "运维值班",
+        "machine": "机器账号",
     },
     # places and businesses (registry)
     "place_level": {"county": "县", "township": "乡镇", "village": "村"},

@@ -20,7 +20,7 @@ import pytest
 from shared.auth import Role
 from shared.clock import local_today
 from shared.localredis import free_port
-from shared.settings import SERVICE_NAMES
+from shared.settings import DATA_SERVICES, SERVICE_NAMES
 from shian.demo import load_demo_accounts, read_county
 from shian.launcher import System
 from tests.support.oidc import CLIENT_ID, LocalOidcProvider
@@ -109,8 +109,8 @@ def eventually(check: Callable[[], Any], what: str, system: System, timeout: flo
 def test_province_users_machines_and_a_rotated_key_across_the_real_services(
     system: System, provider: LocalOidcProvider
 ) -> None:
-    clients = {name: httpx.Client(base_url=system.urls[name], timeout=15) for name in SERVICE_NAMES}
-    registry, inspection, alerts, reporting, identity = (clients[name] for name in SERVICE_NAMES)
+    clients = {name: httpx.Client(base_url=system.urls[name], timeout=15) for name in DATA_SERVICES}
+    registry, inspection, alerts, reporting, identity = (clients[name] for name in DATA_SERVICES)
 
     def dev(role: Role, place: str) -> dict[str, str]:
         return place_headers(system.settings, role, place, subject=f"fed-{role.value}")

@@ -12,8 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 import redis
+import sqlalchemy as sa
 
 from tests.support.web import (
+    DEMO_PASSWORD,
     SHANGCUN_COORDINATOR,
     XIACUN_COORDINATOR,
     WebSystem,
@@ -199,3 +201,25 @@ def test_a_refusal_by_the_service_comes_back_on_the_form_in_chinese(coordinator:
     assert "&lt;b&gt;李大山&lt;/b&gt;" in answer.text and "<b>李大山</b>" not in answer.text
     assert "镇农贸市场\n自家菜地" in answer.text
     assert 'id="hint-required"' in answer.text  # the hint is shown again with the form
+
+
+def test_identity_records_the_browsers_address_that_the_web_forwards(web_system: WebSystem):
+    """Identity counts and records sign-ins per browser address, not all of them as the web's:
+    the web forwards the address it sees (here a proxy in front of it names the browser)."""
+    http = httpx.Client(base_url=web_system.url, follow_redirects=False, timeout=30)
+    token = csrf_of(http.get("/signin").text)
+    answer = http.post(
+        "/signin",
+        data={"mobile": XIACUN_COORDINATOR, "password": DEMO_PASSWORD, "csrf_token": token},
+        headers={"X-Forwarded-For": "198.51.100.7"},
+    )
+    assert answer.status_code == 303, answer.text[:300]
+    engine = sa.create_engine(web_system.system.settings.database_url("identity"))
+    try:
+        with engine.connect() as connection:
+            address = connection.execute(
+                sa.text("SELECT address FROM sign_in_sessions ORDER BY created_at DESC LIMIT 1")
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert address == "198.51.100.7"

@@ -14,6 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from services.alerts.incidents.models import PlaceKind
+from services.alerts.notifications.models import CHANNEL_KINDS
 from services.alerts.rules.acknowledgement import TIER_ORDER
 from services.registry.banquets.models import HealthStatus, Occasion
 from services.registry.businesses.models import BusinessKind
@@ -34,6 +35,7 @@ from shared.catalogue.registry import BusinessStatus, RiskLevel
         ("place_kind", typing.get_args(PlaceKind)),
         ("tier", tuple(TIER_ORDER)),
         ("role", tuple(role.value for role in Role)),
+        ("channel", CHANNEL_KINDS),
         ("occasion", typing.get_args(Occasion)),
         ("health_status", typing.get_args(HealthStatus)),
         ("business_kind", typing.get_args(BusinessKind)),

@@ -48,7 +48,7 @@ async def sign_in(request: Request, client: ClientDep) -> Response:
     if wait is not None:
         form.general.append(_too_many(wait))
         return page(request, "auth/signin.html", status.HTTP_429_TOO_MANY_REQUESTS, form=form, labels=LABELS)
-    outcome = await client.sign_in(form.get("mobile"), password)
+    outcome = await client.sign_in(form.get("mobile"), password, address=address)
     if outcome.session is None:
         form.general.append(_too_many(outcome.retry_after) if outcome.refusal == "too_many" else WRONG)
         code = (
