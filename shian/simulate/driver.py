@@ -261,10 +261,10 @@ def already_played(registry_url: str, settings: Settings, plan: Plan) -> bool:
     token = issue_token(settings, subject="sim-loader", role=Role.county, county_id=plan.county.id)
     answer = httpx.get(
         f"{registry_url}/businesses",
-        params={"text": plan.marker(), "limit": 1},
+        params={"q": plan.marker(), "limit": 20},
         headers={"Authorization": f"Bearer {token}"},
         timeout=60,
     )
     if not answer.is_success:
         raise SimulationError(f"the registry did not answer: {answer.status_code} {answer.text[:300]}")
-    return int(answer.json()["total"]) > 0
+    return any(item["name"] == plan.marker() for item in answer.json()["items"])
