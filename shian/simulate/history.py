@@ -32,16 +32,17 @@ class HistoryResult:
 def plan_for(
     scale: str, seed: int, days: int, *, definition: CountyDefinition | None = None, today: date | None = None
 ) -> Plan:
-    """The plan of a scale: `small` in the given (demo) county, `county` in a simulated one."""
+    """The plan of a scale: `small` in the given county's own places (default: the county file's,
+    else the demo county), `county` in 20 simulated townships of that county."""
     chosen = SCALES[scale]
-    if chosen.townships == 0:
-        if definition is None:
-            from services.registry.places.county import read_county
+    if definition is None:
+        from services.registry.places.county import read_county
 
-            definition = read_county()
+        definition = read_county()
+    if chosen.townships == 0:
         county = definition
-    else:
-        county = simulated_county(chosen, seed)
+    else:  # the deployment's own county, with simulated townships (places are never deleted)
+        county = simulated_county(chosen, seed, county_id=definition.id, county_name=definition.name)
     return make_plan(seed=seed, scale=chosen, county=county, last_day=today or local_today(), days=days)
 
 

@@ -197,21 +197,24 @@ class Plan:
         return str(first.body["name"])
 
 
-def simulated_county(scale: Scale, seed: int) -> CountyDefinition:
-    """A county of `scale.townships` townships of `scale.villages_per_township` villages each."""
+def simulated_county(
+    scale: Scale, seed: int, *, county_id: str = "songlin", county_name: str = "松林县"
+) -> CountyDefinition:
+    """`scale.townships` townships of `scale.villages_per_township` villages each, in the county
+    `county_id` (a deployment serves one county: the simulated townships join its own)."""
     rng = random.Random(f"county:{seed}")
     townships = []
     for t in range(scale.townships):
         villages = [
             {
-                "id": f"songlin.t{t:02d}.v{v:02d}",
+                "id": f"{county_id}.sim{t:02d}.v{v:02d}",
                 "name": f"{'东西南北中'[v % 5]}{'山河林田湾岭坪塘溪桥'[(v // 5) % 10]}{v // 50 + 1}村",
                 "coordinator": rng.choice(SURNAMES) + rng.choice(GIVEN),
             }
             for v in range(scale.villages_per_township)
         ]
-        townships.append({"id": f"songlin.t{t:02d}", "name": f"松林第{t + 1}镇", "villages": villages})
-    return CountyDefinition.model_validate({"id": "songlin", "name": "松林县", "townships": townships})
+        townships.append({"id": f"{county_id}.sim{t:02d}", "name": f"松林第{t + 1}镇", "villages": villages})
+    return CountyDefinition.model_validate({"id": county_id, "name": county_name, "townships": townships})
 
 
 def at(day: date, hour: int, minute: int = 0, *, last_day: date | None = None) -> str:
