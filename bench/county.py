@@ -1,6 +1,6 @@
 """Benchmark: a seeded county slice living its days through the whole running system.
 
-    python bench/county.py            # 2,000 businesses in 4 townships, a year (~11,000 commands)
+    python bench/county.py            # 1,000 businesses in 4 townships, a year (~5,700 commands)
     python bench/county.py --quick    # 300 businesses, 60 days: under two minutes
 
 The five services as processes (`shian.launcher.System`, as `shian up` starts them) on a private
@@ -235,7 +235,7 @@ def main() -> int:
     parser.add_argument("--days", type=int)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
-    businesses = args.businesses or (300 if args.quick else 2000)
+    businesses = args.businesses or (300 if args.quick else 1000)
     days = args.days or (60 if args.quick else 365)
     scale = Scale(
         "bench",
