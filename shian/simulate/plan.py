@@ -116,6 +116,10 @@ SCALES: dict[str, Scale] = {
 }
 
 
+# An inspection to plan: (day, business key, business kind, township, campaign key, inspection kind).
+Visit = tuple[int, str, str, str, str | None, str]
+
+
 @dataclass(frozen=True)
 class Event:
     """One command: on `day`, in `phase`; `key` names it for ever (its Idempotency-Key and the
@@ -330,9 +334,7 @@ def make_plan(
             truth.campaigns += 1
 
     # -- inspections at the risk-level frequencies; failures, reinspections ------------------------
-    visits: list[
-        tuple[int, str, str, str, str | None, str]
-    ] = []  # (day, business, kind, township, campaign, why)
+    visits: list[Visit] = []
     for key, kind, township, _village in businesses:
         if _template(kind, start) is None:
             continue
@@ -365,11 +367,11 @@ def make_plan(
             failed = item.code in failing
             items.append({"code": item.code, "result": "fail" if failed else "pass"})
             if failed and item.code not in orders:
-                severity = "key" if item.key else "general"
-                orders[item.code] = (
-                    rectification_deadline.deadline(ordered_on=on, severity=severity, rule=deadline_rule),  # type: ignore[arg-type]
-                    severity,
+                severity: rectification_deadline.Severity = "key" if item.key else "general"
+                deadline = rectification_deadline.deadline(
+                    ordered_on=on, severity=severity, rule=deadline_rule
                 )
+                orders[item.code] = (deadline, severity)
                 truth.orders += 1
             elif not failed and item.code in orders:
                 deadline, _severity = orders.pop(item.code)
