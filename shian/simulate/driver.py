@@ -73,7 +73,7 @@ class Progress:
 def retryable(answer: httpx.Response) -> bool:
     """Worth sending again: the service is busy or down, or has not yet heard (over the bus) of the
     business the command names."""
-    if answer.status_code in (429, 502, 503, 504) or answer.status_code >= 500:
+    if answer.status_code == 429 or answer.status_code >= 500:
         return True
     text = answer.text
     return (
