@@ -2,7 +2,7 @@
 #
 #   make run     virtualenv, install, Redis, migrations, the four services, demo county; prints URLs and tokens
 #   make test    the whole test suite
-#   make bench   the bus benchmark (BENCH_ARGS=--quick for a smoke run)
+#   make bench   the bus benchmark (BENCH_ARGS=--quick for a smoke run), then the county benchmark's quick run
 #   make faults  the fault campaign: kills, Redis restarts, bursts, against a ground truth (FAULTS_ARGS=--quick)
 #   make screenshots  each journey's main page as a PNG in docs/screenshots/ (needs /usr/bin/chromium)
 #   make lint    ruff check + ruff format --check + mypy (the types)
@@ -56,6 +56,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bus.py $(BENCH_ARGS)
+	$(BIN)/python bench/county.py --quick
 
 faults: $(STAMP)
 	$(BIN)/python bench/faults.py $(FAULTS_ARGS)

@@ -8,11 +8,13 @@
     shian status [--watch]       streams, consumer groups, lag, outbox backlogs, dead letters
     shian events                 the event catalogue
     shian demo                   load the demo county into a running registry
+    shian simulate               a seeded county's history through the running system's APIs
     shian screenshots            each journey's main page as a PNG in docs/screenshots/
     shian registry ...           a service's own commands, when it has a services/<name>/cli.py
 
 One module per command group (`serve`: run and migrate; `up`; `token`; `deadletters`; `status`;
-`events`; `demo`; `screenshots`; `service_commands` mounts a service's own); `common` holds what they share.
+`events`; `demo`; `simulate`; `screenshots`; `service_commands` mounts a service's own); `common`
+holds what they share.
 Process management lives in shian/launcher.py; these modules only parse and print.
 """
 
@@ -20,7 +22,18 @@ from __future__ import annotations
 
 import typer
 
-from shian.cli import deadletters, demo, events, screenshots, serve, service_commands, status, token, up
+from shian.cli import (
+    deadletters,
+    demo,
+    events,
+    screenshots,
+    serve,
+    service_commands,
+    simulate,
+    status,
+    token,
+    up,
+)
 
 app = typer.Typer(
     name="shian",
@@ -39,6 +52,7 @@ app.add_typer(deadletters.app, name="deadletters")
 app.command()(status.status)
 app.command()(events.events)
 app.command()(demo.demo)
+app.command()(simulate.simulate)
 app.command()(screenshots.screenshots)
 service_commands.mount(app)
 

@@ -91,6 +91,7 @@ def up(
                 )
             accounts = load_demo_accounts(system.settings, definition)
             console.print(f"[green]✓[/] demo accounts: {len(accounts)} in identity", soft_wrap=True)
+            _load_demo_history(system, definition)
         if definition is None:
             _print_production_welcome(system)
         else:
@@ -118,6 +119,42 @@ def up(
             stopped = ", ".join(f"{name} (pid {pid})" for name, pid in pids.items())
             console.print(f"Stopped: {stopped}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _load_demo_history(system: Any, definition: Any) -> None:
+    """Half a year of the demo county's history (shian/simulate), played once through the APIs,
+    so the first dashboard has real figures, an open incident and overdue rectification orders."""
+    from shian.demo import DemoError
+    from shian.simulate.driver import Progress, SimulationError
+    from shian.simulate.history import DEMO_DAYS, DEMO_SEED, load_history, plan_for
+
+    plan = plan_for("small", DEMO_SEED, DEMO_DAYS, definition=definition)
+    shown = [0]
+
+    def show(progress: Progress) -> None:
+        if progress.sent - shown[0] >= 200 or progress.sent == progress.total:
+            shown[0] = progress.sent
+            console.print(
+                f"  demo history: {progress.sent}/{progress.total} commands, up to "
+                f"{plan.date_of(progress.day)}, {progress.rate:.0f}/s",
+                highlight=False,
+            )
+
+    try:
+        result = load_history(system.urls, system.settings, plan, on_progress=show)
+    except SimulationError as error:
+        raise DemoError(f"the demo history: {error}") from error
+    if result.played:
+        console.print(
+            f"[green]✓[/] demo history: half a year ({plan.start} to {plan.last_day}), "
+            f"{result.sent} commands "
+            f"in {result.seconds:.0f} s: {plan.truth.inspections} inspections, "
+            f"{sum(plan.truth.incidents.values())} incidents, {plan.truth.banquets} banquets",
+            soft_wrap=True,
+            highlight=False,
+        )
+    else:
+        console.print("[green]✓[/] demo history: already there, left as it is", soft_wrap=True)
 
 
 class _Steps:

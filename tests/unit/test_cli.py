@@ -377,6 +377,20 @@ def test_up_with_demo_is_refused_in_production_before_starting_anything(
     assert fake_system.instances == []
 
 
+def test_simulate_is_refused_in_production_before_anything_is_sent(
+    production: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shian.simulate.driver
+    from shian.simulate.history import load_history, plan_for
+
+    monkeypatch.setattr(shian.simulate.driver.httpx, "put", lambda *_a, **_k: pytest.fail("registry called"))
+    result = runner.invoke(app, ["simulate", "--scale", "small", "--days", "3"])
+    assert result.exit_code == 1
+    assert "`shian simulate` is refused when SHIAN_ENV=production" in flat(result.stderr)
+    with pytest.raises(RefusedInProduction, match="simulating a county"):
+        load_history({"registry": "http://127.0.0.1:9"}, production, plan_for("small", 1, 3))
+
+
 def test_up_in_production_prints_no_token_and_writes_none(
     production: Settings, fake_system: type[FakeSystem]
 ) -> None:
