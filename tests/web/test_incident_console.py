@@ -13,6 +13,8 @@ serious or critical violation on any page.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import time
 from typing import Any
 
@@ -20,12 +22,14 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
+from tests.support.providers import FakeDingTalk, FakeWeCom, dingtalk_body, serving, wecom_body
 from tests.support.web import (
     DEMO_PASSWORD,
     DONGSHAN_OFFICE,
     SHANGCUN_COORDINATOR,
     WebSystem,
     check_accessibility,
+    http_signed_in,
     phone_context,
     sign_in,
 )
@@ -190,8 +194,6 @@ def test_the_console_works_on_a_phone(browser: Any, web_system: WebSystem) -> No
 
 
 def test_a_village_coordinator_and_another_townships_office_get_no_console(web_system: WebSystem) -> None:
-    from tests.support.web import http_signed_in
-
     coordinator = http_signed_in(web_system.url, SHANGCUN_COORDINATOR)
     assert coordinator.get("/incidents").status_code == 403
     assert coordinator.get("/incidents/stream").status_code == 403
@@ -200,3 +202,173 @@ def test_a_village_coordinator_and_another_townships_office_get_no_console(web_s
     assert xishui.get(f"/incidents/{incident['id']}").status_code == 404
     assert xishui.get("/incidents/not-an-id").status_code == 404
     assert httpx.get(f"{web_system.url}/incidents/stream", follow_redirects=False).status_code == 303
+
+
+HECUN_COORDINATOR = "13800010100"  # 西水乡 河村
+
+
+def test_the_timeline_names_the_channel_of_an_acknowledgement_and_every_attempt_its_retry_state(
+    browser: Any, web_system: WebSystem
+) -> None:
+    """西水乡's chain tells a DingTalk group (whose card carries the acknowledgement link), a WeCom
+    robot that was removed (undeliverable at once) and a second DingTalk robot answering 500 (failed,
+    waiting for its next try). The robot's link acknowledges; 西水乡's open incident page shows it
+    live, with the channel, and each notification's state and attempts in Chinese."""
+    county = {"Authorization": f"Bearer {api_token(web_system, '13800000001')}"}
+    alerts = web_system.urls["alerts"]
+    group, busy, removed = FakeDingTalk(), FakeDingTalk(access_token="busy-robot"), FakeWeCom(removed=True)
+    with (
+        serving(group, "/robot/send"),
+        serving(busy, "/robot/send"),
+        serving(removed, "/cgi-bin/webhook/send"),
+    ):
+        busy.script = [500] * 50
+        for name, body in (
+            ("xishui-dingtalk", dingtalk_body(group)),
+            ("xishui-busy", dingtalk_body(busy)),
+            ("xishui-wecom", wecom_body(removed)),
+        ):
+            answer = httpx.put(f"{alerts}/notification-channels/{name}", headers=county, json=body)
+            assert answer.status_code == 200, answer.text
+        policy = {
+            "steps": [
+                {
+                    "name": "西水乡食安办",
+                    "tier": "township",
+                    "targets": [{"ref": "role:township_office"}],
+                    "channels": ["xishui-dingtalk", "xishui-busy", "xishui-wecom", "log"],
+                },
+                {"name": "县食安办", "tier": "county", "targets": [{"ref": "role:county_office"}]},
+            ]
+        }
+        answer = httpx.put(f"{alerts}/escalation/policies/qingyun.xishui", headers=county, json=policy)
+        assert answer.status_code == 200, answer.text
+
+        token = api_token(web_system, HECUN_COORDINATOR)
+        me = httpx.get(
+            f"{web_system.urls['identity']}/accounts/me", headers={"Authorization": f"Bearer {token}"}
+        )
+        answer = httpx.post(
+            f"{alerts}/incidents",
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "township_id": me.json()["township_id"],
+                "village_id": me.json()["village_id"],
+                "place_kind": "school",
+                "ill_count": 6,
+                "description": "学校午餐后多名学生呕吐",
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        incident = answer.json()
+
+        context, page = desk(browser, web_system, XISHUI_OFFICE)
+        try:
+            page.goto(f"/incidents/{incident['id']}")
+            expect(page.locator("#live-status")).to_have_text("实时更新已连接。")
+            table = page.locator("#incident-live table")
+            expect(table).to_contain_text("已发送", timeout=20_000)
+            expect(table).to_contain_text("无法送达", timeout=20_000)
+            expect(table).to_contain_text("发送失败，等待重试", timeout=20_000)
+            expect(table).to_contain_text("失败（HTTP 500）")
+            expect(table).to_contain_text("xishui-wecom")
+            check_accessibility(page)
+
+            assert group.seen.wait(10)
+            found = re.search(
+                r"\(http://127\.0\.0\.1:\d+(/ack/[^)]+)\)", group.received[0]["markdown"]["text"]
+            )
+            assert found is not None
+            tapped = httpx.post(f"{alerts}{found.group(1)}")  # the button of the link's page
+            assert tapped.status_code == 200, tapped.text
+
+            timeline = page.locator("ol.timeline")
+            expect(timeline).to_contain_text("通过通知消息中的链接确认", timeout=2_000)  # live
+            expect(timeline).to_contain_text("渠道：xishui-dingtalk")
+            expect(timeline).to_contain_text("群（xishui-dingtalk）")
+            assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
+            expect(table).to_contain_text("已停止重试", timeout=60_000)  # no retry after the ack
+            check_accessibility(page)
+        finally:
+            context.close()
+            restored = {
+                "steps": [
+                    {
+                        "name": "西水乡食安办",
+                        "tier": "township",
+                        "targets": [{"ref": "role:township_office"}],
+                        "channels": ["log"],
+                    },
+                    {"name": "县食安办", "tier": "county", "targets": [{"ref": "role:county_office"}]},
+                ]
+            }
+            httpx.put(f"{alerts}/escalation/policies/qingyun.xishui", headers=county, json=restored)
+
+
+def position_of(page: str) -> str:
+    found = re.search(r'data-after="([0-9]+-[0-9]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+def read_events(http: httpx.Client, after: str, until: Any, seconds: float = 15) -> str:
+    """The event stream as a browser reconnecting with `Last-Event-ID: after` reads it."""
+    seen = ""
+    deadline = time.monotonic() + seconds
+    with http.stream("GET", "/incidents/stream", headers={"Last-Event-ID": after}) as answer:
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        for chunk in answer.iter_text():
+            seen += chunk
+            if until(seen) or time.monotonic() > deadline:
+                break
+    return seen
+
+
+def test_a_reconnecting_console_gets_what_it_missed_and_connections_are_bounded(
+    web_system: WebSystem,
+) -> None:
+    """Last-Event-ID: the incidents changed since are sent at once; more connections of one user
+    than allowed are refused 429 (the page then says to reload)."""
+    http = http_signed_in(web_system.url, DONGSHAN_OFFICE)
+    page = http.get("/incidents").text
+    after = position_of(page)
+    incident = report(web_system, 3, "小吃店晚餐后腹泻", "market")
+    # the outbox relay publishes just after the commit: wait until the stream holds the report
+    deadline = time.monotonic() + 10
+    while position_of(http.get("/incidents").text) == after and time.monotonic() < deadline:
+        time.sleep(0.1)
+    seen = read_events(http, after, until=lambda text: "event: position" in text)
+    assert "event: incident" in seen and f"incident-{incident['id']}" in seen
+    positions = re.findall(r"^id: ([0-9]+-[0-9]+)$", seen, re.M)
+    assert positions and positions[-1] > after
+
+    # 西水乡's office reconnecting from the same point gets no row of 东山镇's incident
+    xishui = http_signed_in(web_system.url, XISHUI_OFFICE)
+    seen = read_events(xishui, after, until=lambda text: "event: position" in text)
+    assert incident["id"] not in seen and "event: incident" not in seen
+
+    # a hostile Last-Event-ID is ignored, not passed to Redis
+    with http.stream("GET", "/incidents/stream", headers={"Last-Event-ID": "0-0) OR 1"}) as answer:
+        assert answer.status_code == 200
+        first = next(answer.iter_text())
+        assert first.startswith("retry:")
+
+    # at most six live connections per user (SHIAN_WEB_LIVE_MAX_PER_USER): the next is refused
+    with contextlib.ExitStack() as streams:
+        codes = []
+        for _ in range(7):
+            answer = streams.enter_context(http.stream("GET", "/incidents/stream"))
+            codes.append(answer.status_code)
+            if answer.status_code == 429:
+                break
+        assert codes[-1] == 429 and answer.headers["Retry-After"] == "30", codes
+        assert set(codes[:-1]) <= {200}
+    # closed again: a new one is taken (the server notices the closed ones within moments)
+    deadline = time.monotonic() + 10
+    while True:
+        with http.stream("GET", "/incidents/stream") as answer:
+            if answer.status_code == 200 or time.monotonic() > deadline:
+                break
+        time.sleep(0.2)
+    assert answer.status_code == 200
