@@ -194,7 +194,12 @@ def who(actor: str, session: WebSession | None = None) -> str:
         return f"群（{rest}）"
     if kind == "role":
         office = rest.split("@")[0]
-        return {"township_office": "乡镇食安办", "county_office": "县食安办"}.get(office, "相关部门")
+        offices = {
+            "village_coordinator": "村协管员",
+            "township_office": "乡镇食安办",
+            "county_office": "县食安办",
+        }
+        return offices.get(office, "相关部门")
     if kind == "person":
         return "指定人员"
     if kind == "machine":
