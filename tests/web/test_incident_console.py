@@ -372,3 +372,47 @@ def test_a_reconnecting_console_gets_what_it_missed_and_connections_are_bounded(
                 break
         time.sleep(0.2)
     assert answer.status_code == 200
+
+
+def test_a_note_sent_twice_at_once_is_recorded_once_and_hostile_input_is_refused_in_words(
+    web_system: WebSystem,
+) -> None:
+    """The form's Idempotency-Key (made when the page was rendered) makes a double tap, or a
+    retry after a lost answer, one note; bad input is a 422 page naming the field, never a 500."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    incident = report(web_system, 5, "家庭聚餐后呕吐", "banquet")
+    http = http_signed_in(web_system.url, DONGSHAN_OFFICE)
+    page = http.get(f"/incidents/{incident['id']}").text
+    note_form = page[page.index('action="/incidents/' + incident["id"] + '/notes"') :]
+    key = re.search(r'name="idempotency_key" value="([0-9a-f]+)"', note_form)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert key is not None and csrf is not None
+    form = {"csrf_token": csrf.group(1), "idempotency_key": key.group(1), "text": "同一条备注"}
+
+    def send(_: int) -> int:
+        return http.post(f"/incidents/{incident['id']}/notes", data=form).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        codes = list(pool.map(send, range(4)))
+    assert set(codes) == {303}, codes
+    token = api_token(web_system, DONGSHAN_OFFICE)
+    entries = httpx.get(
+        f"{web_system.urls['alerts']}/incidents/{incident['id']}/timeline",
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    assert [e["detail"].get("text") for e in entries if e["kind"] == "note"] == ["同一条备注"]
+
+    base = {"csrf_token": csrf.group(1), "idempotency_key": "abcdef0123456789"}
+    refused = http.post(f"/incidents/{incident['id']}/counts", data={**base, "ill_count": "十二"})
+    assert refused.status_code == 422 and "发病人数：请填写整数" in refused.text
+    assert 'value="十二"' in refused.text
+    refused = http.post(f"/incidents/{incident['id']}/progress", data={**base, "status": "closed"})
+    assert refused.status_code == 422 and "新的状态：请从选项中选择" in refused.text
+    refused = http.post(f"/incidents/{incident['id']}/close", data={**base, "cause": "x" * 2001})
+    assert refused.status_code == 422 and "事故原因：太长了，最多 2000 个字" in refused.text
+    refused = http.post(f"/incidents/{incident['id']}/notes", data={**base, "text": "<script>1</script>"})
+    assert refused.status_code == 303  # kept as text; shown escaped
+    shown = http.get(f"/incidents/{incident['id']}").text
+    assert "<script>1</script>" not in shown and "&lt;script&gt;1&lt;/script&gt;" in shown
+    assert http.post(f"/incidents/{incident['id']}/notes", data={"text": "无令牌"}).status_code == 403
