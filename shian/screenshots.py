@@ -23,6 +23,7 @@ PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 DEMO_PASSWORD = "Qingyun#2026"
 SHANGCUN_COORDINATOR = "13800010000"
+DONGSHAN_OFFICE = "13800000100"
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class Shot:
     mobile: str | None
     phone: bool
     go: Callable[[Any], None]  # drives the page from the role's start page to the one to capture
+    idle: bool = True  # wait for the network to go quiet (not for a page with live updates open)
 
 
 def _sign_in(page: Any, mobile: str) -> None:
@@ -86,6 +88,24 @@ def _village_start(page: Any) -> None:
     page.goto("/village")
 
 
+def _console(page: Any) -> None:
+    """东山镇's console with the incident reported above, its live updates connected."""
+    page.goto("/incidents")
+    page.get_by_text("实时更新已连接。").wait_for()
+
+
+def _console_incident(page: Any) -> None:
+    """The incident's page after 东山镇's office acknowledged it and noted what it did."""
+    page.goto("/incidents")
+    page.locator("#incident-rows a").first.click()
+    page.wait_for_url("**/incidents/*")
+    if page.get_by_role("button", name="确认响应").count():
+        page.locator("#ack-note").fill("已派人赶赴现场")
+        page.get_by_role("button", name="确认响应").click()
+        page.wait_for_url("**done=acknowledge*")
+    page.get_by_text("实时更新已连接。").wait_for()
+
+
 SHOTS: tuple[Shot, ...] = (
     Shot("signin", None, True, lambda page: page.goto("/signin")),
     Shot("village-report-form", SHANGCUN_COORDINATOR, True, lambda page: page.goto("/village/incidents/new")),
@@ -93,6 +113,9 @@ SHOTS: tuple[Shot, ...] = (
     Shot("village-banquet-form", SHANGCUN_COORDINATOR, True, _fill_banquet),
     Shot("village-banquet", SHANGCUN_COORDINATOR, True, _file_banquet),
     Shot("village-start", SHANGCUN_COORDINATOR, True, _village_start),
+    Shot("incidents-console", DONGSHAN_OFFICE, False, _console, idle=False),
+    Shot("incidents-incident", DONGSHAN_OFFICE, False, _console_incident, idle=False),
+    Shot("incidents-console-phone", DONGSHAN_OFFICE, True, _console, idle=False),
 )
 
 
@@ -112,7 +135,8 @@ def take(browser: Any, base_url: str, out_dir: Path, shots: tuple[Shot, ...] = S
             if shot.mobile:
                 _sign_in(page, shot.mobile)
             shot.go(page)
-            page.wait_for_load_state("networkidle")
+            if shot.idle:
+                page.wait_for_load_state("networkidle")
             path = out_dir / f"{shot.name}.png"
             page.screenshot(path=str(path), full_page=True)
             written.append(path)

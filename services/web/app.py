@@ -6,6 +6,7 @@ the signed-in user (services/web/client.py). The process keeps only web sessions
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.web import csrf, session
-from services.web.areas import ROUTERS
+from services.web.areas import LIFESPANS, ROUTERS
 from services.web.client import NotAllowed, NotFound, ServiceClient, SignInRequired, Unavailable
 from services.web.config import WebConfig
 from services.web.templating import page
@@ -136,7 +137,10 @@ def create(settings: Settings | None = None, config: WebConfig | None = None) ->
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with contextlib.AsyncExitStack() as stack:  # each area's background work
+            for hook in LIFESPANS:
+                await stack.enter_async_context(hook(app))
+            yield
         await app.state.web.close()
 
     app = FastAPI(
@@ -151,6 +155,7 @@ def create(settings: Settings | None = None, config: WebConfig | None = None) ->
         max_body_size=settings.max_body_bytes,
     )
     app.state.settings = settings
+    app.state.metrics_registry = registry
     app.state.web = state.setdefault("web", WebState(settings, config))
 
     @app.exception_handler(SignInRequired)

@@ -6,13 +6,26 @@ and, if it is a role's start page, put it in `START_PAGES`.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+from fastapi import APIRouter, FastAPI
 
 from services.web.auth.views import router as auth_router
 from services.web.home.views import router as home_router
+from services.web.incidents import live as incidents_live
+from services.web.incidents.views import router as incidents_router
 from services.web.village.views import router as village_router
 
-ROUTERS: tuple[APIRouter, ...] = (auth_router, home_router, village_router)
+ROUTERS: tuple[APIRouter, ...] = (auth_router, home_router, village_router, incidents_router)
+
+LIFESPANS: tuple[Callable[[FastAPI], AbstractAsyncContextManager[None]], ...] = (incidents_live.running,)
+"""An area's background work for as long as the app runs (the console's live updates)."""
+
+NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
+    ("/incidents", "事件处置", frozenset({"county", "township"})),
+)
+"""Links in every page's header: (address, words, the roles that see it)."""
 
 START_PAGES: dict[str, str] = {
     "village": "/village",

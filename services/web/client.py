@@ -214,8 +214,18 @@ class ServiceClient:
         await self.store.save(session)
         return session
 
-    async def _json(self, session: WebSession, service: str, method: str, path: str, **kwargs: Any) -> Any:
+    async def _json(
+        self,
+        session: WebSession,
+        service: str,
+        method: str,
+        path: str,
+        idempotency_key: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         headers = {"Authorization": f"Bearer {session.access_token}", "Accept": "application/json"}
+        if idempotency_key:  # one per form as rendered: a double submit or a retry makes one record
+            headers["Idempotency-Key"] = idempotency_key
         response = await self._send(service, method, path, headers=headers, **kwargs)
         code = response.status_code
         if code == 401:  # revoked or ended at identity: this web session is over too (and the
@@ -246,11 +256,27 @@ class ServiceClient:
         clean = {key: value for key, value in params.items() if value is not None}
         return await self.call(session, service, "GET", path, params=clean)
 
-    async def post(self, session: WebSession, service: str, path: str, body: dict[str, Any]) -> Any:
-        return await self.call(session, service, "POST", path, json=body)
+    async def post(
+        self,
+        session: WebSession,
+        service: str,
+        path: str,
+        body: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        return await self.call(session, service, "POST", path, json=body, idempotency_key=idempotency_key)
 
-    async def patch(self, session: WebSession, service: str, path: str, body: dict[str, Any]) -> Any:
-        return await self.call(session, service, "PATCH", path, json=body)
+    async def patch(
+        self,
+        session: WebSession,
+        service: str,
+        path: str,
+        body: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        return await self.call(session, service, "PATCH", path, json=body, idempotency_key=idempotency_key)
 
     async def delete(self, session: WebSession, service: str, path: str) -> Any:
         return await self.call(session, service, "DELETE", path)

@@ -45,6 +45,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "closed": "结案",
         "acknowledgement_lapsed": "响应超时",
         "escalation_exhausted": "已通知至最高一级",
+        "reminder_deferred": "提醒顺延至办公时间",
     },
     "tier": {
         "village": "村协管员",
@@ -57,6 +58,44 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "pending": "待发送",
         "delivered": "已送达",
         "failed": "发送失败",
+        "undeliverable": "无法送达",
+        "cancelled": "已停止发送",
+    },
+    # the responder's console (services/web/incidents/)
+    "retry_state": {
+        "pending": "待发送",
+        "sent": "已发送",
+        "failed": "发送失败，等待重试",
+        "undeliverable": "无法送达",
+        "cancelled": "已停止重试",
+    },
+    "notification_kind": {
+        "escalation": "逐级通知",
+        "reminder": "催办提醒",
+        "alert": "预警",
+        "undeliverable": "无法送达告知",
+    },
+    "escalation_reason": {
+        "reported": "新上报",
+        "at_once": "按级别同时通报",
+        "deadline": "下级未按时确认，逐级上报",
+        "level_raised": "事故级别上升",
+        "repeat": "未确认，再次通知",
+        "reminder": "未确认，催办提醒",
+        "acknowledgement_lapsed": "确认后未见处置，重新通知",
+    },
+    "ack_via": {
+        "api": "在系统中确认",
+        "link": "通过通知消息中的链接确认",
+        "sms_reply": "回复短信确认",
+    },
+    "deadline_kind": {"acknowledge": "确认期限", "progress": "处置期限"},
+    "progress_status": {"responding": "开始处置", "contained": "已控制"},
+    "provider": {
+        "dingtalk": "钉钉群机器人",
+        "wecom": "企业微信群机器人",
+        "aliyun_sms": "阿里云短信",
+        "tencent_sms": "腾讯云短信",
     },
     "channel": {
         "webhook": "系统推送",
@@ -69,8 +108,6 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "aliyun_sms": "阿里云短信",
         "tencent_sms": "腾讯云短信",
     },
-    # how an incident was acknowledged (alerts' timeline `via`)
-    "acknowledged_via": {"api": "系统内确认", "link": "通知链接确认", "sms_reply": "短信回复确认"},
     # people (identity)
     "role": {
         "county": "县食安办",

@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse
 from services.web import labels
 
 HERE = Path(__file__).parent
-STATIC_VERSION = "1"  # bump when a static file changes: the URLs carry it, so caches refresh
+STATIC_VERSION = "2"  # bump when a static file changes: the URLs carry it, so caches refresh
 
 
 def template_dirs() -> list[Path]:
@@ -40,7 +40,15 @@ def environment() -> Environment:
     env.filters["beijing"] = labels.beijing
     env.globals["vocabulary"] = lambda name: labels.VOCABULARIES.get(name, {})
     env.globals["static_version"] = STATIC_VERSION
+    env.globals["nav_links"] = _nav_links
     return env
+
+
+def _nav_links(user: Any) -> list[tuple[str, str]]:
+    from services.web.areas import NAV
+
+    role = getattr(user, "role", None)
+    return [(href, words) for href, words, roles in NAV if role in roles]
 
 
 def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:

@@ -292,15 +292,16 @@ def test_make_screenshots_writes_each_journeys_main_page(
     browser: Any, web_system: WebSystem, tmp_path
 ) -> None:
     """`make screenshots` (shian/screenshots.py) against the running system: one PNG per page, at
-    the phone's size (360 px at device scale 2)."""
-    from shian.screenshots import SHOTS, take
+    the phone's size (360 px at device scale 2) or the desk's (1280 px)."""
+    from shian.screenshots import DESKTOP, SHOTS, take
 
     written = take(browser, web_system.url, tmp_path)
     assert [path.name for path in written] == [f"{shot.name}.png" for shot in SHOTS]
-    for path in written:
+    for path, shot in zip(written, SHOTS, strict=True):
         header = path.read_bytes()[:24]
         assert header[:8] == b"\x89PNG\r\n\x1a\n"
-        assert int.from_bytes(header[16:20], "big") == 720, path  # width
+        width = 720 if shot.phone else DESKTOP["width"]
+        assert int.from_bytes(header[16:20], "big") == width, path
 
 
 def test_static_files_go_compressed_and_cached_and_pages_do_not(web_system: WebSystem) -> None:

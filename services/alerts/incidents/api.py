@@ -7,8 +7,10 @@ import uuid
 from typing import Literal
 
 from fastapi import Response, status
+from sqlmodel import Session
 
 from services.alerts.context import EscalatorDep
+from services.alerts.escalation.models import EscalationTimer
 from services.alerts.incidents import commands, queries, stats
 from services.alerts.incidents.models import (
     Acknowledge,
@@ -36,10 +38,29 @@ from shared.routing import ServiceRouter
 router = ServiceRouter(prefix="/incidents", tags=["incidents"])
 
 
-def _read(incident: Incident, clock: Clock) -> IncidentRead:
+TIMER_KINDS: dict[str, Literal["acknowledge", "progress"]] = {
+    "ack_deadline": "acknowledge",
+    "ack_progress": "progress",
+}
+
+
+def _read(incident: Incident, clock: Clock, timer: EscalationTimer | None = None) -> IncidentRead:
+    """The incident as answered: its age, the escalation step it has reached and, while a timer
+    runs, its next deadline (what a responder's console counts down to)."""
     view = IncidentRead.model_validate(incident)
     view.age_seconds = round((clock.now() - incident.reported_at).total_seconds(), 3)
+    if incident.escalation_steps and incident.escalation_step is not None:
+        steps = incident.escalation_steps
+        step = steps[min(incident.escalation_step, len(steps) - 1)]
+        view.step_name, view.step_tier = step.get("name"), step.get("tier")
+    if timer is not None and incident.status != "closed":
+        view.deadline_at = timer.due_at
+        view.deadline_kind = TIMER_KINDS.get(timer.kind)
     return view
+
+
+def _read_one(session: Session, incident: Incident, clock: Clock) -> IncidentRead:
+    return _read(incident, clock, queries.live_timers(session, [incident.id]).get(incident.id))
 
 
 @router.post(
@@ -63,7 +84,7 @@ def report_incident(
     result = commands.report(session=session, principal=user, data=data, clock=clock, escalator=escalator)
     if not result.created:
         response.status_code = status.HTTP_200_OK
-    return _read(result.incident, clock)
+    return _read_one(session, result.incident, clock)
 
 
 @router.get("", response_model=Page[IncidentRead], summary="Incidents by level and age (open by default)")
@@ -87,8 +108,9 @@ def list_incidents(
         level=level,
         township_id=township_id,
     )
+    timers = queries.live_timers(session, [row.id for row in rows])
     return Page[IncidentRead](
-        items=[_read(row, clock) for row in rows], total=total, offset=offset, limit=limit
+        items=[_read(row, clock, timers.get(row.id)) for row in rows], total=total, offset=offset, limit=limit
     )
 
 
@@ -103,7 +125,7 @@ def response_stats(
 @router.get("/{incident_id}", response_model=IncidentRead, summary="One incident")
 def get_incident(incident_id: uuid.UUID, session: SessionDep, user: AlertsReader, clock: ClockDep):
     incident = queries.get(session=session, principal=user, incident_id=incident_id)
-    return _read(incident, clock)
+    return _read_one(session, incident, clock)
 
 
 @router.get("/{incident_id}/timeline", response_model=list[TimelineRead], summary="Every step, in order")
@@ -150,7 +172,7 @@ def acknowledge(
         clock=clock,
         escalator=escalator,
     )
-    return _read(incident, clock)
+    return _read_one(session, incident, clock)
 
 
 @router.post("/{incident_id}/progress", response_model=IncidentRead, summary="Responding, or contained")
@@ -163,7 +185,7 @@ def progress(incident_id: uuid.UUID, data: Progress, session: SessionDep, user: 
         note=data.note,
         clock=clock,
     )
-    return _read(incident, clock)
+    return _read_one(session, incident, clock)
 
 
 @router.post(
@@ -193,7 +215,7 @@ def update_counts(
     incident = commands.update_counts(
         session=session, principal=user, incident_id=incident_id, data=data, clock=clock, escalator=escalator
     )
-    return _read(incident, clock)
+    return _read_one(session, incident, clock)
 
 
 @router.post("/{incident_id}/close", response_model=IncidentRead, summary="Close with the cause")
@@ -214,4 +236,4 @@ def close(
         clock=clock,
         escalator=escalator,
     )
-    return _read(incident, clock)
+    return _read_one(session, incident, clock)

@@ -213,6 +213,16 @@ class IncidentRead(BaseModel):
     closed_at: datetime | None = None
     cause: str | None = None
     age_seconds: float | None = Field(default=None, description="Since the report, by the service clock")
+    step_name: str | None = Field(default=None, description="The escalation step reached (its name)")
+    step_tier: str | None = Field(default=None, description="The tier of the step reached")
+    deadline_at: datetime | None = Field(
+        default=None, description="The next deadline of the escalation, if one is running"
+    )
+    deadline_kind: Literal["acknowledge", "progress"] | None = Field(
+        default=None,
+        description="acknowledge: the step must acknowledge by then; progress: the acknowledgement "
+        "lapses unless progress follows by then",
+    )
 
 
 class TimelineRead(BaseModel):

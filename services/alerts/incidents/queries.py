@@ -7,6 +7,7 @@ import uuid
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from services.alerts.escalation.models import EscalationTimer
 from services.alerts.incidents.lifecycle import OPEN_STATUSES
 from services.alerts.incidents.models import Incident, IncidentReport, TimelineEntry
 from shared.auth import Principal, load_in_scope
@@ -70,3 +71,18 @@ def reports_of(*, session: Session, principal: Principal, incident_id: uuid.UUID
             .order_by(col(IncidentReport.reported_at))
         ).all()
     )
+
+
+def live_timers(session: Session, incident_ids: list[uuid.UUID]) -> dict[uuid.UUID, EscalationTimer]:
+    """The running escalation timer of each incident (at most one is live per incident), in one
+    query, so that a responder's list shows every next deadline without a call per incident."""
+    if not incident_ids:
+        return {}
+    rows = session.exec(
+        select(EscalationTimer).where(
+            col(EscalationTimer.incident_id).in_(incident_ids),
+            col(EscalationTimer.fired_at).is_(None),
+            col(EscalationTimer.cancelled_at).is_(None),
+        )
+    ).all()
+    return {row.incident_id: row for row in rows}
