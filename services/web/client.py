@@ -210,6 +210,7 @@ class ServiceClient:
 
     async def _json(self, session: WebSession, service: str, method: str, path: str, **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {session.access_token}", "Accept": "application/json"}
+        headers.update(kwargs.pop("headers", None) or {})  # e.g. Idempotency-Key, Content-Type
         response = await self._send(service, method, path, headers=headers, **kwargs)
         code = response.status_code
         if code == 401:  # revoked or ended at identity: this web session is over too (and the
@@ -240,8 +241,38 @@ class ServiceClient:
         clean = {key: value for key, value in params.items() if value is not None}
         return await self.call(session, service, "GET", path, params=clean)
 
-    async def post(self, session: WebSession, service: str, path: str, body: dict[str, Any]) -> Any:
-        return await self.call(session, service, "POST", path, json=body)
+    async def post(
+        self,
+        session: WebSession,
+        service: str,
+        path: str,
+        body: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """A command; with `idempotency_key` the service answers a repeat with its first answer
+        (a retried form submission records once)."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return await self.call(session, service, "POST", path, json=body, headers=headers)
+
+    async def upload(
+        self,
+        session: WebSession,
+        service: str,
+        path: str,
+        content: bytes,
+        *,
+        content_type: str,
+        idempotency_key: str | None = None,
+        **params: Any,
+    ) -> Any:
+        """A file as the request body (a photo), with `params` in the query."""
+        headers = {"Content-Type": content_type}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        return await self.call(
+            session, service, "POST", path, content=content, params=params, headers=headers
+        )
 
     async def patch(self, session: WebSession, service: str, path: str, body: dict[str, Any]) -> Any:
         return await self.call(session, service, "PATCH", path, json=body)

@@ -28,6 +28,7 @@ from services.inspection.inspections.models import (
     Inspection,
     InspectionCreate,
     InspectionItem,
+    InspectionPreview,
     InspectionRead,
     ItemResultRead,
 )
@@ -127,6 +128,26 @@ def check_items(template: ChecklistTemplate, data: InspectionCreate) -> list[Ite
             f"needs at least {template.minimum_items}",
         )
     return results
+
+
+def preview(
+    *, session: Session, principal: Principal, data: InspectionCreate, clock: Clock
+) -> InspectionPreview:
+    """The verdict `record` would give, from the same checks and rules, writing nothing."""
+    checked = validate(session=session, principal=principal, data=data, clock=clock)
+    verdict = checked.verdict
+    return InspectionPreview(
+        business_id=checked.business.id,
+        checklist_kind=checked.template.kind,
+        checklist_version=checked.template.version,
+        outcome=verdict.outcome,
+        action=verdict.action,
+        score=verdict.score,
+        dynamic_grade=verdict.dynamic_grade,
+        grade_withheld=verdict.grade_withheld,
+        failed_items=list(verdict.failed_items),
+        failed_key_items=[item.code for item in checked.results if item.key and item.result == "fail"],
+    )
 
 
 def record(*, session: Session, principal: Principal, data: InspectionCreate, clock: Clock) -> Inspection:
