@@ -166,7 +166,12 @@ def test_a_checklist_recorded_offline_is_sent_once_when_the_network_returns(
     page = context.new_page()
     try:
         sign_in(page, DONGSHAN_INSPECTOR)
-        page.wait_for_function("navigator.serviceWorker.controller !== null")
+        page.evaluate("async () => { await navigator.serviceWorker.ready; }")
+        for _ in range(40):  # the worker claims the open page once it is active
+            if page.evaluate("() => navigator.serviceWorker.controller !== null"):
+                break
+            page.wait_for_timeout(250)
+        assert page.evaluate("() => navigator.serviceWorker.controller !== null")
         business_id = worklist_businesses(page)[1]
         before = len(inspections_of(api, web_system, business_id))
         page.goto(f"/inspector/businesses/{business_id}")

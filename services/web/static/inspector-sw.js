@@ -78,9 +78,22 @@ self.addEventListener("fetch", function (event) {
   }
 });
 
-// signing out clears what this phone keeps of the inspector's pages
+function keep(path) {
+  var url = new URL(path, self.location.origin);
+  if (url.origin !== self.location.origin || url.pathname.indexOf("/inspector") !== 0) { return Promise.resolve(); }
+  return fetch(url.href, { credentials: "same-origin" }).then(function (response) {
+    if (keepable(response)) {
+      return caches.open(PAGES).then(function (cache) { return cache.put(url.href, response); });
+    }
+  }).catch(function () {});
+}
+
+// a page shown before this worker took control asks to be kept; signing out clears what this
+// phone keeps of the inspector's pages
 self.addEventListener("message", function (event) {
   if (event.data === "forget") {
     event.waitUntil(caches.delete(PAGES));
+  } else if (event.data && typeof event.data.keep === "string") {
+    event.waitUntil(keep(event.data.keep));
   }
 });

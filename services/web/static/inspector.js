@@ -12,10 +12,18 @@
   var retryDelay = 2000;
   var retryTimer = null;
   var flushing = false;
+  var mine = null; // the key of the checklist submitted on this page, if any
 
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/inspector/sw.js?v=" + version, { scope: "/inspector" })
       .catch(function () { /* the pages still work online */ });
+    if (!navigator.serviceWorker.controller) {
+      // this page came before the worker: once it takes control, it keeps this page too
+      navigator.serviceWorker.addEventListener("controllerchange", function () {
+        var worker = navigator.serviceWorker.controller;
+        if (worker) { worker.postMessage({ keep: location.pathname + location.search }); }
+      });
+    }
   }
 
   // -- the queue ---------------------------------------------------------------------------------
@@ -104,6 +112,7 @@
   // Send every queued checklist, oldest first. `current` is the key of the one just submitted on
   // this page: its answer becomes the page (the record, or the form with the reasons).
   function flush(current) {
+    current = current || mine;
     if (flushing) { // another send is under way: this one goes after it
       return new Promise(function (resolve) { setTimeout(function () { resolve(flush(current)); }, 300); });
     }
@@ -120,7 +129,11 @@
               if (entry.key === current) { window.location.assign(outcome.url); return true; }
               return false;
             }
-            if (outcome.state === "refused" && entry.key === current) { replacePage(outcome.html); return true; }
+            if (outcome.state === "refused" && entry.key === current) {
+              mine = null;
+              replacePage(outcome.html);
+              return true;
+            }
             if (outcome.state === "refused") { say("一条离线检查记录（" + entry.businessName + "）未被接受，请重新检查填写。"); return false; }
             if (outcome.state === "signin") { say("登录已过期：请重新登录，检查记录保存在本机，登录后自动提交。"); return true; }
             later();
@@ -190,6 +203,7 @@
           entry.fields.push([name, value]);
         }
       });
+      mine = entry.key;
       say("正在提交检查记录…");
       put(entry).then(function () { return flush(entry.key); }, function () {
         form.dataset.queued = "";
