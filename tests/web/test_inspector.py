@@ -14,16 +14,18 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import expect
 
-from services.web.labels import zh
+from services.web.labels import now_beijing, zh
 from tests.support.web import (
     DEMO_PASSWORD,
     DONGSHAN_INSPECTOR,
+    DONGSHAN_OFFICE,
     WebSystem,
     check_accessibility,
     phone_context,
@@ -49,6 +51,18 @@ def api(web_system: WebSystem) -> httpx.Client:
     token = answer.json()["access_token"]
     with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
         yield client
+
+
+def as_office(web_system: WebSystem, method: str, service: str, path: str, body: dict[str, Any]) -> None:
+    """What the township office records of a business (its particulars are theirs to keep)."""
+    answer = httpx.post(
+        f"{web_system.urls['identity']}/sessions", json={"mobile": DONGSHAN_OFFICE, "password": DEMO_PASSWORD}
+    )
+    token = answer.json()["access_token"]
+    done = httpx.request(
+        method, f"{web_system.urls[service]}{path}", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert done.status_code in (200, 201), done.text
 
 
 def inspections_of(api: httpx.Client, web_system: WebSystem, business_id: str) -> list[dict[str, Any]]:
@@ -111,10 +125,36 @@ def test_an_inspector_records_a_checklist_sees_the_verdict_first_and_then_the_gr
 
         business_id = worklist_businesses(page)[0]
         before = len(inspections_of(api, web_system, business_id))
-        page.locator(f'[data-worklist] a[href="/inspector/businesses/{business_id}"]').first.click()
+        today = now_beijing().date()
+        as_office(
+            web_system,
+            "PUT",
+            "registry",
+            f"/businesses/{business_id}/licences/food_permit",
+            {
+                "number": "JY13301020099001",
+                "issued_on": str(today - timedelta(days=400)),
+                "expires_on": str(today + timedelta(days=20)),
+            },
+        )
+        as_office(
+            web_system,
+            "POST",
+            "registry",
+            f"/businesses/{business_id}/staff",
+            {
+                "name": "赵厨师",
+                "position": "厨师",
+                "certificate": {"number": "JK2025001", "issued_on": str(today - timedelta(days=400))},
+            },
+        )
+        page.locator(f'[data-worklist] a[data-business="{business_id}"]').first.click()
         page.wait_for_url(f"**/inspector/businesses/{business_id}")
         for heading in ("证照", "从业人员健康证", "未完成的整改", "历次检查与动态等级"):
             expect(page.get_by_role("heading", name=heading)).to_be_visible()
+        expect(page.get_by_role("list", name="证照")).to_contain_text("食品经营许可证 JY13301020099001")
+        expect(page.get_by_role("list", name="从业人员健康证")).to_contain_text("赵厨师（厨师）")
+        expect(page.get_by_role("list", name="从业人员健康证")).to_contain_text("已过期")
         check_accessibility(page)
 
         page.get_by_role("link", name="开始检查").click()
@@ -155,6 +195,8 @@ def test_an_inspector_records_a_checklist_sees_the_verdict_first_and_then_the_gr
             page.reload()
         expect(history).to_contain_text(zh(record["outcome"], "outcome"))
         expect(history.locator(f'a[href="/inspector/inspections/{record["id"]}"]')).to_be_visible()
+        # the failed key item is now an open rectification order on the business's page
+        expect(page.get_by_role("list", name="未完成的整改")).to_contain_text("关键项")
     finally:
         context.close()
 
@@ -182,7 +224,7 @@ def test_a_checklist_recorded_offline_is_sent_once_when_the_network_returns(
         # the worklist, the business and its checklist open from this phone's cache
         page.goto("/inspector")
         expect(page.get_by_role("heading", name="检查任务")).to_be_visible()
-        page.locator(f'[data-worklist] a[href="/inspector/businesses/{business_id}"]').first.click()
+        page.locator(f'[data-worklist] a[data-business="{business_id}"]').first.click()
         expect(page.get_by_role("link", name="开始检查")).to_be_visible()
         check_accessibility(page)
         page.get_by_role("link", name="开始检查").click()

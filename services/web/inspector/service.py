@@ -50,6 +50,19 @@ class Recorded:
     photos: list[UploadFile] = field(default_factory=list)
 
 
+def follow_up(kind: str, complaint: str) -> str:
+    """The query that carries a worklist follow-up (a re-inspection, a complaint to check) on to
+    the checklist; empty for anything else (a hostile value never reaches a link)."""
+    if kind == "reinspection":
+        return "?kind=reinspection"
+    if kind == "complaint_followup":
+        try:
+            return f"?kind=complaint_followup&complaint={uuid.UUID(complaint)}"
+        except ValueError:
+            return ""
+    return ""
+
+
 def new_key() -> str:
     return str(uuid.uuid4())
 

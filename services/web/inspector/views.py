@@ -59,8 +59,12 @@ async def start(request: Request, session: Inspector, client: ClientDep) -> Resp
 
 @router.get("/businesses/{business_id}")
 async def business(request: Request, business_id: str, session: Inspector, client: ClientDep) -> Response:
+    """The business; `?kind=` and `?complaint=` (a worklist follow-up) go on to its checklist."""
     found = await service.business_page(client, session, _record_id(business_id))
-    return page(request, "inspector/business.html", **found)
+    follow_up = service.follow_up(
+        request.query_params.get("kind", ""), request.query_params.get("complaint", "")
+    )
+    return page(request, "inspector/business.html", follow_up=follow_up, **found)
 
 
 async def _checklist_page(
@@ -94,12 +98,13 @@ async def checklist(request: Request, business_id: str, session: Inspector, clie
     """The empty checklist; the kind and complaint come from the worklist's link (a follow-up)."""
     query = request.query_params
     kind = query.get("kind", "routine")
+    complaint = query.get("complaint", "")
     recorded = service.Recorded(
         form=Form(
             values={
                 "kind": kind if kind in service.KINDS else "routine",
                 "inspectors": session.user.name,
-                "complaint_id": query.get("complaint", ""),
+                "complaint_id": complaint if service.follow_up(kind, complaint) else "",
                 "idempotency_key": service.new_key(),
             }
         )
