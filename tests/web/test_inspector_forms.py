@@ -97,6 +97,9 @@ def test_other_roles_and_other_townships_are_refused(web_system: WebSystem, insp
         assert refused.status_code == 403 and "您没有权限做这件事" in refused.text
     finally:
         coordinator.close()
+    # and the inspector, landing on the worklist, has no village coordinator's pages
+    assert inspector.get("/").headers.get("location") == "/inspector"
+    assert inspector.get("/village/incidents/new").status_code == 403
     elsewhere = businesses(web_system, "qingyun.xishui")[0]["id"]
     for path in (f"/inspector/businesses/{elsewhere}", f"/inspector/businesses/{elsewhere}/inspect"):
         assert inspector.get(path).status_code == 404, path
