@@ -168,3 +168,34 @@ def test_a_burst_of_the_same_submission_records_one_inspection(
     assert inspections_of(web_system, business) == before + 1
     record = inspector.get(places.pop())
     assert record.status_code == 200 and "书面限期整改" in record.text
+
+
+def test_a_phone_sized_photo_is_kept_and_a_disguised_file_refused_before_anything_is_recorded(
+    web_system: WebSystem, inspector: httpx.Client
+) -> None:
+    business = businesses(web_system, "qingyun.dongshan")[3]["id"]
+    before = inspections_of(web_system, business)
+    data, _ = checklist_form(inspector, business)
+    disguised = ("photo.jpg", b"<html><script>alert(1)</script></html>", "image/jpeg")
+    answer = inspector.post(
+        f"/inspector/businesses/{business}/inspections", data=data, files={"photos": disguised}
+    )
+    assert answer.status_code == 422
+    assert "现场照片：只能上传照片" in answer.text
+    assert inspections_of(web_system, business) == before
+
+    camera = b"\xff\xd8\xff\xe0" + bytes(3 * 1024 * 1024)  # a camera's JPEG is a few MB
+    answer = inspector.post(
+        f"/inspector/businesses/{business}/inspections",
+        data=data,
+        files={"photos": ("IMG_0001.jpg", camera, "image/jpeg")},
+    )
+    assert answer.status_code == 303, answer.text[:300]
+    assert inspections_of(web_system, business) == before + 1
+    record = httpx.get(
+        f"{web_system.urls['inspection']}/inspections/{answer.headers['location'].split('/')[-1].split('?')[0]}",
+        headers={"Authorization": f"Bearer {token(web_system, DONGSHAN_INSPECTOR)}"},
+    ).json()
+    assert [(photo["filename"], photo["size"]) for photo in record["attachments"]] == [
+        ("IMG_0001.jpg", len(camera))
+    ]

@@ -14,7 +14,8 @@ from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
 
-from services.web.client import ServiceClient
+from services.inspection.inspections import filetypes
+from services.web.client import Refused, ServiceClient
 from services.web.forms import Form
 from services.web.session import WebSession
 
@@ -164,12 +165,17 @@ def inspection_body(recorded: Recorded, template: dict[str, Any], business_id: s
     }
 
 
-def check_photos(recorded: Recorded) -> None:
-    """Photos the inspection service will take: images, at most `MAX_PHOTOS`, each under 10 MB."""
+async def check_photos(recorded: Recorded) -> None:
+    """Photos the inspection service will take: images whose bytes are what they claim (its own
+    signature check), at most `MAX_PHOTOS`, each under 10 MB. Checked before the inspection is
+    recorded, so a bad photo never leaves a record without its photos."""
     if len(recorded.photos) > MAX_PHOTOS:
         recorded.form.error("photos", f"最多 {MAX_PHOTOS} 张")
     for photo in recorded.photos:
-        if (photo.content_type or "") not in PHOTO_TYPES:
+        media = photo.content_type or ""
+        head = await photo.read(1024)
+        await photo.seek(0)
+        if media not in PHOTO_TYPES or not filetypes.matches(media, head):
             recorded.form.error("photos", "只能上传照片（JPEG、PNG、WebP、HEIC）")
         elif (photo.size or 0) > MAX_PHOTO_BYTES:
             recorded.form.error("photos", "每张照片不能超过 10 MB")
@@ -183,23 +189,29 @@ async def preview(client: ServiceClient, session: WebSession, body: dict[str, An
 
 async def submit(
     client: ServiceClient, session: WebSession, body: dict[str, Any], photos: list[UploadFile], key: str
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], int]:
     """Record the inspection and attach its photos, each call under a key derived from the form's
-    own: a resubmission (the answer lost, the phone back online) records once and attaches once."""
+    own: a resubmission (the answer lost, the phone back online) records once and attaches once.
+    The record and how many photos the service refused (once it is recorded, the record stands:
+    the page says which photos were not kept rather than offering to record it again)."""
     inspection: dict[str, Any] = await client.post(
         session, "inspection", "/inspections", body, idempotency_key=key
     )
+    refused = 0
     for number, photo in enumerate(photos, start=1):
-        await client.upload(
-            session,
-            "inspection",
-            f"/inspections/{inspection['id']}/photos",
-            await photo.read(),
-            content_type=photo.content_type or "application/octet-stream",
-            idempotency_key=f"{key}.photo{number}",
-            filename=(photo.filename or f"photo{number}.jpg")[-200:],
-        )
-    return inspection
+        try:
+            await client.upload(
+                session,
+                "inspection",
+                f"/inspections/{inspection['id']}/photos",
+                await photo.read(),
+                content_type=photo.content_type or "application/octet-stream",
+                idempotency_key=f"{key}.photo{number}",
+                filename=(photo.filename or f"photo{number}.jpg")[-200:],
+            )
+        except Refused:
+            refused += 1
+    return inspection, refused
 
 
 def valid_key(value: str) -> str | None:

@@ -143,18 +143,20 @@ async def record(request: Request, business_id: str, session: Inspector, client:
     an answer lost on the way, the offline queue sending again) records once."""
     business_id = _record_id(business_id)
     recorded, _template, body = await _read(request, session, client, business_id)
-    service.check_photos(recorded)
+    await service.check_photos(recorded)
     key = service.valid_key(recorded.form.get("idempotency_key"))
     if key is None:
         recorded.form.values["idempotency_key"] = service.new_key()
     if body is not None and key is not None and recorded.form.ok:
         try:
-            inspection = await service.submit(client, session, body, recorded.photos, key)
+            inspection, photos_refused = await service.submit(client, session, body, recorded.photos, key)
         except Refused as refused:
             recorded.form.refused(refused.errors, SERVICE_FIELDS, service.LABELS)
         else:
+            missing = f"&photos_refused={photos_refused}" if photos_refused else ""
             return RedirectResponse(
-                f"/inspector/inspections/{inspection['id']}?recorded=1", status_code=status.HTTP_303_SEE_OTHER
+                f"/inspector/inspections/{inspection['id']}?recorded=1{missing}",
+                status_code=status.HTTP_303_SEE_OTHER,
             )
     elif key is None:
         recorded.form.general.append("提交编号无效，请重新提交")
@@ -174,4 +176,5 @@ async def inspection(request: Request, inspection_id: str, session: Inspector, c
         inspection=found,
         business=business,
         just_recorded=request.query_params.get("recorded") == "1",
+        photos_refused=request.query_params.get("photos_refused", "").isdigit(),
     )
