@@ -199,3 +199,23 @@ def test_a_phone_sized_photo_is_kept_and_a_disguised_file_refused_before_anythin
     assert [(photo["filename"], photo["size"]) for photo in record["attachments"]] == [
         ("IMG_0001.jpg", len(camera))
     ]
+
+
+def test_the_verdict_fragment_waits_for_enough_items_and_takes_hostile_codes_calmly(
+    web_system: WebSystem, inspector: httpx.Client
+) -> None:
+    business = businesses(web_system, "qingyun.dongshan")[0]["id"]
+    data, codes = checklist_form(inspector, business, fail=1)
+    headers = {"X-CSRF-Token": data["csrf_token"], "HX-Request": "true"}
+    few = {name: value for name, value in data.items() if not name.startswith("r-")} | {
+        f"r-{codes[0]}": "pass"
+    }
+    answer = inspector.post(f"/inspector/businesses/{business}/preview", data=few, headers=headers)
+    assert answer.status_code == 200 and "达到本表的最少项数后" in answer.text
+    full = inspector.post(f"/inspector/businesses/{business}/preview", data=data, headers=headers)
+    assert full.status_code == 200 and "不符合的关键项" in full.text and "书面限期整改" in full.text
+    hostile = data | {"r-<script>": "fail", "r-" + "9" * 30: "pass", "r-": "pass"}
+    answer = inspector.post(f"/inspector/businesses/{business}/preview", data=hostile, headers=headers)
+    assert answer.status_code == 200
+    assert "<script>" not in answer.text
+    assert "不符合的关键项" not in answer.text  # codes not in the checklist: no verdict

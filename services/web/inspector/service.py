@@ -106,6 +106,13 @@ async def checklist_for(client: ServiceClient, session: WebSession, business_kin
     return template
 
 
+def items_in(data: FormData) -> list[dict[str, Any]]:
+    """The items a posted checklist names (`r-<code>` fields), for the preview, which needs no
+    template of its own: the inspection service checks the codes against the checklist in force."""
+    codes = [name[2:] for name in data if name.startswith("r-") and 0 < len(name) - 2 <= 20]
+    return [{"code": code} for code in codes[:500]]
+
+
 def read_checklist(data: FormData, template: dict[str, Any]) -> Recorded:
     """The posted checklist: `r-<code>` is an item's result, `n-<code>` its note."""
     recorded = Recorded(form=Form.read(data, FIELDS))

@@ -124,8 +124,13 @@ async def _read(
 @router.post("/businesses/{business_id}/preview")
 async def preview(request: Request, business_id: str, session: Inspector, client: ClientDep) -> Response:
     """The htmx fragment beside the checklist: outcome, action, score and grade as the inspection
-    service would decide them for what is ticked so far."""
-    recorded, _template, body = await _read(request, session, client, _record_id(business_id))
+    service would decide them for what is ticked so far. One call: the service itself knows the
+    business's checklist and refuses what does not fit it."""
+    business_id = _record_id(business_id)
+    data = await request.form()
+    ticked = service.items_in(data)
+    recorded = service.read_checklist(data, {"items": ticked, "minimum_items": 1})
+    body = service.inspection_body(recorded, {"items": ticked, "minimum_items": 1}, business_id)
     verdict = None
     if body is not None:
         try:
