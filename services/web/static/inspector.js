@@ -47,9 +47,17 @@
   }
   function put(entry) { return run("readwrite", function (store) { store.put(entry); }); }
   function remove(key) { return run("readwrite", function (store) { store.delete(key); }); }
+  function account() {
+    var box = document.getElementById("queue-status");
+    return box ? box.getAttribute("data-account") : "";
+  }
+  // only the signed-in inspector's own records: on a shared phone, another account never sends
+  // (and so never signs) what someone else recorded
   function all() {
     return run("readonly", function (store) { return store.getAll(); }).then(function (items) {
-      return (items || []).sort(function (a, b) { return a.recordedAt - b.recordedAt; });
+      var me = account();
+      return (items || []).filter(function (entry) { return entry.account === me; })
+        .sort(function (a, b) { return a.recordedAt - b.recordedAt; });
     });
   }
 
@@ -192,6 +200,7 @@
         action: form.action,
         business: form.dataset.business,
         businessName: form.dataset.businessName,
+        account: account(),
         recordedAt: Date.now(),
         fields: [],
         photos: []
