@@ -20,7 +20,6 @@ from services.inspection.complaints import service as complaints
 from services.inspection.complaints.models import Complaint
 from services.inspection.directory import service as directory
 from services.inspection.directory.models import DirectoryBusiness
-from services.inspection.inspections import filetypes
 from services.inspection.inspections.attachments import AttachmentStore
 from services.inspection.inspections.models import (
     Attachment,
@@ -36,7 +35,7 @@ from services.inspection.inspections.verdict import ItemResult, Verdict, judge
 from services.inspection.plans import service as plans
 from services.inspection.rectification import service as rectification
 from services.inspection.rules import rectification_deadline
-from shared import changes
+from shared import changes, filetypes
 from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.inspection import InspectionCompleted
 from shared.clock import Clock, to_local

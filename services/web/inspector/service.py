@@ -14,10 +14,10 @@ from typing import Any
 
 from starlette.datastructures import FormData, UploadFile
 
-from services.inspection.inspections import filetypes
 from services.web.client import Refused, ServiceClient
 from services.web.forms import Form
 from services.web.session import WebSession
+from shared import filetypes
 
 RESULTS = ("pass", "fail", "not_applicable")
 KINDS = ("routine", "reinspection", "complaint_followup", "campaign", "school", "holiday", "joint")
