@@ -24,6 +24,7 @@ DESKTOP = {"width": 1280, "height": 800}
 DEMO_PASSWORD = "Qingyun#2026"
 SHANGCUN_COORDINATOR = "13800010000"
 DONGSHAN_OFFICE = "13800000100"
+DONGSHAN_INSPECTOR = "13800000200"
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,22 @@ def _console_incident(page: Any) -> None:
     page.get_by_text("实时更新已连接。").wait_for()
 
 
+def _first_business(page: Any) -> None:
+    page.goto("/inspector")
+    page.locator("[data-worklist] a[data-business]").first.click()
+    page.wait_for_url("**/inspector/businesses/*")
+
+
+def _fill_checklist(page: Any) -> None:
+    """A checklist with one failed key item, the verdict shown before submitting."""
+    _first_business(page)
+    page.get_by_role("link", name="开始检查").click()
+    page.wait_for_url("**/inspect")
+    page.locator("fieldset.item-check.key").first.get_by_label("不符合", exact=True).check()
+    page.get_by_role("button", name="其余未勾选项均为“符合”").click()
+    page.locator("#verdict dl").wait_for()
+
+
 SHOTS: tuple[Shot, ...] = (
     Shot("signin", None, True, lambda page: page.goto("/signin")),
     Shot("village-report-form", SHANGCUN_COORDINATOR, True, lambda page: page.goto("/village/incidents/new")),
@@ -116,6 +133,9 @@ SHOTS: tuple[Shot, ...] = (
     Shot("incidents-console", DONGSHAN_OFFICE, False, _console, idle=False),
     Shot("incidents-incident", DONGSHAN_OFFICE, False, _console_incident, idle=False),
     Shot("incidents-console-phone", DONGSHAN_OFFICE, True, _console, idle=False),
+    Shot("inspector-start", DONGSHAN_INSPECTOR, True, lambda page: page.goto("/inspector")),
+    Shot("inspector-business", DONGSHAN_INSPECTOR, True, _first_business),
+    Shot("inspector-checklist", DONGSHAN_INSPECTOR, True, _fill_checklist),
 )
 
 

@@ -15,9 +15,16 @@ from services.web.auth.views import router as auth_router
 from services.web.home.views import router as home_router
 from services.web.incidents import live as incidents_live
 from services.web.incidents.views import router as incidents_router
+from services.web.inspector.views import router as inspector_router
 from services.web.village.views import router as village_router
 
-ROUTERS: tuple[APIRouter, ...] = (auth_router, home_router, village_router, incidents_router)
+ROUTERS: tuple[APIRouter, ...] = (
+    auth_router,
+    home_router,
+    village_router,
+    inspector_router,
+    incidents_router,
+)
 
 LIFESPANS: tuple[Callable[[FastAPI], AbstractAsyncContextManager[None]], ...] = (incidents_live.running,)
 """An area's background work for as long as the app runs (the console's live updates)."""
@@ -29,5 +36,6 @@ NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
 
 START_PAGES: dict[str, str] = {
     "village": "/village",
+    "inspector": "/inspector",
 }
 """Where each role lands after signing in; a role not listed gets the placeholder start page."""

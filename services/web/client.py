@@ -224,6 +224,7 @@ class ServiceClient:
         **kwargs: Any,
     ) -> Any:
         headers = {"Authorization": f"Bearer {session.access_token}", "Accept": "application/json"}
+        headers.update(kwargs.pop("headers", None) or {})  # e.g. Idempotency-Key, Content-Type
         if idempotency_key:  # one per form as rendered: a double submit or a retry makes one record
             headers["Idempotency-Key"] = idempotency_key
         response = await self._send(service, method, path, headers=headers, **kwargs)
@@ -266,6 +267,25 @@ class ServiceClient:
         idempotency_key: str | None = None,
     ) -> Any:
         return await self.call(session, service, "POST", path, json=body, idempotency_key=idempotency_key)
+
+    async def upload(
+        self,
+        session: WebSession,
+        service: str,
+        path: str,
+        content: bytes,
+        *,
+        content_type: str,
+        idempotency_key: str | None = None,
+        **params: Any,
+    ) -> Any:
+        """A file as the request body (a photo), with `params` in the query."""
+        headers = {"Content-Type": content_type}
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        return await self.call(
+            session, service, "POST", path, content=content, params=params, headers=headers
+        )
 
     async def patch(
         self,

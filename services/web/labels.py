@@ -149,6 +149,41 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     },
     "health_status": {"certified": "有有效健康证", "expired": "健康证过期", "none": "无健康证"},
     "yes_no": {"true": "是", "false": "否"},
+    # inspections (inspection)
+    "outcome": {"compliant": "符合", "basically_compliant": "基本符合", "non_compliant": "不符合"},
+    "action": {"pass": "通过", "written_rectification": "书面限期整改", "stop_operating": "停业整改"},
+    "dynamic_grade": {"excellent": "优秀（笑脸）", "good": "良好（平脸）", "fair": "一般（哭脸）"},
+    "grade_withheld": {
+        "new_licence": "新取证未满期限，暂不评定",
+        "incident": "发生食品安全事件，暂不评定",
+        "nothing_applicable": "无适用检查项，不评定",
+    },
+    "item_result": {"pass": "符合", "fail": "不符合", "not_applicable": "不适用"},
+    "inspection_kind": {
+        "routine": "日常检查",
+        "reinspection": "整改复查",
+        "complaint_followup": "投诉核查",
+        "campaign": "专项检查",
+        "school": "校园食品安全检查",
+        "holiday": "节日检查",
+        "joint": "联合检查",
+    },
+    "work_what": {
+        "urgent_task": "紧急检查任务",
+        "planned_inspection": "计划检查",
+        "reinspection": "整改复查",
+        "complaint_followup": "投诉核查",
+    },
+    "work_state": {"due": "待检查", "overdue": "已逾期"},
+    "order_status": {"open": "整改中", "verified": "已复查"},
+    "severity": {"key": "关键项", "general": "一般项"},
+    "licence_kind": {"business_licence": "营业执照", "food_permit": "食品经营许可证"},
+    "certificate_state": {
+        "valid": "有效",
+        "expiring": "即将到期",
+        "expired": "已过期",
+        "missing": "无健康证",
+    },
 }
 
 

@@ -607,7 +607,11 @@ POLICY: dict[tuple[str, str, str], Policy] = {
     ),
     ("inspection", "GET", "/checklists"): Policy(REPORTERS, other=LIST),
     ("inspection", "GET", "/checklists/{kind}/{version}"): Policy(REPORTERS, other=LIST),
+    ("inspection", "GET", "/checklists/current"): Policy(
+        REPORTERS, other=LIST, body=query(business_kind="catering")
+    ),
     ("inspection", "POST", "/inspections"): Policy(STAFF, other="422", body=inspection_body),
+    ("inspection", "POST", "/inspections/preview"): Policy(STAFF, other="422", body=inspection_body),
     ("inspection", "GET", "/inspections"): Policy(REPORTERS, other=LIST, scope=INSPECTION_READ),
     ("inspection", "GET", "/inspections/{inspection_id}"): Policy(REPORTERS, scope=INSPECTION_READ),
     ("inspection", "POST", "/inspections/{inspection_id}/photos"): Policy(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.inspection.inspections import filetypes
 from services.inspection.inspections.service import ATTACHMENT_TYPES
+from shared import filetypes
 
 SAMPLES = {
     "image/jpeg": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(32),

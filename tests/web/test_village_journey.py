@@ -22,7 +22,6 @@ from services.web.labels import now_beijing
 from tests.support.web import (
     COUNTY,
     DEMO_PASSWORD,
-    DONGSHAN_INSPECTOR,
     DONGSHAN_OFFICE,
     HECUN_COORDINATOR,
     OPS,
@@ -321,7 +320,6 @@ def test_static_files_go_compressed_and_cached_and_pages_do_not(web_system: WebS
     [
         (COUNTY, "县食安办"),
         (DONGSHAN_OFFICE, "乡镇食安办"),
-        (DONGSHAN_INSPECTOR, "检查员"),
         (OPS, "运维值班"),
     ],
 )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date
 
+from fastapi import Query
 from pydantic import BaseModel
 
 from services.inspection.checklists import templates
 from shared.auth import Role
-from shared.deps import CurrentUser
+from shared.clock import local_today
+from shared.deps import ClockDep, CurrentUser
 from shared.errors import NotFound
 from shared.routing import ServiceRouter
 
@@ -48,6 +50,19 @@ def _read(template: templates.ChecklistTemplate) -> ChecklistRead:
 def list_checklists(user: CurrentUser):
     user.ensure_role(*READERS)
     return [_read(template) for template in templates.all_templates()]
+
+
+@router.get("/current", response_model=ChecklistRead, summary="The checklist in force for a business kind")
+def current_checklist(user: CurrentUser, clock: ClockDep, business_kind: str = Query(max_length=40)):
+    """The checklist an inspection of a business of this kind is recorded against today (the
+    newest version in force in Beijing time); an unknown kind gets the general one, as
+    `POST /inspections` does."""
+    user.ensure_role(*READERS)
+    kind = templates.checklist_kind_for(business_kind)
+    found = templates.template_for(kind, on=local_today(clock))
+    if found is None:
+        raise NotFound()
+    return _read(found)
 
 
 @router.get("/{kind}/{version}", response_model=ChecklistRead, summary="One version of a checklist")

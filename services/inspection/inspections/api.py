@@ -13,6 +13,7 @@ from services.inspection.inspections.models import (
     AttachmentRead,
     InspectionCreate,
     InspectionKind,
+    InspectionPreview,
     InspectionRead,
 )
 from services.inspection.rectification import service as rectification
@@ -44,6 +45,13 @@ def record_inspection(data: InspectionCreate, session: SessionDep, user: Current
     `inspection.completed` and a `rectification.ordered` per newly failed item."""
     inspection = service.record(session=session, principal=user, data=data, clock=clock)
     return service.to_read(session, [inspection])[0]
+
+
+@router.post("/preview", response_model=InspectionPreview, summary="The verdict an inspection would get")
+def preview_inspection(data: InspectionCreate, session: SessionDep, user: CurrentUser, clock: ClockDep):
+    """Every check of `POST /inspections` and the same verdict (outcome, action, score, grade), with
+    nothing written: what an inspector's phone shows before the record is submitted."""
+    return service.preview(session=session, principal=user, data=data, clock=clock)
 
 
 @router.get(

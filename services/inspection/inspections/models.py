@@ -158,3 +158,18 @@ class InspectionRead(BaseModel):
     complaint_id: uuid.UUID | None
     items: list[ItemResultRead] = Field(default_factory=list)
     attachments: list[AttachmentRead] = Field(default_factory=list)
+
+
+class InspectionPreview(BaseModel):
+    """The verdict `POST /inspections` would give the same request, with nothing written."""
+
+    business_id: uuid.UUID
+    checklist_kind: str
+    checklist_version: int
+    outcome: str
+    action: str
+    score: float
+    dynamic_grade: str | None
+    grade_withheld: str | None
+    failed_items: list[str]
+    failed_key_items: list[str]

@@ -20,7 +20,6 @@ from services.inspection.complaints import service as complaints
 from services.inspection.complaints.models import Complaint
 from services.inspection.directory import service as directory
 from services.inspection.directory.models import DirectoryBusiness
-from services.inspection.inspections import filetypes
 from services.inspection.inspections.attachments import AttachmentStore
 from services.inspection.inspections.models import (
     Attachment,
@@ -28,6 +27,7 @@ from services.inspection.inspections.models import (
     Inspection,
     InspectionCreate,
     InspectionItem,
+    InspectionPreview,
     InspectionRead,
     ItemResultRead,
 )
@@ -35,7 +35,7 @@ from services.inspection.inspections.verdict import ItemResult, Verdict, judge
 from services.inspection.plans import service as plans
 from services.inspection.rectification import service as rectification
 from services.inspection.rules import rectification_deadline
-from shared import changes
+from shared import changes, filetypes
 from shared.auth import Principal, Role, load_in_scope
 from shared.catalogue.inspection import InspectionCompleted
 from shared.clock import Clock, to_local
@@ -127,6 +127,26 @@ def check_items(template: ChecklistTemplate, data: InspectionCreate) -> list[Ite
             f"needs at least {template.minimum_items}",
         )
     return results
+
+
+def preview(
+    *, session: Session, principal: Principal, data: InspectionCreate, clock: Clock
+) -> InspectionPreview:
+    """The verdict `record` would give, from the same checks and rules, writing nothing."""
+    checked = validate(session=session, principal=principal, data=data, clock=clock)
+    verdict = checked.verdict
+    return InspectionPreview(
+        business_id=checked.business.id,
+        checklist_kind=checked.template.kind,
+        checklist_version=checked.template.version,
+        outcome=verdict.outcome,
+        action=verdict.action,
+        score=verdict.score,
+        dynamic_grade=verdict.dynamic_grade,
+        grade_withheld=verdict.grade_withheld,
+        failed_items=list(verdict.failed_items),
+        failed_key_items=[item.code for item in checked.results if item.key and item.result == "fail"],
+    )
 
 
 def record(*, session: Session, principal: Principal, data: InspectionCreate, clock: Clock) -> Inspection:
