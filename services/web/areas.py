@@ -9,12 +9,26 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from services.web.auth.views import router as auth_router
+from services.web.county.views import accounts as accounts_router
+from services.web.county.views import passwords as passwords_router
+from services.web.county.views import router as county_router
 from services.web.home.views import router as home_router
+from services.web.ops.views import router as ops_router
 from services.web.village.views import router as village_router
 
-ROUTERS: tuple[APIRouter, ...] = (auth_router, home_router, village_router)
+ROUTERS: tuple[APIRouter, ...] = (
+    auth_router,
+    home_router,
+    village_router,
+    county_router,
+    accounts_router,
+    passwords_router,
+    ops_router,
+)
 
 START_PAGES: dict[str, str] = {
     "village": "/village",
+    "county": "/county",
+    "ops": "/ops",
 }
 """Where each role lands after signing in; a role not listed gets the placeholder start page."""

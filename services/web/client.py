@@ -155,6 +155,19 @@ class ServiceClient:
                 return str(place.get("name", ""))
         return ""
 
+    async def set_password_with_code(self, mobile: str, code: str, password: str) -> None:
+        """A first password (or one after a reset) with the one-time code an office gave: no
+        session. A wrong or used code: `NotAllowed`; a password breaking a rule: `Refused`."""
+        response = await self._send(
+            "identity", "POST", "/password", json={"mobile": mobile, "code": code, "password": password}
+        )
+        if response.status_code in (401, 403):
+            raise NotAllowed()
+        if response.status_code in (409, 422):
+            raise Refused(response.status_code, _errors_of(response))
+        if response.status_code != 204:
+            raise Unavailable("identity", f"HTTP {response.status_code}")
+
     async def sign_out(self, session: WebSession) -> None:
         """Ends the session at identity too (every service refuses its tokens from then on)."""
         try:
@@ -210,6 +223,7 @@ class ServiceClient:
 
     async def _json(self, session: WebSession, service: str, method: str, path: str, **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {session.access_token}", "Accept": "application/json"}
+        headers.update(kwargs.pop("headers", None) or {})
         response = await self._send(service, method, path, headers=headers, **kwargs)
         code = response.status_code
         if code == 401:  # revoked or ended at identity: this web session is over too (and the
@@ -240,11 +254,21 @@ class ServiceClient:
         clean = {key: value for key, value in params.items() if value is not None}
         return await self.call(session, service, "GET", path, params=clean)
 
-    async def post(self, session: WebSession, service: str, path: str, body: dict[str, Any]) -> Any:
-        return await self.call(session, service, "POST", path, json=body)
+    async def post(
+        self, session: WebSession, service: str, path: str, body: dict[str, Any], *, key: str | None = None
+    ) -> Any:
+        """`key`: the form's Idempotency-Key, so that a double submit or a retry makes one record."""
+        headers = {"Idempotency-Key": key} if key else {}
+        return await self.call(session, service, "POST", path, json=body, headers=headers)
 
     async def patch(self, session: WebSession, service: str, path: str, body: dict[str, Any]) -> Any:
         return await self.call(session, service, "PATCH", path, json=body)
+
+    async def put(
+        self, session: WebSession, service: str, path: str, body: dict[str, Any], *, key: str | None = None
+    ) -> Any:
+        headers = {"Idempotency-Key": key} if key else {}
+        return await self.call(session, service, "PUT", path, json=body, headers=headers)
 
     async def delete(self, session: WebSession, service: str, path: str) -> Any:
         return await self.call(session, service, "DELETE", path)
