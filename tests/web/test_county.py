@@ -88,6 +88,7 @@ def test_the_county_overview_shows_the_figures_and_drills_down_to_a_township(
         timeout=60,
         what="reporting counts the demo businesses",
     )
+    assert county_count is not None
     sign_in(desk, COUNTY)
     assert desk.url.endswith("/county")
     expect(desk.get_by_role("heading", level=1)).to_contain_text("青云县")
