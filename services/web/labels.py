@@ -66,6 +66,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "inspector": "检查员",
         "village": "村协管员",
         "ops": "运维值班",
+        "machine": "系统接口",
     },
     # places and businesses (registry)
     "place_level": {"county": "县", "township": "乡镇", "village": "村"},
@@ -101,6 +102,13 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "yes_no": {"true": "是", "false": "否"},
     # the county office (services/web/county/)
     "account_status": {"pending": "待设密码", "active": "正常", "disabled": "已停用"},
+    "channel_kind": {
+        "dingtalk": "钉钉机器人",
+        "wecom": "企业微信机器人",
+        "aliyun_sms": "阿里云短信",
+        "tencent_sms": "腾讯云短信",
+        "webhook": "系统推送地址",
+    },
     "policy_source": {"township": "本乡镇自定", "county": "沿用全县默认", "rule_table": "系统默认（未设置）"},
     "level_short": {"I": "Ⅰ级", "II": "Ⅱ级", "III": "Ⅲ级", "IV": "Ⅳ级", "below_IV": "Ⅳ级以下"},
     "record_field": {

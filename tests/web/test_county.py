@@ -331,3 +331,66 @@ def test_the_map_draws_a_business_at_its_coordinates_and_every_village(
     villages = httpx.get(f"{web_system.urls['registry']}/places", headers=headers).json()
     assert desk.locator("g.cell").count() == len([p for p in villages if p["level"] == "village"])
     check_accessibility(desk)
+
+
+def test_notification_channels_are_set_with_secrets_never_shown_back(
+    desk: Any, web_system: WebSystem
+) -> None:
+    headers = api(web_system, COUNTY)
+    name = f"dongshan-dt-{uuid.uuid4().hex[:6]}"
+    token, secret = "tok" + uuid.uuid4().hex, "SEC" + uuid.uuid4().hex + "9876"
+    sign_in(desk, COUNTY)
+    desk.get_by_role("link", name="通知通道").click()
+    desk.wait_for_url("**/county/channels")
+    check_accessibility(desk)
+    desk.get_by_role("link", name="新增通道").click()
+    desk.get_by_label("类型").select_option("dingtalk")
+    desk.get_by_role("button", name="下一步").click()
+    expect(desk.get_by_role("heading", level=1)).to_contain_text("钉钉机器人")
+    check_accessibility(desk)
+
+    # refused: a name alerts cannot take, and a secret missing; the secret typed is not sent back
+    desk.get_by_label("通道名称").fill("东山 钉钉")
+    desk.get_by_label("机器人 access_token").fill(token)
+    desk.get_by_role("button", name="保存通道").click()
+    alert = desk.get_by_role("alert")
+    expect(alert).to_contain_text("通道名称")
+    expect(alert).to_contain_text("签名密钥")
+    expect(desk.get_by_label("通道名称")).to_have_value("东山 钉钉")
+    assert token not in desk.content()
+    check_accessibility(desk)
+
+    desk.get_by_label("通道名称").fill(name)
+    desk.get_by_label("机器人 access_token").fill(token)
+    desk.get_by_label("签名密钥").fill(secret)
+    desk.get_by_role("button", name="保存通道").click()
+    desk.wait_for_url(f"**/county/channels/{name}?saved=1")
+    expect(desk.get_by_role("status")).to_contain_text("已保存")
+    html = desk.content()
+    assert token not in html and secret not in html
+    expect(desk.locator("#h-secret")).to_contain_text("9876")  # masked: its last characters only
+    expect(desk.get_by_label("签名密钥")).to_have_value("")
+    check_accessibility(desk)
+    stored = httpx.get(f"{web_system.urls['alerts']}/notification-channels/{name}", headers=headers).json()
+    assert stored["kind"] == "dingtalk" and stored["secrets"]["secret"].endswith("9876")
+
+    # a change with the secrets left empty keeps them; a bad URL is refused on its field
+    desk.get_by_label("接口地址").fill("ftp://oapi.dingtalk.com/robot/send")
+    desk.get_by_role("button", name="保存通道").click()
+    expect(desk.locator("#e-url")).to_be_visible()
+    expect(desk.get_by_label("接口地址")).to_have_value("ftp://oapi.dingtalk.com/robot/send")
+    desk.get_by_label("接口地址").fill("https://oapi.dingtalk.com/robot/send")
+    desk.get_by_role("button", name="保存通道").click()
+    desk.wait_for_url(f"**/county/channels/{name}?saved=1")
+    changed = httpx.get(f"{web_system.urls['alerts']}/notification-channels/{name}", headers=headers).json()
+    assert changed["options"]["url"] == "https://oapi.dingtalk.com/robot/send"
+    assert changed["secrets"] == stored["secrets"] and changed["version"] == stored["version"] + 1
+
+    desk.goto("/county/channels")
+    expect(desk.locator("#channels")).to_contain_text(name)
+    assert secret not in desk.content()
+    desk.goto(f"/county/channels/{name}")
+    desk.get_by_role("button", name="删除通道").click()
+    desk.wait_for_url("**/county/channels?removed=*")
+    gone = httpx.get(f"{web_system.urls['alerts']}/notification-channels/{name}", headers=headers)
+    assert gone.status_code == 404

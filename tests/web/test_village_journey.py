@@ -292,15 +292,16 @@ def test_make_screenshots_writes_each_journeys_main_page(
     browser: Any, web_system: WebSystem, tmp_path
 ) -> None:
     """`make screenshots` (shian/screenshots.py) against the running system: one PNG per page, at
-    the phone's size (360 px at device scale 2)."""
-    from shian.screenshots import SHOTS, take
+    the phone's size (360 px at device scale 2) or the desk's."""
+    from shian.screenshots import DESKTOP, SHOTS, take
 
     written = take(browser, web_system.url, tmp_path)
     assert [path.name for path in written] == [f"{shot.name}.png" for shot in SHOTS]
-    for path in written:
+    for path, shot in zip(written, SHOTS, strict=True):
         header = path.read_bytes()[:24]
         assert header[:8] == b"\x89PNG\r\n\x1a\n"
-        assert int.from_bytes(header[16:20], "big") == 720, path  # width
+        width = 720 if shot.phone else DESKTOP["width"]  # a phone at device scale 2; a desk at 1
+        assert int.from_bytes(header[16:20], "big") == width, path
 
 
 def test_static_files_go_compressed_and_cached_and_pages_do_not(web_system: WebSystem) -> None:
@@ -318,10 +319,8 @@ def test_static_files_go_compressed_and_cached_and_pages_do_not(web_system: WebS
 @pytest.mark.parametrize(
     ("mobile", "role"),
     [
-        (COUNTY, "县食安办"),
         (DONGSHAN_OFFICE, "乡镇食安办"),
         (DONGSHAN_INSPECTOR, "检查员"),
-        (OPS, "运维值班"),
     ],
 )
 def test_every_other_role_lands_on_its_start_page_and_not_on_the_villages(
@@ -338,5 +337,21 @@ def test_every_other_role_lands_on_its_start_page_and_not_on_the_villages(
         assert answer is not None and answer.status == 403
         assert "您没有权限做这件事" in page.locator("h1").inner_text()
         check_accessibility(page)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("mobile", "start"), [(COUNTY, "/county"), (OPS, "/ops")])
+def test_the_county_office_and_operations_land_on_their_own_pages_and_not_on_the_villages(
+    browser: Any, web_system: WebSystem, mobile: str, start: str
+) -> None:
+    context = desktop_context(browser, web_system.url)
+    page = context.new_page()
+    try:
+        sign_in(page, mobile)
+        assert page.url == web_system.url + start
+        answer = page.goto("/village/incidents/new")
+        assert answer is not None and answer.status == 403
+        assert "您没有权限做这件事" in page.locator("h1").inner_text()
     finally:
         context.close()

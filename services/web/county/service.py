@@ -443,3 +443,120 @@ def password_check(form: Form) -> dict[str, str] | None:
         "code": form.get("code"),
         "password": form.get("password"),
     }
+
+
+# -- notification channels (alerts' /notification-channels): secrets are written, never shown ------
+
+CHANNEL_KINDS = ("dingtalk", "wecom", "aliyun_sms", "tencent_sms", "webhook")
+TEMPLATE_KINDS = ("escalation", "reminder", "alert", "undeliverable")
+# the fields of each kind, in the order shown: (name, is a secret)
+CHANNEL_FIELDS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "dingtalk": (("access_token", True), ("secret", True), ("url", False)),
+    "wecom": (("key", True), ("url", False)),
+    "aliyun_sms": (
+        ("access_key_id", False),
+        ("access_key_secret", True),
+        ("sign_name", False),
+        ("region", False),
+        ("reply_secret", True),
+        ("url", False),
+    ),
+    "tencent_sms": (
+        ("secret_id", False),
+        ("secret_key", True),
+        ("sdk_app_id", False),
+        ("sign_name", False),
+        ("region", False),
+        ("reply_secret", True),
+        ("url", False),
+    ),
+    "webhook": (("url", False), ("secret", True)),
+}
+SMS_KINDS = ("aliyun_sms", "tencent_sms")
+CHANNEL_FORM_FIELDS = (
+    "name",
+    "kind",
+    *sorted({name for fields in CHANNEL_FIELDS.values() for name, _ in fields}),
+    *(f"template_{kind}" for kind in TEMPLATE_KINDS),
+)
+CHANNEL_LABELS = {
+    "name": "通道名称",
+    "kind": "类型",
+    "access_token": "机器人 access_token",
+    "secret": "签名密钥",
+    "key": "机器人 key",
+    "url": "接口地址",
+    "access_key_id": "AccessKey ID",
+    "access_key_secret": "AccessKey Secret",
+    "secret_id": "SecretId",
+    "secret_key": "SecretKey",
+    "sdk_app_id": "短信应用 SdkAppId",
+    "sign_name": "短信签名",
+    "region": "地域",
+    "reply_secret": "回复回调密钥",
+    "template_escalation": "模板：逐级通知（必填）",
+    "template_reminder": "模板：再次提醒",
+    "template_alert": "模板：告警",
+    "template_undeliverable": "模板：无法送达",
+    "templates": "短信模板",
+}
+CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def channel_form(found: dict[str, Any]) -> Form:
+    """A stored channel as the form: its options, never its secrets (the service answers them
+    masked; the form's secret fields start empty, and empty means 'keep')."""
+    options = found.get("options") or {}
+    values = {"name": str(found.get("name", "")), "kind": str(found.get("kind", ""))}
+    for name, secret in CHANNEL_FIELDS.get(values["kind"], ()):
+        if not secret and options.get(name) is not None:
+            values[name] = str(options[name])
+    for kind, code in (options.get("templates") or {}).items():
+        values[f"template_{kind}"] = str(code)
+    return Form(values=values)
+
+
+def channel_body(form: Form, *, new: bool) -> dict[str, Any] | None:
+    """The PUT body for the channel form: secrets only when typed (alerts keeps the stored ones
+    otherwise), or None with the form's errors set."""
+    form.required("name", "kind")
+    kind = form.get("kind")
+    if kind and kind not in CHANNEL_KINDS:
+        form.error("kind", "请从选项中选择")
+    if form.get("name") and not CHANNEL_NAME.match(form.get("name")):
+        form.error("name", "只能用小写字母、数字、- 和 _，最多 40 个字符")
+    if kind not in CHANNEL_KINDS:
+        return None
+    body: dict[str, Any] = {"kind": kind}
+    for name, secret in CHANNEL_FIELDS[kind]:
+        if form.get(name):
+            body[name] = form.get(name)
+        elif secret and new and name != "reply_secret":
+            form.error(name, "必须填写")
+    if kind in SMS_KINDS:
+        body["templates"] = {
+            template: form.get(f"template_{template}")
+            for template in TEMPLATE_KINDS
+            if form.get(f"template_{template}")
+        }
+    if not form.ok:
+        return None
+    return body
+
+
+def channel_refused(form: Form, errors: list[dict[str, Any]]) -> None:
+    """alerts' 422 on the field it names (`body.dingtalk.secret`, `body.aliyun_sms.templates`)."""
+    for error in errors:
+        loc = [str(part) for part in error.get("loc") or [] if part not in ("body",)]
+        if loc and loc[0] in CHANNEL_KINDS:
+            loc = loc[1:]
+        name = loc[0] if loc else ""
+        if name == "templates":
+            name = (
+                f"template_{loc[1]}" if len(loc) > 1 and loc[1] in TEMPLATE_KINDS else "template_escalation"
+            )
+        reason = reason_in_chinese(error)
+        if name in CHANNEL_LABELS and name != "templates":
+            form.error(name, reason)
+        else:
+            form.general.append(f"{CHANNEL_LABELS.get(name, '通道设置')}：{reason}")

@@ -69,7 +69,15 @@ async def place_overview(request: Request, place_id: str, session: Office, clien
 async def _overview(request: Request, session: WebSession, client: ClientDep, place_id: str) -> Response:
     period = service.period_or_none(request.query_params.get("period"))
     found = await service.overview(client, session, place_id, period)
-    return page(request, "county/overview.html", board=found, place_id=place_id, period=period)
+    return page(
+        request,
+        "county/overview.html",
+        board=found,
+        place_id=place_id,
+        period=period,
+        # reporting's own read-only dashboard, kept for now (services/reporting/dashboard/)
+        dashboard_url=f"{client.urls['reporting']}/dashboard",
+    )
 
 
 @router.get("/places/{place_id}/records/{key}")
@@ -174,6 +182,117 @@ async def save_policy(request: Request, scope_id: str, session: CountyOffice, cl
         saved=False,
         key=key,
     )
+
+
+# -- notification channels -----------------------------------------------------------------------------
+
+
+def _channel_name(value: str) -> str:
+    if not service.CHANNEL_NAME.match(value):
+        raise NotFound()
+    return value
+
+
+def _channel_page(
+    request: Request, form: Form, found: dict[str, object] | None, status_code: int = 200
+) -> Response:
+    return page(
+        request,
+        "county/channel.html",
+        status_code,
+        form=form,
+        channel=found,
+        labels=service.CHANNEL_LABELS,
+        kinds=service.CHANNEL_KINDS,
+        fields=service.CHANNEL_FIELDS,
+        templates=service.TEMPLATE_KINDS,
+        sms_kinds=service.SMS_KINDS,
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+@router.get("/channels")
+async def channels(request: Request, session: CountyOffice, client: ClientDep) -> Response:
+    found = await client.get(session, "alerts", "/notification-channels")
+    return page(
+        request, "county/channels.html", channels=found, removed=request.query_params.get("removed", "")
+    )
+
+
+@router.get("/channels/new")
+async def channel_new(request: Request, session: CountyOffice) -> Response:
+    kind = request.query_params.get("kind", "")
+    return _channel_page(request, Form(values={"kind": kind if kind in service.CHANNEL_KINDS else ""}), None)
+
+
+@router.post("/channels")
+async def channel_create(request: Request, session: CountyOffice, client: ClientDep) -> Response:
+    form = Form.read(await request.form(), service.CHANNEL_FORM_FIELDS)
+    body = service.channel_body(form, new=True)
+    if body is not None:
+        try:
+            await client.get(session, "alerts", f"/notification-channels/{form.get('name')}")
+        except NotFound:
+            pass
+        else:  # a PUT would overwrite it: a new channel needs a name of its own
+            form.error("name", "已经存在，请换一个名称，或打开它修改")
+            body = None
+    if body is not None:
+        return await _put_channel(request, session, client, form, body, None)
+    return _channel_page(request, _without_secrets(form), None, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+@router.get("/channels/{name}")
+async def channel(request: Request, name: str, session: CountyOffice, client: ClientDep) -> Response:
+    found = await client.get(session, "alerts", f"/notification-channels/{_channel_name(name)}")
+    if found.get("kind") not in service.CHANNEL_KINDS:
+        raise NotFound()
+    return _channel_page(request, service.channel_form(found), found)
+
+
+@router.post("/channels/{name}")
+async def channel_change(request: Request, name: str, session: CountyOffice, client: ClientDep) -> Response:
+    found = await client.get(session, "alerts", f"/notification-channels/{_channel_name(name)}")
+    if found.get("kind") not in service.CHANNEL_KINDS:
+        raise NotFound()
+    form = Form.read(await request.form(), service.CHANNEL_FORM_FIELDS)
+    form.values["name"], form.values["kind"] = name, str(found["kind"])  # a channel keeps its kind
+    body = service.channel_body(form, new=False)
+    if body is not None:
+        return await _put_channel(request, session, client, form, body, found)
+    return _channel_page(request, _without_secrets(form), found, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+@router.post("/channels/{name}/delete")
+async def channel_delete(request: Request, name: str, session: CountyOffice, client: ClientDep) -> Response:
+    await client.delete(session, "alerts", f"/notification-channels/{_channel_name(name)}")
+    return RedirectResponse(f"/county/channels?removed={name}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _without_secrets(form: Form) -> Form:
+    """A secret typed is never sent back in a page, not even to its author."""
+    for fields in service.CHANNEL_FIELDS.values():
+        for field_name, secret in fields:
+            if secret:
+                form.values[field_name] = ""
+    return form
+
+
+async def _put_channel(
+    request: Request,
+    session: WebSession,
+    client: ClientDep,
+    form: Form,
+    body: dict[str, object],
+    found: dict[str, object] | None,
+) -> Response:
+    name = form.get("name")
+    try:
+        await client.put(session, "alerts", f"/notification-channels/{name}", body)
+    except Refused as refused:
+        service.channel_refused(form, refused.errors)
+        return _channel_page(request, _without_secrets(form), found, status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return RedirectResponse(f"/county/channels/{name}?saved=1", status_code=status.HTTP_303_SEE_OTHER)
 
 
 # -- accounts (the county office, and a township office for its own township) ----------------------
