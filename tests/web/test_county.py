@@ -260,6 +260,17 @@ def test_an_account_shows_its_code_once_and_its_person_sets_a_password_and_signs
     assert refused.status_code in (401, 403), refused.text
     desk.get_by_role("button", name="重新启用").click()
     expect(desk.locator("#account-status")).to_have_text("正常")
+
+    # a new role and place: the inspector becomes 上村's coordinator
+    desk.get_by_label("角色").select_option("village")
+    desk.get_by_role("button", name="保存修改").click()
+    expect(desk.get_by_role("alert")).to_contain_text("所属村")  # a coordinator needs a village
+    desk.get_by_label("所属村").select_option(SHANGCUN)
+    desk.get_by_role("button", name="保存修改").click()
+    expect(desk.get_by_role("status")).to_contain_text("已保存")
+    moved = httpx.get(f"{web_system.urls['identity']}/accounts/{account['id']}", headers=headers).json()
+    assert (moved["role"], moved["township_id"], moved["village_id"]) == ("village", DONGSHAN, SHANGCUN)
+
     desk.get_by_role("button", name="重置密码").click()
     again = desk.locator("#one-time-code").inner_text().strip()
     assert again and again != code
