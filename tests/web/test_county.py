@@ -405,3 +405,45 @@ def test_notification_channels_are_set_with_secrets_never_shown_back(
     desk.wait_for_url("**/county/channels?removed=*")
     gone = httpx.get(f"{web_system.urls['alerts']}/notification-channels/{name}", headers=headers)
     assert gone.status_code == 404
+
+
+def test_a_double_submitted_account_form_makes_one_account_and_hostile_input_is_harmless(
+    web_system: WebSystem,
+) -> None:
+    mobile = new_mobile()
+    http = http_signed_in(web_system.url, COUNTY)
+    try:
+        form_page = http.get("/accounts/new").text
+        token = csrf_of(form_page)
+        key = form_page.split('name="key" value="')[1].split('"')[0]
+        data = {
+            "name": "<script>alert(1)</script>",
+            "mobile": mobile,
+            "role": "inspector",
+            "township_id": DONGSHAN,
+            "csrf_token": token,
+            "key": key,
+        }
+        first, second = http.post("/accounts", data=data), http.post("/accounts", data=data)
+        assert first.status_code == second.status_code == 200
+        assert "<script>alert(1)</script>" not in first.text and "&lt;script&gt;" in first.text
+        # a policy form with rows beyond any chain and garbage where the kept settings ride
+        hostile = http.post(
+            f"/county/policies/{DONGSHAN}",
+            data={
+                "csrf_token": token,
+                "steps-999-name": "x",
+                "steps-0-extra": "{not json",
+                "steps-0-name": "",
+            },
+        )
+        assert hostile.status_code == 422 and "至少要有一步" in hostile.text
+        assert http.post("/accounts/not-a-uuid/disable", data={"csrf_token": token}).status_code == 404
+        assert http.post(f"/accounts/{uuid.uuid4()}/explode", data={"csrf_token": token}).status_code == 404
+    finally:
+        http.close()
+    headers = api(web_system, COUNTY)
+    everyone = httpx.get(
+        f"{web_system.urls['identity']}/accounts", headers=headers, params={"limit": 500}
+    ).json()["items"]
+    assert len([item for item in everyone if item["mobile"].endswith(mobile)]) == 1
