@@ -6,8 +6,8 @@ a township and to the records behind a figure; the escalation-chain editor saves
 chain and, on a chain alerts refuses, shows the 422 on the field with the input kept; an account
 created shows its one-time code once, and its person then sets a password and signs in; a
 township office cannot create a county account (the page refuses; identity never sees the
-request); the map draws a business at its coordinates and every village's counts. axe-core on
-every page.
+request); the map draws a business at its coordinates and every village's counts; notification
+channels are set with their secrets never shown back. axe-core on every page.
 """
 
 from __future__ import annotations
