@@ -123,6 +123,14 @@ def _fill_checklist(page: Any) -> None:
     page.locator("#verdict dl").wait_for()
 
 
+COUNTY_OFFICE = "13800000001"
+OPERATIONS = "13800000009"
+
+
+def _county_policy(page: Any) -> None:
+    page.goto("/county/policies/qingyun.dongshan")
+
+
 SHOTS: tuple[Shot, ...] = (
     Shot("signin", None, True, lambda page: page.goto("/signin")),
     Shot("village-report-form", SHANGCUN_COORDINATOR, True, lambda page: page.goto("/village/incidents/new")),
@@ -136,6 +144,12 @@ SHOTS: tuple[Shot, ...] = (
     Shot("inspector-start", DONGSHAN_INSPECTOR, True, lambda page: page.goto("/inspector")),
     Shot("inspector-business", DONGSHAN_INSPECTOR, True, _first_business),
     Shot("inspector-checklist", DONGSHAN_INSPECTOR, True, _fill_checklist),
+    Shot("county-overview", COUNTY_OFFICE, False, lambda page: page.goto("/county")),
+    Shot("county-township", COUNTY_OFFICE, False, lambda page: page.goto("/county/places/qingyun.dongshan")),
+    Shot("county-policy", COUNTY_OFFICE, False, _county_policy),
+    Shot("county-accounts", COUNTY_OFFICE, False, lambda page: page.goto("/accounts")),
+    Shot("county-map", COUNTY_OFFICE, False, lambda page: page.goto("/county/map")),
+    Shot("ops-status", OPERATIONS, False, lambda page: page.goto("/ops")),
 )
 
 
@@ -165,7 +179,7 @@ def take(browser: Any, base_url: str, out_dir: Path, shots: tuple[Shot, ...] = S
     return written
 
 
-def run(out_dir: Path, redis_url: str | None = None) -> list[Path]:
+def run(out_dir: Path, redis_url: str | None = None, shots: tuple[Shot, ...] = SHOTS) -> list[Path]:
     """Start the system privately, load the demo, take every shot, stop everything."""
     from playwright.sync_api import sync_playwright
 
@@ -202,7 +216,7 @@ def run(out_dir: Path, redis_url: str | None = None) -> list[Path]:
                     executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
                 )
                 try:
-                    return take(browser, system.urls["web"], out_dir)
+                    return take(browser, system.urls["web"], out_dir, shots)
                 finally:
                     browser.close()
         finally:

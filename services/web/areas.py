@@ -12,10 +12,14 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import APIRouter, FastAPI
 
 from services.web.auth.views import router as auth_router
+from services.web.county.views import accounts as accounts_router
+from services.web.county.views import passwords as passwords_router
+from services.web.county.views import router as county_router
 from services.web.home.views import router as home_router
 from services.web.incidents import live as incidents_live
 from services.web.incidents.views import router as incidents_router
 from services.web.inspector.views import router as inspector_router
+from services.web.ops.views import router as ops_router
 from services.web.village.views import router as village_router
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -24,6 +28,10 @@ ROUTERS: tuple[APIRouter, ...] = (
     village_router,
     inspector_router,
     incidents_router,
+    county_router,
+    accounts_router,
+    passwords_router,
+    ops_router,
 )
 
 LIFESPANS: tuple[Callable[[FastAPI], AbstractAsyncContextManager[None]], ...] = (incidents_live.running,)
@@ -37,5 +45,7 @@ NAV: tuple[tuple[str, str, frozenset[str]], ...] = (
 START_PAGES: dict[str, str] = {
     "village": "/village",
     "inspector": "/inspector",
+    "county": "/county",
+    "ops": "/ops",
 }
 """Where each role lands after signing in; a role not listed gets the placeholder start page."""

@@ -161,6 +161,19 @@ class ServiceClient:
                 return str(place.get("name", ""))
         return ""
 
+    async def set_password_with_code(self, mobile: str, code: str, password: str) -> None:
+        """A first password (or one after a reset) with the one-time code an office gave: no
+        session. A wrong or used code: `NotAllowed`; a password breaking a rule: `Refused`."""
+        response = await self._send(
+            "identity", "POST", "/password", json={"mobile": mobile, "code": code, "password": password}
+        )
+        if response.status_code in (401, 403):
+            raise NotAllowed()
+        if response.status_code in (409, 422):
+            raise Refused(response.status_code, _errors_of(response))
+        if response.status_code != 204:
+            raise Unavailable("identity", f"HTTP {response.status_code}")
+
     async def sign_out(self, session: WebSession) -> None:
         """Ends the session at identity too (every service refuses its tokens from then on)."""
         try:
@@ -297,6 +310,17 @@ class ServiceClient:
         idempotency_key: str | None = None,
     ) -> Any:
         return await self.call(session, service, "PATCH", path, json=body, idempotency_key=idempotency_key)
+
+    async def put(
+        self,
+        session: WebSession,
+        service: str,
+        path: str,
+        body: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        return await self.call(session, service, "PUT", path, json=body, idempotency_key=idempotency_key)
 
     async def delete(self, session: WebSession, service: str, path: str) -> Any:
         return await self.call(session, service, "DELETE", path)

@@ -36,6 +36,7 @@ REASONS: dict[str, str] = {
     "timezone_aware": "时间缺少时区",
     "uuid_parsing": "编号格式不对",
     "extra_forbidden": "不接受这一项",
+    "string_pattern_mismatch": "格式不对",
 }
 # what the services say in their own words (shared/errors.py Invalid reasons), recognised by a
 # fragment; anything else is shown as a general refusal
@@ -45,6 +46,17 @@ PHRASES: tuple[tuple[str, str], ...] = (
     ("not in your", "不在您负责的范围内"),
     ("outside", "不在您负责的范围内"),
     ("already", "已经存在"),
+    # escalation chains (alerts) and accounts and passwords (identity)
+    ("steps go up the hierarchy", "各步须从低到高排列：村、乡镇、县、市、省"),
+    ("needs its township", "这一角色必须选择所属乡镇"),
+    ("needs its village", "村协管员必须选择所属村"),
+    ("is not a township of the county", "不是本县的乡镇"),
+    ("is not a village of the township", "不是所选乡镇的村"),
+    ("must be at least", "太短了"),
+    ("must mix at least", "须含大写字母、小写字母、数字、符号中的至少三种"),
+    ("contain the account's mobile", "不能包含手机号"),
+    ("must differ from the last", "不能与最近用过的密码相同"),
+    ("spaces or control", "不能含空格"),
 )
 
 

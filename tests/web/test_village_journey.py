@@ -318,9 +318,7 @@ def test_static_files_go_compressed_and_cached_and_pages_do_not(web_system: WebS
 @pytest.mark.parametrize(
     ("mobile", "role"),
     [
-        (COUNTY, "县食安办"),
         (DONGSHAN_OFFICE, "乡镇食安办"),
-        (OPS, "运维值班"),
     ],
 )
 def test_every_other_role_lands_on_its_start_page_and_not_on_the_villages(
@@ -337,5 +335,21 @@ def test_every_other_role_lands_on_its_start_page_and_not_on_the_villages(
         assert answer is not None and answer.status == 403
         assert "您没有权限做这件事" in page.locator("h1").inner_text()
         check_accessibility(page)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize(("mobile", "start"), [(COUNTY, "/county"), (OPS, "/ops")])
+def test_the_county_office_and_operations_land_on_their_own_pages_and_not_on_the_villages(
+    browser: Any, web_system: WebSystem, mobile: str, start: str
+) -> None:
+    context = desktop_context(browser, web_system.url)
+    page = context.new_page()
+    try:
+        sign_in(page, mobile)
+        assert page.url == web_system.url + start
+        answer = page.goto("/village/incidents/new")
+        assert answer is not None and answer.status == 403
+        assert "您没有权限做这件事" in page.locator("h1").inner_text()
     finally:
         context.close()
