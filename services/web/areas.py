@@ -10,11 +10,13 @@ from fastapi import APIRouter
 
 from services.web.auth.views import router as auth_router
 from services.web.home.views import router as home_router
+from services.web.township.views import router as township_router
 from services.web.village.views import router as village_router
 
-ROUTERS: tuple[APIRouter, ...] = (auth_router, home_router, village_router)
+ROUTERS: tuple[APIRouter, ...] = (auth_router, home_router, village_router, township_router)
 
 START_PAGES: dict[str, str] = {
     "village": "/village",
+    "township": "/township",
 }
 """Where each role lands after signing in; a role not listed gets the placeholder start page."""

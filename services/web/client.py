@@ -210,6 +210,7 @@ class ServiceClient:
 
     async def _json(self, session: WebSession, service: str, method: str, path: str, **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {session.access_token}", "Accept": "application/json"}
+        headers.update(kwargs.pop("headers", None) or {})
         response = await self._send(service, method, path, headers=headers, **kwargs)
         code = response.status_code
         if code == 401:  # revoked or ended at identity: this web session is over too (and the
@@ -240,11 +241,30 @@ class ServiceClient:
         clean = {key: value for key, value in params.items() if value is not None}
         return await self.call(session, service, "GET", path, params=clean)
 
-    async def post(self, session: WebSession, service: str, path: str, body: dict[str, Any]) -> Any:
-        return await self.call(session, service, "POST", path, json=body)
+    async def post(
+        self,
+        session: WebSession,
+        service: str,
+        path: str,
+        body: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        """`idempotency_key`: the form's own key, so a double submit or a retry makes one record."""
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return await self.call(session, service, "POST", path, json=body, headers=headers)
 
-    async def patch(self, session: WebSession, service: str, path: str, body: dict[str, Any]) -> Any:
-        return await self.call(session, service, "PATCH", path, json=body)
+    async def patch(
+        self,
+        session: WebSession,
+        service: str,
+        path: str,
+        body: dict[str, Any],
+        *,
+        idempotency_key: str | None = None,
+    ) -> Any:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return await self.call(session, service, "PATCH", path, json=body, headers=headers)
 
     async def delete(self, session: WebSession, service: str, path: str) -> Any:
         return await self.call(session, service, "DELETE", path)

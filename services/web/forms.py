@@ -36,6 +36,7 @@ REASONS: dict[str, str] = {
     "timezone_aware": "时间缺少时区",
     "uuid_parsing": "编号格式不对",
     "extra_forbidden": "不接受这一项",
+    "string_pattern_mismatch": "含有不允许的字符",
 }
 # what the services say in their own words (shared/errors.py Invalid reasons), recognised by a
 # fragment; anything else is shown as a general refusal

@@ -99,6 +99,15 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     },
     "health_status": {"certified": "有有效健康证", "expired": "健康证过期", "none": "无健康证"},
     "yes_no": {"true": "是", "false": "否"},
+    # the township office's register (registry)
+    "licence_kind": {"business_licence": "营业执照", "food_permit": "食品经营许可证"},
+    "licence_state": {"valid": "有效", "expiring": "即将到期", "expired": "已过期", "missing": "缺证"},
+    "certificate_state": {
+        "valid": "有效",
+        "expiring": "即将到期",
+        "expired": "已过期",
+        "missing": "无健康证",
+    },
 }
 
 

@@ -1,0 +1,326 @@
+"""Journey: the 东山镇 township office at a desk (1366x900) in a real headless chromium, against the
+whole system started as `shian up --demo` starts it.
+
+The register: search, filters (village, kind, status, risk, papers) and paging, checked against
+what the registry answers the same office; a business with its licences, staff and certificates;
+registering a business (the form's own checks and the registry's 422s shown on the field, the
+input kept; a double submit makes one record) and correcting it. Around it: another township's
+business is the Chinese 404 page; other roles get the 403 page; axe-core on every page.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from services.web.labels import now_beijing
+from tests.support.web import (
+    DEMO_PASSWORD,
+    DONGSHAN_INSPECTOR,
+    DONGSHAN_OFFICE,
+    SHANGCUN_COORDINATOR,
+    WebSystem,
+    check_accessibility,
+    csrf_of,
+    http_signed_in,
+    sign_in,
+)
+
+pytestmark = pytest.mark.e2e
+expect.set_options(timeout=15_000)
+DESK = {"width": 1366, "height": 900}
+XISHUI_OFFICE = "13800000101"
+DONGSHAN = "qingyun.dongshan"
+SHANGCUN = "qingyun.dongshan.shangcun"
+NANWAN = "qingyun.dongshan.nanwan"
+
+
+@pytest.fixture
+def desk(browser: Any, web_system: WebSystem) -> Any:
+    context = browser.new_context(
+        base_url=web_system.url, viewport=DESK, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def api(web_system: WebSystem, mobile: str) -> httpx.Client:
+    """The registry as `mobile` sees it, to check what the pages did."""
+    answer = httpx.post(
+        f"{web_system.urls['identity']}/sessions", json={"mobile": mobile, "password": DEMO_PASSWORD}
+    )
+    assert answer.status_code == 201, answer.text
+    token = answer.json()["access_token"]
+    return httpx.Client(
+        base_url=web_system.urls["registry"], headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+
+
+def register_via_api(
+    registry: httpx.Client, name: str, village: str = SHANGCUN, **more: Any
+) -> dict[str, Any]:
+    answer = registry.post(
+        "/businesses", json={"name": name, "kind": "catering", "village_id": village, **more}
+    )
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
+
+
+def rows(page: Any) -> list[str]:
+    return [text.strip() for text in page.locator("table tbody tr td:first-child").all_inner_texts()]
+
+
+def test_the_office_searches_filters_and_pages_through_its_register(desk: Any, web_system: WebSystem) -> None:
+    registry = api(web_system, DONGSHAN_OFFICE)
+    tag = uuid.uuid4().hex[:6]
+    today = now_beijing().date()
+    # papers that expire within the warning window, and enough businesses in 南湾村 for two pages
+    expiring = register_via_api(
+        registry,
+        f"南湾{tag}号饭庄",
+        NANWAN,
+        food_permit={
+            "number": f"JY{tag}",
+            "issued_on": (today - timedelta(days=1800)).isoformat(),
+            "expires_on": (today + timedelta(days=10)).isoformat(),
+        },
+    )
+    for index in range(21):
+        register_via_api(registry, f"南湾{tag}小吃{index:02d}", NANWAN)
+
+    sign_in(desk, DONGSHAN_OFFICE)
+    assert desk.url.endswith("/township/businesses")
+    expect(desk.get_by_role("heading", level=1)).to_have_text("东山镇经营主体登记")
+    total = registry.get("/businesses", params={"limit": 1}).json()["total"]
+    assert f"共 {total} 家" in desk.locator("#register-count").inner_text()
+    body = desk.locator("main").inner_text()
+    assert "西水" not in body  # another township's businesses are not in this register
+    assert "catering" not in body and "active" not in body  # codes never shown
+    check_accessibility(desk)
+
+    # search: text in the name
+    desk.get_by_label("名称、经营者、地址或证号").fill(f"南湾{tag}")
+    desk.get_by_role("button", name="查找").click()
+    desk.wait_for_url(f"**q=*{tag}*")
+    expect(desk.locator("#register-count")).to_contain_text("共 22 家，第 1 / 2 页")
+    assert len(rows(desk)) == 20
+    first_page = set(rows(desk))
+    desk.get_by_role("link", name="下一页").click()
+    desk.wait_for_url("**page=2*")
+    second_page = set(rows(desk))
+    assert len(second_page) == 2 and not first_page & second_page
+    assert desk.get_by_label("名称、经营者、地址或证号").input_value() == f"南湾{tag}"  # filters kept
+    check_accessibility(desk)
+
+    # filters: papers expiring soon, in 南湾村
+    desk.get_by_role("link", name="清除条件").click()
+    desk.get_by_label("所在村").select_option(NANWAN)
+    desk.get_by_label("证照").select_option("expiring")
+    desk.get_by_role("button", name="查找").click()
+    desk.wait_for_url("**licence_state=expiring*")
+    expected = registry.get("/businesses", params={"village_id": NANWAN, "licence_state": "expiring"}).json()
+    assert sorted(rows(desk)) == sorted(item["name"] for item in expected["items"])
+    assert expiring["name"] in rows(desk)
+    assert desk.get_by_label("证照").input_value() == "expiring"
+
+    # kind, status and risk together: the registry's own answer, row for row
+    desk.get_by_role("link", name="清除条件").click()
+    desk.get_by_label("类别").select_option("school_canteen")
+    desk.get_by_label("状态").select_option("active")
+    desk.get_by_role("button", name="查找").click()
+    desk.wait_for_url("**kind=school_canteen*")
+    expected = registry.get("/businesses", params={"kind": "school_canteen", "status": "active"}).json()
+    assert expected["total"] >= 2
+    assert sorted(rows(desk)) == sorted(item["name"] for item in expected["items"])
+    assert "学校食堂" in desk.locator("tbody").inner_text()
+    risk = expected["items"][0]["risk_level"]
+    desk.get_by_label("风险等级").select_option(risk)
+    desk.get_by_role("button", name="查找").click()
+    desk.wait_for_url(f"**risk_level={risk}*")
+    expected = registry.get(
+        "/businesses", params={"kind": "school_canteen", "status": "active", "risk_level": risk}
+    ).json()
+    assert sorted(rows(desk)) == sorted(item["name"] for item in expected["items"])
+
+    # a hand-edited address: unknown values are dropped, never a 500
+    answer = desk.goto(
+        "/township/businesses?kind=<script>&village_id=qingyun.xishui.hecun&page=-3&q=" + "x" * 500
+    )
+    assert answer is not None and answer.status == 200
+    assert desk.get_by_label("类别").input_value() == ""
+    assert desk.get_by_label("所在村").input_value() == ""
+
+
+def test_the_office_opens_a_business_with_its_licences_staff_and_certificates(
+    desk: Any, web_system: WebSystem
+) -> None:
+    registry = api(web_system, DONGSHAN_OFFICE)
+    today = now_beijing().date()
+    tag = uuid.uuid4().hex[:6]
+    business = register_via_api(
+        registry,
+        f"东山{tag}酒家",
+        operator="周海涛",
+        business_licence={
+            "number": f"91{tag}",
+            "issued_on": (today - timedelta(days=400)).isoformat(),
+            "expires_on": (today + timedelta(days=3000)).isoformat(),
+        },
+    )
+    cook = registry.post(
+        f"/businesses/{business['id']}/staff",
+        json={
+            "name": "王大厨",
+            "position": "厨师",
+            "certificate": {"number": f"JK{tag}", "issued_on": (today - timedelta(days=370)).isoformat()},
+        },
+    )
+    assert cook.status_code == 201, cook.text
+    helper = registry.post(f"/businesses/{business['id']}/staff", json={"name": "李帮厨", "position": "帮厨"})
+    assert helper.status_code == 201, helper.text
+
+    sign_in(desk, DONGSHAN_OFFICE)
+    desk.get_by_label("名称、经营者、地址或证号").fill(tag)
+    desk.get_by_role("button", name="查找").click()
+    desk.get_by_role("link", name=f"东山{tag}酒家").click()
+    desk.wait_for_url(f"**/township/businesses/{business['id']}")
+    main = desk.locator("main").inner_text()
+    assert "周海涛" in main and "餐饮服务" in main and "上村" in main
+    licences = desk.locator("table[aria-labelledby=licences-title]").inner_text()
+    assert "营业执照" in licences and f"91{tag}" in licences
+    staff = desk.locator("table[aria-labelledby=staff-title]").inner_text()
+    states = {
+        member["name"]: member["certificate_state"]
+        for member in registry.get(f"/businesses/{business['id']}/staff").json()
+    }
+    words = {"valid": "有效", "expiring": "即将到期", "expired": "已过期", "missing": "无健康证"}
+    assert "王大厨" in staff and f"JK{tag}" in staff and words[states["王大厨"]] in staff
+    assert "李帮厨" in staff and states["李帮厨"] == "missing" and "无健康证" in staff
+    assert "missing" not in main and "business_licence" not in main
+    check_accessibility(desk)
+
+
+def test_the_office_registers_a_business_and_corrects_it(desk: Any, web_system: WebSystem) -> None:
+    registry = api(web_system, DONGSHAN_OFFICE)
+    tag = uuid.uuid4().hex[:6]
+    today = now_beijing().date()
+    sign_in(desk, DONGSHAN_OFFICE)
+    desk.get_by_role("link", name="登记经营主体").click()
+    desk.wait_for_url("**/township/businesses/new")
+    check_accessibility(desk)
+
+    # the form's own checks: a missing name, a licence that ends before it was issued
+    desk.get_by_label("类别").select_option("catering")
+    desk.get_by_label("所在村").select_option(SHANGCUN)
+    desk.get_by_label("经营者").fill("孙红霞")
+    desk.get_by_label("营业执照号").fill(f"91{tag}")
+    desk.get_by_label("营业执照发证日期").fill(today.isoformat())
+    desk.get_by_label("营业执照有效期至").fill((today - timedelta(days=1)).isoformat())
+    desk.get_by_role("button", name="登记", exact=True).click()
+    alert = desk.get_by_role("alert")
+    alert.wait_for()
+    assert "名称" in alert.inner_text() and "营业执照有效期至" in alert.inner_text()
+    assert "不能早于发证日期" in desk.locator("#e-bl_expires_on").inner_text()
+    assert desk.get_by_label("经营者").input_value() == "孙红霞"
+    assert desk.get_by_label("所在村").input_value() == SHANGCUN
+    check_accessibility(desk)
+
+    # the registry's own refusal (a licence number it does not accept), shown on the field
+    desk.get_by_label("名称").fill(f"上村{tag}土菜馆")
+    desk.get_by_label("营业执照号").fill("91 #!")
+    desk.get_by_label("营业执照有效期至").fill((today + timedelta(days=1800)).isoformat())
+    with desk.expect_response(lambda r: r.request.method == "POST") as info:
+        desk.get_by_role("button", name="登记", exact=True).click()
+    assert info.value.status == 422
+    assert "营业执照号" in desk.locator("#e-bl_number").inner_text()
+    assert desk.get_by_label("名称").input_value() == f"上村{tag}土菜馆"
+    assert registry.get("/businesses", params={"q": tag}).json()["total"] == 0  # nothing half-written
+
+    desk.get_by_label("营业执照号").fill(f"91{tag}")
+    desk.get_by_role("button", name="登记", exact=True).click()
+    desk.wait_for_url("**/township/businesses/*?saved=registered")
+    assert "已登记" in desk.get_by_role("status").first.inner_text()
+    (stored,) = registry.get("/businesses", params={"q": tag}).json()["items"]
+    assert stored["name"] == f"上村{tag}土菜馆" and stored["village_id"] == SHANGCUN
+    assert stored["operator"] == "孙红霞" and stored["kind"] == "catering"
+    assert [(lic["kind"], lic["number"]) for lic in stored["licences"]] == [("business_licence", f"91{tag}")]
+    check_accessibility(desk)
+
+    # correct it: an emptied name is refused on the field; then a new operator and village
+    desk.get_by_role("link", name="修改登记信息").click()
+    desk.wait_for_url("**/edit")
+    check_accessibility(desk)
+    desk.get_by_label("名称").fill("")
+    desk.get_by_label("经营者").fill("马永福")
+    desk.get_by_role("button", name="保存修改").click()
+    desk.get_by_role("alert").wait_for()
+    assert "名称" in desk.locator("#e-name").inner_text()
+    assert desk.get_by_label("经营者").input_value() == "马永福"
+    desk.get_by_label("名称").fill(f"上村{tag}土菜馆")
+    desk.get_by_label("所在村").select_option(NANWAN)
+    desk.get_by_role("button", name="保存修改").click()
+    desk.wait_for_url("**?saved=corrected")
+    assert "南湾村" in desk.locator("main").inner_text()
+    now = registry.get(f"/businesses/{stored['id']}").json()
+    assert now["operator"] == "马永福" and now["village_id"] == NANWAN and now["name"] == f"上村{tag}土菜馆"
+
+
+def test_a_form_sent_twice_registers_one_business(web_system: WebSystem) -> None:
+    """The same form posted twice (a double click past the script, a retry after a dropped answer)
+    carries the same idempotency key: one business."""
+    tag = uuid.uuid4().hex[:6]
+    http = http_signed_in(web_system.url, DONGSHAN_OFFICE)
+    try:
+        form = http.get("/township/businesses/new").text
+        key = form.split('name="idempotency_key" value="')[1].split('"')[0]
+        data = {
+            "csrf_token": csrf_of(form),
+            "idempotency_key": key,
+            "name": f"下村{tag}面馆",
+            "kind": "catering",
+            "village_id": "qingyun.dongshan.xiacun",
+        }
+        answers = [http.post("/township/businesses", data=data) for _ in range(2)]
+    finally:
+        http.close()
+    assert [answer.status_code for answer in answers] == [303, 303]
+    assert answers[0].headers["location"] == answers[1].headers["location"]
+    assert api(web_system, DONGSHAN_OFFICE).get("/businesses", params={"q": tag}).json()["total"] == 1
+
+
+def test_another_townships_business_is_the_chinese_not_found_page(desk: Any, web_system: WebSystem) -> None:
+    other = register_via_api(
+        api(web_system, XISHUI_OFFICE), f"河村{uuid.uuid4().hex[:6]}饭店", "qingyun.xishui.hecun"
+    )
+    sign_in(desk, DONGSHAN_OFFICE)
+    for path in (
+        f"/township/businesses/{other['id']}",
+        f"/township/businesses/{other['id']}/edit",
+        "/township/businesses/not-an-id",
+    ):
+        answer = desk.goto(path)
+        assert answer is not None and answer.status == 404, path
+        assert "找不到这个页面或记录" in desk.locator("h1").inner_text()
+        assert other["name"] not in desk.content()
+    check_accessibility(desk)
+    # and a correction posted to it changes nothing
+    token = csrf_of(desk.content())
+    forged = desk.request.post(
+        f"/township/businesses/{other['id']}", form={"csrf_token": token, "name": "改名", "kind": "catering"}
+    )
+    assert forged.status == 404
+    assert api(web_system, XISHUI_OFFICE).get(f"/businesses/{other['id']}").json()["name"] == other["name"]
+
+
+@pytest.mark.parametrize("mobile", [SHANGCUN_COORDINATOR, DONGSHAN_INSPECTOR])
+def test_other_roles_get_the_forbidden_page(desk: Any, mobile: str) -> None:
+    sign_in(desk, mobile)
+    answer = desk.goto("/township/businesses")
+    assert answer is not None and answer.status == 403
+    assert "您没有权限做这件事" in desk.locator("h1").inner_text()
