@@ -324,3 +324,89 @@ def test_other_roles_get_the_forbidden_page(desk: Any, mobile: str) -> None:
     answer = desk.goto("/township/businesses")
     assert answer is not None and answer.status == 403
     assert "您没有权限做这件事" in desk.locator("h1").inner_text()
+
+
+def ledger_csv(tag: str) -> str:
+    """A ledger as a township keeps it: Chinese headers, three good rows and three bad ones."""
+    lines = [
+        "名称,类型,所在村,经营者,地址,营业执照号,营业执照发证日期,营业执照有效期至",
+        f"{tag}甲餐馆,餐饮单位,上村,王一,上村1号,91A{tag},2024-03-01,2030-03-01",
+        f"{tag}乙小卖部,杂货店,下村,王二,下村2号,,,",
+        f"{tag}丙作坊,小作坊,北坡村,王三,北坡村3号,,,",
+        f"{tag}丁饭店,餐饮单位,河村,王四,河村4号,,,",  # 河村 is 西水乡's
+        ",餐饮单位,上村,王五,上村5号,,,",  # no name
+        f"{tag}戊面馆,餐饮单位,南湾村,王六,南湾村6号,91A{tag},2024-03-01,2030-03-01",  # a number used above
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def test_the_office_imports_a_ledger_and_sees_the_rejected_rows(
+    desk: Any, web_system: WebSystem, tmp_path: Any
+) -> None:
+    registry = api(web_system, DONGSHAN_OFFICE)
+    tag = uuid.uuid4().hex[:6]
+    ledger = tmp_path / "台账.csv"
+    ledger.write_text(ledger_csv(tag), encoding="utf-8")
+    sign_in(desk, DONGSHAN_OFFICE)
+    desk.get_by_role("link", name="导入台账").click()
+    desk.wait_for_url("**/township/imports/new")
+    check_accessibility(desk)
+
+    # a file that is not a ledger: refused, said on the field
+    (tmp_path / "notes.txt").write_text("x", encoding="utf-8")
+    desk.get_by_label("台账文件").set_input_files(str(tmp_path / "notes.txt"))
+    desk.get_by_role("button", name="开始导入").click()
+    expect(desk.locator("#e-file")).to_contain_text("只能导入 CSV 或 XLSX 文件")
+    check_accessibility(desk)
+
+    # the ledger: progress is followed by polling until the registry's report is shown
+    desk.get_by_label("台账文件").set_input_files(str(ledger))
+    desk.get_by_role("button", name="开始导入").click()
+    desk.wait_for_url("**/township/imports/*")
+    result = desk.locator("#import-result")
+    expect(result).to_contain_text("导入完成：6 行中导入 3 家，3 行未通过", timeout=60_000)
+    rejected = desk.locator("table[aria-labelledby=rejected-title]").inner_text()
+    assert "第 5 行" in rejected and "本乡镇没有这个村：河村" in rejected
+    assert "第 6 行" in rejected and "名称" in rejected and "必须填写" in rejected
+    assert "第 7 行" in rejected and "营业执照号" in rejected and "与第 2 行的证号重复" in rejected
+    assert "unknown" not in rejected and "required" not in rejected
+    check_accessibility(desk)
+    names = sorted(item["name"] for item in registry.get("/businesses", params={"q": tag}).json()["items"])
+    assert names == sorted([f"{tag}甲餐馆", f"{tag}乙小卖部", f"{tag}丙作坊"])
+
+    # every rejection, as CSV, passed through from the registry
+    with desk.expect_download() as info:
+        desk.get_by_role("link", name="下载全部未通过的行（CSV）").click()
+    content = tmp_path / "rejections.csv"
+    info.value.save_as(content)
+    text = content.read_text(encoding="utf-8-sig")
+    assert "河村" in text and text.count("\n") >= 4
+
+    # the job is the office's own: another office gets the 404 page
+    job = desk.url
+    other = desk.context.browser.new_context(base_url=web_system.url, viewport=DESK)
+    try:
+        stranger = other.new_page()
+        sign_in(stranger, XISHUI_OFFICE)
+        for path in (job, job + "/status", job + "/rejections.csv"):
+            answer = stranger.goto(path)
+            assert answer is not None and answer.status == 404, path
+    finally:
+        other.close()
+
+
+def test_a_file_the_registry_refuses_as_a_whole_imports_nothing(
+    desk: Any, web_system: WebSystem, tmp_path: Any
+) -> None:
+    ledger = tmp_path / "旧台账.csv"
+    ledger.write_text("店名,老板\n某某饭店,张三\n", encoding="utf-8")
+    before = api(web_system, DONGSHAN_OFFICE).get("/businesses", params={"limit": 1}).json()["total"]
+    sign_in(desk, DONGSHAN_OFFICE)
+    desk.goto("/township/imports/new")
+    desk.get_by_label("台账文件").set_input_files(str(ledger))
+    desk.get_by_role("button", name="开始导入").click()
+    alert = desk.get_by_role("alert")
+    expect(alert).to_contain_text("文件未被接受", timeout=60_000)
+    assert "缺少这些列" in alert.inner_text() or "无法识别的列" in alert.inner_text()
+    check_accessibility(desk)
+    assert api(web_system, DONGSHAN_OFFICE).get("/businesses", params={"limit": 1}).json()["total"] == before

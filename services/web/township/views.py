@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.responses import RedirectResponse, Response
@@ -15,7 +15,8 @@ from services.web.deps import ClientDep, role
 from services.web.forms import Form
 from services.web.session import WebSession
 from services.web.templating import page
-from services.web.township import service
+from services.web.township import imports, service
+from services.web.township.streaming import stream_file
 
 router = APIRouter(prefix="/township")
 Office = Annotated[WebSession, Depends(role("township"))]
@@ -150,4 +151,92 @@ async def correct_business(
         villages=villages,
         key=key,
         business=current,
+    )
+
+
+# -- importing a ledger ------------------------------------------------------------------------
+
+
+def _jobs(request: Request) -> imports.Jobs:
+    return imports.Jobs(request.app.state.web.redis, request.app.state.settings.stream_prefix)
+
+
+@router.get("/imports/new")
+async def import_form(request: Request, session: Office) -> Response:
+    return page(request, "township/import_form.html", problem="")
+
+
+@router.post("/imports", max_body_size=imports.MAX_BYTES + 64 * 1024)
+async def start_import(request: Request, session: Office, client: ClientDep) -> Response:
+    """Keeps the file and hands it to a task; the browser goes at once to the page that follows it."""
+    data = await request.form()
+    upload = data.get("file")
+    problem = ""
+    fmt = imports.format_of(getattr(upload, "filename", None) or "") if upload is not None else None
+    if isinstance(upload, str) or upload is None or not getattr(upload, "filename", ""):
+        problem = "请选择要导入的台账文件"
+    elif fmt is None:
+        problem = "只能导入 CSV 或 XLSX 文件"
+    else:
+        try:
+            source, size = await imports.spool(upload)
+        except ValueError:
+            problem = "文件太大，最大 32 MB"
+        else:
+            if size == 0:
+                source.close()
+                problem = "文件是空的"
+    if problem or fmt is None:
+        return page(
+            request, "township/import_form.html", status.HTTP_422_UNPROCESSABLE_CONTENT, problem=problem
+        )
+    job_id = imports.new_id()
+    jobs = _jobs(request)
+    dry_run = data.get("dry_run") == "1"
+    await jobs.save(
+        job_id,
+        {
+            "owner": session.user.account_id,
+            "format": fmt,
+            "dry_run": dry_run,
+            "size": size,
+            "state": "uploading",
+            "sent": 0,
+        },
+    )
+    imports.start(jobs, client, session, job_id, source, size, fmt, dry_run)
+    return RedirectResponse(f"/township/imports/{job_id}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+async def _job(request: Request, session: WebSession, job_id: str) -> dict[str, Any]:
+    if not imports.JOB_ID.match(job_id):
+        raise NotFound()
+    job = await _jobs(request).load(job_id, session.user.account_id)
+    if job is None:
+        raise NotFound()
+    return job
+
+
+@router.get("/imports/{job_id}")
+async def import_page(request: Request, job_id: str, session: Office) -> Response:
+    job = await _job(request, session, job_id)
+    return page(request, "township/import.html", job=job, job_id=job_id, imports=imports)
+
+
+@router.get("/imports/{job_id}/status")
+async def import_status(request: Request, job_id: str, session: Office) -> Response:
+    """The htmx fragment the import page polls: progress until the registry has answered."""
+    job = await _job(request, session, job_id)
+    return page(request, "township/_import_status.html", job=job, job_id=job_id, imports=imports)
+
+
+@router.get("/imports/{job_id}/rejections.csv")
+async def import_rejections(request: Request, job_id: str, session: Office, client: ClientDep) -> Response:
+    """Every rejected row as CSV, from the registry, passed on as it arrives."""
+    job = await _job(request, session, job_id)
+    import_id = (job.get("report") or {}).get("import_id")
+    if not import_id:
+        raise NotFound()
+    return await stream_file(
+        client, session, "registry", f"/imports/{_record_id(import_id)}/rejections.csv", "未导入的行.csv"
     )
