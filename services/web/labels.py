@@ -108,6 +108,18 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "expired": "已过期",
         "missing": "无健康证",
     },
+    # rectification orders and inspections (inspection)
+    "severity": {"general": "一般项", "key": "关键项", "critical": "严重项"},
+    "order_status": {"open": "整改中", "verified": "已复查合格"},
+    "inspection_kind": {
+        "routine": "日常检查",
+        "campaign": "专项检查",
+        "complaint_followup": "投诉核查",
+        "reinspection": "整改复查",
+        "school": "校园检查",
+        "holiday": "节日检查",
+        "joint": "联合检查",
+    },
 }
 
 

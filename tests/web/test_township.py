@@ -410,3 +410,114 @@ def test_a_file_the_registry_refuses_as_a_whole_imports_nothing(
     assert "缺少这些列" in alert.inner_text() or "无法识别的列" in alert.inner_text()
     check_accessibility(desk)
     assert api(web_system, DONGSHAN_OFFICE).get("/businesses", params={"limit": 1}).json()["total"] == before
+
+
+def inspect(
+    web_system: WebSystem, business_id: str, days_ago: int, fail: tuple[str, ...], kind: str = "routine"
+) -> dict[str, Any]:
+    """The township's inspector records an inspection (as the inspector's app does), once the
+    inspection service has heard of the business."""
+    from services.inspection.checklists import templates
+    from tests.support.waiting import wait_for
+
+    at = now_beijing() - timedelta(days=days_ago)
+    template = templates.template_for("catering", on=at.date())
+    assert template is not None
+    items = [
+        {"code": item.code, "result": "fail" if item.code in fail else "pass"} for item in template.items
+    ]
+    token = httpx.post(
+        f"{web_system.urls['identity']}/sessions",
+        json={"mobile": DONGSHAN_INSPECTOR, "password": DEMO_PASSWORD},
+    ).json()["access_token"]
+
+    def record() -> dict[str, Any] | None:
+        answer = httpx.post(
+            f"{web_system.urls['inspection']}/inspections",
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "business_id": business_id,
+                "kind": kind,
+                "inspected_at": at.isoformat(),
+                "inspectors": ["赵检查", "钱检查"],
+                "items": items,
+            },
+        )
+        if answer.status_code == 422 and "unknown business" in answer.text:
+            return None
+        assert answer.status_code == 201, answer.text
+        return dict(answer.json())
+
+    return wait_for(record, timeout=20, what="the inspection service to know the business")
+
+
+def checklist_codes() -> tuple[str, str]:
+    """A key item (7 days to put right) and a general one (15 days) of the catering checklist."""
+    from services.inspection.checklists import templates
+
+    template = templates.template_for("catering", on=now_beijing().date())
+    assert template is not None
+    key = next(item.code for item in template.items if item.key)
+    general = next(item.code for item in template.items if not item.key)
+    return key, general
+
+
+def test_the_office_follows_rectification_orders_nearest_deadline_first(
+    desk: Any, web_system: WebSystem
+) -> None:
+    registry = api(web_system, DONGSHAN_OFFICE)
+    tag = uuid.uuid4().hex[:6]
+    late = register_via_api(registry, f"{tag}迟改饭店")
+    fresh = register_via_api(registry, f"{tag}新查餐馆")
+    key, general = checklist_codes()
+    found = inspect(web_system, late["id"], 20, (key, general))  # 7 and 15 days: both past
+    inspect(web_system, fresh["id"], 0, (general,))  # 15 days from today
+    # the key item is put right: a re-inspection today verifies its order, late
+    again = inspect(web_system, late["id"], 0, (general,), kind="reinspection")
+
+    sign_in(desk, DONGSHAN_OFFICE)
+    desk.get_by_role("link", name="整改督办").click()
+    desk.wait_for_url("**/township/rectifications")
+    check_accessibility(desk)
+    inspection = httpx.Client(
+        base_url=web_system.urls["inspection"], headers=dict(registry.headers), timeout=30
+    )
+    expected = inspection.get("/rectifications", params={"status": "open"}).json()["items"]
+    rows_text = desk.locator("tbody tr").all_inner_texts()
+    assert len(rows_text) == len(expected)
+    # nearest deadline first, as the service orders them; ours among them, the late one marked
+    ours = [text for text in rows_text if tag in text]
+    assert len(ours) == 2
+    assert f"{tag}迟改饭店" in ours[0] and "已逾期 5 天" in ours[0] and "一般项" in ours[0]
+    assert f"{tag}新查餐馆" in ours[1] and "还剩 15 天" in ours[1]
+    assert rows_text.index(ours[0]) < rows_text.index(ours[1])
+
+    desk.get_by_role("link", name="已逾期").click()
+    desk.wait_for_url("**state=overdue")
+    overdue_rows = desk.locator("tbody tr").all_inner_texts()
+    assert any(f"{tag}迟改饭店" in text for text in overdue_rows)
+    assert not any(f"{tag}新查餐馆" in text for text in overdue_rows)
+
+    desk.get_by_role("link", name="已复查合格").click()
+    desk.wait_for_url("**state=verified")
+    verified = [
+        order for order in inspection.get("/rectifications", params={"status": "verified"}).json()["items"]
+    ]
+    (order,) = [item for item in verified if item["business_id"] == late["id"]]
+    assert order["verified_by_inspection"] == again["id"] and order["inspection_id"] == found["id"]
+    desk.locator(f"a[href='/township/rectifications/{order['id']}']").click()
+    desk.wait_for_url(f"**/township/rectifications/{order['id']}")
+    text = desk.locator("main").inner_text()
+    assert "已复查合格" in text and "关键项" in text and "整改复查" in text and "超过期限" in text
+    assert "赵检查、钱检查" in text
+    check_accessibility(desk)
+
+    # another township's office cannot open it
+    other = desk.context.browser.new_context(base_url=web_system.url, viewport=DESK)
+    try:
+        stranger = other.new_page()
+        sign_in(stranger, XISHUI_OFFICE)
+        answer = stranger.goto(f"/township/rectifications/{order['id']}")
+        assert answer is not None and answer.status == 404
+    finally:
+        other.close()

@@ -15,7 +15,7 @@ from services.web.deps import ClientDep, role
 from services.web.forms import Form
 from services.web.session import WebSession
 from services.web.templating import page
-from services.web.township import imports, service
+from services.web.township import imports, rectification, service
 from services.web.township.streaming import stream_file
 
 router = APIRouter(prefix="/township")
@@ -240,3 +240,35 @@ async def import_rejections(request: Request, job_id: str, session: Office, clie
     return await stream_file(
         client, session, "registry", f"/imports/{_record_id(import_id)}/rejections.csv", "未导入的行.csv"
     )
+
+
+# -- rectification orders ----------------------------------------------------------------------
+
+
+@router.get("/rectifications")
+async def rectifications(request: Request, session: Office, client: ClientDep) -> Response:
+    state = request.query_params.get("state", "open")
+    state = state if state in rectification.STATES or state == "all" else "open"
+    number = service.page_number(request.query_params.get("page"))
+    items, total, names = await rectification.orders(client, session, state, number)
+    if state == "overdue":
+        total = len(items)
+    return page(
+        request,
+        "township/rectifications.html",
+        orders=items,
+        total=total,
+        names=names,
+        state=state,
+        states=rectification.STATES,
+        page_number=number,
+        pages=max(1, -(-total // rectification.PAGE_SIZE)),
+    )
+
+
+@router.get("/rectifications/{order_id}")
+async def rectification_order(
+    request: Request, order_id: str, session: Office, client: ClientDep
+) -> Response:
+    found = await rectification.order(client, session, _record_id(order_id))
+    return page(request, "township/rectification.html", order=found)
