@@ -120,6 +120,15 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "holiday": "节日检查",
         "joint": "联合检查",
     },
+    # complaints (inspection)
+    "complaint_channel": {"phone": "电话", "web": "网络", "walk_in": "来访"},
+    "complaint_kind": {"complaint": "投诉", "report": "举报"},
+    "complaint_status": {
+        "received": "待受理",
+        "accepted": "已受理",
+        "refused": "不予受理",
+        "closed": "已办结",
+    },
 }
 
 

@@ -521,3 +521,94 @@ def test_the_office_follows_rectification_orders_nearest_deadline_first(
         assert answer is not None and answer.status == 404
     finally:
         other.close()
+
+
+def chinese_date(value: str) -> str:
+    from datetime import date
+
+    day = date.fromisoformat(value)
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def test_the_office_takes_a_complaint_from_intake_to_closure_with_its_working_day_deadlines(
+    desk: Any, web_system: WebSystem
+) -> None:
+    registry = api(web_system, DONGSHAN_OFFICE)
+    tag = uuid.uuid4().hex[:6]
+    business = register_via_api(registry, f"{tag}夜市烧烤")
+    inspection = httpx.Client(
+        base_url=web_system.urls["inspection"], headers=dict(registry.headers), timeout=30
+    )
+    sign_in(desk, DONGSHAN_OFFICE)
+    desk.get_by_role("link", name="投诉举报").click()
+    desk.wait_for_url("**/township/complaints")
+    check_accessibility(desk)
+    desk.get_by_role("link", name="登记投诉举报").click()
+    desk.wait_for_url("**/township/complaints/new")
+    check_accessibility(desk)
+
+    # refused by the form: no content; a time in the future; what was typed stays
+    desk.get_by_label("来源渠道").select_option("phone")
+    desk.get_by_label("涉及的经营主体").select_option(business["id"])
+    desk.get_by_label("投诉人").fill("周先生")
+    desk.get_by_label("收到时间").fill((now_beijing() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))
+    desk.get_by_role("button", name="登记", exact=True).click()
+    alert = desk.get_by_role("alert")
+    alert.wait_for()
+    assert "投诉内容" in alert.inner_text() and "收到时间" in alert.inner_text()
+    assert "不能晚于现在" in desk.locator("#e-received_at").inner_text()
+    assert desk.get_by_label("投诉人").input_value() == "周先生"
+    assert desk.get_by_label("涉及的经营主体").input_value() == business["id"]
+    check_accessibility(desk)
+
+    received = now_beijing() - timedelta(days=12)
+    desk.get_by_label("收到时间").fill(received.strftime("%Y-%m-%dT%H:%M"))
+    desk.get_by_label("投诉内容").fill(f"{tag}烧烤摊食材露天堆放，吃后腹泻")
+    desk.get_by_role("button", name="登记", exact=True).click()
+    desk.wait_for_url("**/township/complaints/*?saved=received")
+    complaint_id = desk.url.split("/complaints/")[1].split("?")[0]
+    stored = inspection.get(f"/complaints/{complaint_id}").json()
+    assert stored["status"] == "received" and stored["business_id"] == business["id"]
+    assert stored["channel"] == "phone" and stored["complainant"] == "周先生"
+    # the deadlines as the service set them in working days, shown against today
+    assert chinese_date(stored["accept_due"]) in desk.locator("#accept-due").inner_text()
+    assert chinese_date(stored["verify_due"]) in desk.locator("#verify-due").inner_text()
+    from datetime import date
+
+    late_by = (now_beijing().date() - date.fromisoformat(stored["accept_due"])).days
+    assert late_by > 0  # 12 days ago: past 7 working days
+    assert (
+        f"受理期限 {chinese_date(stored['accept_due'])}（7 个工作日），已超期 {late_by} 天"
+        in desk.locator("#due-now").inner_text()
+    )
+    check_accessibility(desk)
+
+    # refusing needs a reason (said on the field); then accepted
+    desk.get_by_label("不予受理", exact=True).check()
+    desk.get_by_role("button", name="提交决定").click()
+    expect(desk.locator("#e-reason")).to_contain_text("不予受理时必须写明理由")
+    assert inspection.get(f"/complaints/{complaint_id}").json()["status"] == "received"
+    desk.get_by_label("受理", exact=True).check()
+    desk.get_by_role("button", name="提交决定").click()
+    desk.wait_for_url("**?saved=decided")
+    assert "核查办结期限" in desk.locator("#due-now").inner_text()
+
+    # assigned (an empty name refused on the field), then closed with the result
+    desk.get_by_role("button", name="指派").click()
+    expect(desk.locator("#e-assignee")).to_contain_text("必须填写")
+    desk.get_by_role("textbox", name="承办检查员").fill("东山镇检查员")
+    desk.get_by_role("button", name="指派").click()
+    desk.wait_for_url("**?saved=assigned")
+    desk.get_by_label("办理结果").fill("现场核查属实，责令整改，食材已改为冷藏")
+    desk.get_by_role("button", name="办结").click()
+    desk.wait_for_url("**?saved=closed")
+    check_accessibility(desk)
+    done = inspection.get(f"/complaints/{complaint_id}").json()
+    assert done["status"] == "closed" and done["assignee"] == "东山镇检查员"
+    assert done["result"] == "现场核查属实，责令整改，食材已改为冷藏"
+    assert "已办结" in desk.locator("h1").inner_text()
+
+    # the list shows it under 已办结
+    desk.goto("/township/complaints?status=closed")
+    assert any(tag in text for text in desk.locator("tbody tr").all_inner_texts())
+    check_accessibility(desk)

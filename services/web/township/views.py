@@ -13,9 +13,10 @@ from fastapi.responses import RedirectResponse, Response
 from services.web.client import NotFound, Refused
 from services.web.deps import ClientDep, role
 from services.web.forms import Form
+from services.web.labels import VOCABULARIES, now_beijing
 from services.web.session import WebSession
 from services.web.templating import page
-from services.web.township import imports, rectification, service
+from services.web.township import complaints, imports, rectification, service
 from services.web.township.streaming import stream_file
 
 router = APIRouter(prefix="/township")
@@ -272,3 +273,137 @@ async def rectification_order(
 ) -> Response:
     found = await rectification.order(client, session, _record_id(order_id))
     return page(request, "township/rectification.html", order=found)
+
+
+# -- complaints --------------------------------------------------------------------------------
+
+
+@router.get("/complaints")
+async def complaint_list(request: Request, session: Office, client: ClientDep) -> Response:
+    status_ = request.query_params.get("status", "")
+    status_ = status_ if status_ in VOCABULARIES["complaint_status"] else ""
+    number = service.page_number(request.query_params.get("page"))
+    items, total = await complaints.listing(client, session, status_, (number - 1) * 50, 50)
+    return page(
+        request,
+        "township/complaints.html",
+        complaints=items,
+        total=total,
+        status_filter=status_,
+        page_number=number,
+        pages=max(1, -(-total // 50)),
+    )
+
+
+@router.get("/complaints/new")
+async def complaint_form(request: Request, session: Office, client: ClientDep) -> Response:
+    return page(
+        request,
+        "township/complaint_form.html",
+        form=Form(values={"kind": "complaint"}),
+        labels=complaints.LABELS,
+        businesses=await complaints.businesses(client, session),
+        key=uuid.uuid4().hex,
+    )
+
+
+@router.post("/complaints")
+async def take_in_complaint(request: Request, session: Office, client: ClientDep) -> Response:
+    data = await request.form()
+    form = Form.read(data, complaints.INTAKE_FIELDS)
+    key = _key(data)
+    known = await complaints.businesses(client, session)
+    body = complaints.intake_body(form, known, now_beijing())
+    if body is not None:
+        try:
+            created = await client.post(session, "inspection", "/complaints", body, idempotency_key=key)
+        except Refused as refused:
+            form.refused(refused.errors, complaints.SERVICE_FIELDS, complaints.LABELS)
+        else:
+            return RedirectResponse(
+                f"/township/complaints/{created['id']}?saved=received", status_code=status.HTTP_303_SEE_OTHER
+            )
+    return page(
+        request,
+        "township/complaint_form.html",
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        form=form,
+        labels=complaints.LABELS,
+        businesses=known,
+        key=key,
+    )
+
+
+async def _complaint_page(
+    request: Request,
+    session: WebSession,
+    client: ClientDep,
+    complaint_id: str,
+    status_code: int = 200,
+    refused: dict[str, Form] | None = None,
+) -> Response:
+    found = await client.get(session, "inspection", f"/complaints/{complaint_id}")
+    complaints.mark(found, now_beijing().date())
+    business = None
+    if found.get("business_id"):
+        try:
+            business = await client.get(session, "registry", f"/businesses/{found['business_id']}")
+        except NotFound:
+            business = None
+    forms = {"decision": Form(), "assignment": Form(), "closure": Form(), **(refused or {})}
+    return page(
+        request,
+        "township/complaint.html",
+        status_code,
+        complaint=found,
+        business=business,
+        forms=forms,
+        labels=complaints.LABELS,
+        keys={step: uuid.uuid4().hex for step in STEPS},
+        saved=request.query_params.get("saved", ""),
+    )
+
+
+@router.get("/complaints/{complaint_id}")
+async def complaint(request: Request, complaint_id: str, session: Office, client: ClientDep) -> Response:
+    return await _complaint_page(request, session, client, _record_id(complaint_id))
+
+
+STEPS = {
+    "decision": (("accept", "reason"), "decided"),
+    "assignment": (("assignee",), "assigned"),
+    "closure": (("result",), "closed"),
+}
+
+
+@router.post("/complaints/{complaint_id}/{step}")
+async def complaint_step(
+    request: Request, complaint_id: str, step: str, session: Office, client: ClientDep
+) -> Response:
+    """Accept or refuse, assign, close: one form each on the complaint's page."""
+    if step not in STEPS:
+        raise NotFound()
+    complaint_id = _record_id(complaint_id)
+    data = await request.form()
+    names, saved = STEPS[step]
+    form = Form.read(data, names)
+    if step == "decision":
+        body = complaints.decision_body(form)
+    elif step == "assignment":
+        body = complaints.text_body(form, "assignee", 120)
+    else:
+        body = complaints.text_body(form, "result", 2000)
+    if body is not None:
+        try:
+            await client.post(
+                session, "inspection", f"/complaints/{complaint_id}/{step}", body, idempotency_key=_key(data)
+            )
+        except Refused as refused:
+            form.refused(refused.errors, complaints.SERVICE_FIELDS, complaints.LABELS)
+        else:
+            return RedirectResponse(
+                f"/township/complaints/{complaint_id}?saved={saved}", status_code=status.HTTP_303_SEE_OTHER
+            )
+    return await _complaint_page(
+        request, session, client, complaint_id, status.HTTP_422_UNPROCESSABLE_CONTENT, {step: form}
+    )
