@@ -23,6 +23,7 @@ PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 DEMO_PASSWORD = "Qingyun#2026"
 SHANGCUN_COORDINATOR = "13800010000"
+DONGSHAN_OFFICE = "13800000100"
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ SHOTS: tuple[Shot, ...] = (
     Shot("village-banquet-form", SHANGCUN_COORDINATOR, True, _fill_banquet),
     Shot("village-banquet", SHANGCUN_COORDINATOR, True, _file_banquet),
     Shot("village-start", SHANGCUN_COORDINATOR, True, _village_start),
+    Shot("township-register", DONGSHAN_OFFICE, False, lambda page: page.goto("/township/businesses")),
 )
 
 

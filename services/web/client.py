@@ -273,14 +273,16 @@ class ServiceClient:
 
     @asynccontextmanager
     async def stream(
-        self, session: WebSession, service: str, path: str, **params: Any
+        self, session: WebSession, service: str, path: str, *, timeout: float | None = None, **params: Any
     ) -> AsyncIterator[httpx.Response]:
         """`GET path` on `service` as the user, its body not yet read: a file passed on to the
-        browser chunk by chunk (`response.aiter_raw()`), never held whole. Failures as `call`."""
+        browser chunk by chunk (`response.aiter_bytes()`), never held whole. Failures as `call`.
+        `timeout`: for a document the service takes a while to write (a PDF)."""
         session = await self.fresh(session)
         headers = {"Authorization": f"Bearer {session.access_token}"}
+        extra: dict[str, Any] = {"timeout": httpx.Timeout(timeout, connect=3.0)} if timeout else {}
         request = self.http.build_request(
-            "GET", f"{self.urls[service]}{path}", params=params, headers=headers
+            "GET", f"{self.urls[service]}{path}", params=params, headers=headers, **extra
         )
         try:
             response = await self.http.send(request, stream=True)

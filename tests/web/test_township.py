@@ -612,3 +612,71 @@ def test_the_office_takes_a_complaint_from_intake_to_closure_with_its_working_da
     desk.goto("/township/complaints?status=closed")
     assert any(tag in text for text in desk.locator("tbody tr").all_inner_texts())
     check_accessibility(desk)
+
+
+def test_the_office_writes_the_half_year_summary_previews_it_and_downloads_docx_and_pdf(
+    desk: Any, web_system: WebSystem, tmp_path: Any
+) -> None:
+    import io
+    import zipfile
+
+    tag = uuid.uuid4().hex[:6]
+    today = now_beijing().date()
+    period = f"{today.year}-H{1 if today.month <= 6 else 2}"
+    sign_in(desk, DONGSHAN_OFFICE)
+    desk.get_by_role("link", name="半年工作总结").click()
+    desk.wait_for_url("**/township/summary")
+    check_accessibility(desk)
+    desk.get_by_label("一、加强领导，明确职责").fill(f"镇党委政府成立食品安全委员会{tag}，每季度专题研究。")
+    desk.get_by_label("存在的问题").fill(f"农村宴席备案率仍然偏低{tag}。")
+    desk.get_by_role("button", name="保存").click()
+    desk.wait_for_url("**saved=1")
+    assert "已保存" in desk.get_by_role("status").first.inner_text()
+    assert desk.get_by_label("存在的问题").input_value() == f"农村宴席备案率仍然偏低{tag}。"
+    reporting = httpx.Client(
+        base_url=web_system.urls["reporting"],
+        headers=dict(api(web_system, DONGSHAN_OFFICE).headers),
+        timeout=60,
+    )
+    stored = reporting.get(f"/documents/{DONGSHAN}/sections", params={"period": period}).json()
+    texts = {row["section"]: row["text"] for row in stored}
+    assert texts["leadership"] == f"镇党委政府成立食品安全委员会{tag}，每季度专题研究。"
+    assert texts["problems"] == f"农村宴席备案率仍然偏低{tag}。"
+    assert "plan" not in texts  # an empty section is not written
+
+    # a section past the service's limit: refused on the field, the others not saved either
+    token = csrf_of(desk.content())
+    answer = desk.request.post(
+        f"/township/summary?period={period}",
+        form={"csrf_token": token, "leadership": "改过的", "plan": "长" * 20_001},
+    )
+    assert answer.status == 422 and "太长了，最多 20000 个字" in answer.text()
+    assert reporting.get(f"/documents/{DONGSHAN}/sections", params={"period": period}).json() == stored
+
+    # the preview: the whole document with the figures, our text in its place
+    desk.get_by_role("link", name="预览全文").click()
+    desk.wait_for_url("**/township/summary/preview*")
+    document = desk.get_by_role("article", name="工作总结全文").inner_text()
+    assert f"食品安全委员会{tag}" in document and f"备案率仍然偏低{tag}" in document
+    assert "东山镇" in document
+    check_accessibility(desk)
+
+    # DOCX and PDF, streamed through the web app with the office's token
+    with desk.expect_download() as info:
+        desk.get_by_role("link", name="下载 Word（DOCX）").click()
+    docx = tmp_path / "summary.docx"
+    info.value.save_as(docx)
+    assert info.value.suggested_filename.endswith(".docx")
+    with zipfile.ZipFile(io.BytesIO(docx.read_bytes())) as archive:
+        assert f"食品安全委员会{tag}" in archive.read("word/document.xml").decode("utf-8")
+    with desk.expect_download() as info:
+        desk.get_by_role("link", name="下载 PDF").click()
+    pdf = tmp_path / "summary.pdf"
+    info.value.save_as(pdf)
+    assert pdf.read_bytes()[:5] == b"%PDF-" and info.value.suggested_filename.endswith(".pdf")
+
+    # an unknown format or a period not offered: no document of another kind or time
+    answer = desk.goto("/township/summary/download.exe")
+    assert answer is not None and answer.status == 404
+    desk.goto("/township/summary?period=1999-H1")
+    assert desk.get_by_label("总结期间").input_value() == period

@@ -16,7 +16,7 @@ from services.web.forms import Form
 from services.web.labels import VOCABULARIES, now_beijing
 from services.web.session import WebSession
 from services.web.templating import page
-from services.web.township import complaints, imports, rectification, service
+from services.web.township import complaints, imports, rectification, service, summary
 from services.web.township.streaming import stream_file
 
 router = APIRouter(prefix="/township")
@@ -406,4 +406,94 @@ async def complaint_step(
             )
     return await _complaint_page(
         request, session, client, complaint_id, status.HTTP_422_UNPROCESSABLE_CONTENT, {step: form}
+    )
+
+
+# -- the half-year work summary ----------------------------------------------------------------
+
+
+def _period(request: Request) -> str:
+    return summary.period_of(request.query_params.get("period"), now_beijing().date())
+
+
+def _summary_page(request: Request, period: str, form: Form, status_code: int = 200) -> Response:
+    return page(
+        request,
+        "township/summary.html",
+        status_code,
+        form=form,
+        labels=summary.SECTIONS,
+        period=period,
+        periods=summary.periods(now_beijing().date()),
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+@router.get("/summary")
+async def summary_sections(request: Request, session: Office, client: ClientDep) -> Response:
+    period = _period(request)
+    return _summary_page(request, period, await summary.sections(client, session, period))
+
+
+@router.post("/summary")
+async def save_summary(request: Request, session: Office, client: ClientDep) -> Response:
+    period = _period(request)
+    form = Form.read(await request.form(), tuple(summary.SECTIONS))
+    body = summary.sections_body(form)
+    if body is not None:
+        try:
+            await client.call(
+                session,
+                "reporting",
+                "PUT",
+                f"/documents/{session.user.township_id}/sections",
+                params={"period": period},
+                json=body,
+            )
+        except Refused as refused:
+            form.refused(refused.errors, summary.SERVICE_FIELDS, summary.SECTIONS)
+        else:
+            return RedirectResponse(
+                f"/township/summary?period={period}&saved=1", status_code=status.HTTP_303_SEE_OTHER
+            )
+    return _summary_page(request, period, form, status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+@router.get("/summary/preview")
+async def preview_summary(request: Request, session: Office, client: ClientDep) -> Response:
+    """The whole document with the figures filled in, as the reporting service writes it."""
+    period = _period(request)
+    async with client.stream(
+        session,
+        "reporting",
+        f"/documents/{session.user.township_id}/summary",
+        timeout=summary.DOCUMENT_TIMEOUT,
+        period=period,
+        format="html",
+    ) as answer:
+        html = (await answer.aread()).decode("utf-8", "replace")
+    return page(
+        request,
+        "township/summary_preview.html",
+        document=summary.preview(html),
+        period=period,
+        periods=summary.periods(now_beijing().date()),
+    )
+
+
+@router.get("/summary/download.{document_format}")
+async def download_summary(
+    request: Request, document_format: str, session: Office, client: ClientDep
+) -> Response:
+    """DOCX or PDF from the reporting service, passed on as it comes, named as it names it."""
+    if document_format not in summary.FORMATS:
+        raise NotFound()
+    return await stream_file(
+        client,
+        session,
+        "reporting",
+        f"/documents/{session.user.township_id}/summary",
+        timeout=summary.DOCUMENT_TIMEOUT,
+        period=_period(request),
+        format=document_format,
     )
