@@ -129,6 +129,23 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "refused": "不予受理",
         "closed": "已办结",
     },
+    # campaigns (inspection), letters (registry), publicity and trainings (reporting)
+    "campaign_kind": {"holiday": "节日专项", "special": "专项整治"},
+    "party_kind": {"village": "村", "business": "经营主体"},
+    "publicity_kind": {
+        "consultation": "咨询活动",
+        "lecture": "讲座",
+        "door_to_door": "入户宣传",
+        "media": "媒体宣传",
+        "publicity_point": "宣传点",
+        "other": "其他",
+    },
+    "training_audience": {
+        "coordinators": "村协管员、信息员",
+        "operators": "经营者",
+        "staff": "从业人员",
+        "inspectors": "检查人员",
+    },
 }
 
 

@@ -680,3 +680,138 @@ def test_the_office_writes_the_half_year_summary_previews_it_and_downloads_docx_
     assert answer is not None and answer.status == 404
     desk.goto("/township/summary?period=1999-H1")
     assert desk.get_by_label("总结期间").input_value() == period
+
+
+def test_the_office_sees_campaign_progress_and_banquets_and_records_letters_publicity_and_trainings(
+    desk: Any, web_system: WebSystem
+) -> None:
+    from tests.support.web import COUNTY
+
+    tag = uuid.uuid4().hex[:6]
+    today = now_beijing().date()
+    office = api(web_system, DONGSHAN_OFFICE)
+    headers = dict(office.headers)
+    county = api(web_system, COUNTY)
+    launched = httpx.post(
+        f"{web_system.urls['inspection']}/campaigns",
+        headers=dict(county.headers),
+        json={
+            "name": f"秋冬校园食品安全专项{tag}",
+            "kind": "special",
+            "focus_places": ["校园周边"],
+            "starts_on": (today - timedelta(days=5)).isoformat(),
+            "ends_on": (today + timedelta(days=25)).isoformat(),
+            "targets": {DONGSHAN: 4, "qingyun.xishui": 2},
+        },
+    )
+    assert launched.status_code == 201, launched.text
+    business = register_via_api(office, f"{tag}校园旁小吃")
+    inspect(web_system, business["id"], 1, ())  # a routine one: not the campaign's
+    campaign_id = launched.json()["id"]
+    token = httpx.post(
+        f"{web_system.urls['identity']}/sessions",
+        json={"mobile": DONGSHAN_INSPECTOR, "password": DEMO_PASSWORD},
+    ).json()["access_token"]
+    from services.inspection.checklists import templates
+
+    template = templates.template_for("catering", on=today)
+    assert template is not None
+    done = httpx.post(
+        f"{web_system.urls['inspection']}/inspections",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "business_id": business["id"],
+            "kind": "campaign",
+            "campaign_id": campaign_id,
+            "inspectors": ["赵检查"],
+            "items": [{"code": item.code, "result": "pass"} for item in template.items],
+        },
+    )
+    assert done.status_code == 201, done.text
+    coordinator = api(web_system, SHANGCUN_COORDINATOR)
+    banquet = coordinator.post(
+        "/banquets",
+        json={
+            "village_id": SHANGCUN,
+            "host": f"李{tag}",
+            "occasion": "wedding",
+            "held_on": (today + timedelta(days=6)).isoformat(),
+            "venue": "上村祠堂",
+            "tables": 20,
+            "people": 200,
+            "cook": {"name": "王师傅", "health_status": "certified"},
+            "food_sources": ["镇农贸市场"],
+        },
+    )
+    assert banquet.status_code == 201, banquet.text
+
+    sign_in(desk, DONGSHAN_OFFICE)
+    desk.get_by_role("link", name="专项整治").click()
+    desk.wait_for_url("**/township/campaigns")
+    row = desk.locator("tr", has_text=f"秋冬校园食品安全专项{tag}").inner_text()
+    progress = httpx.get(
+        f"{web_system.urls['inspection']}/campaigns/{campaign_id}/progress", headers=headers
+    ).json()
+    (own,) = [item for item in progress["townships"] if item["township_id"] == DONGSHAN]
+    assert own["done"] == 1 and own["target"] == 4
+    assert "完成 1 / 4 次（25%）" in row and "专项整治" in row
+    check_accessibility(desk)
+
+    desk.get_by_role("link", name="农村宴席").click()
+    desk.wait_for_url("**/township/banquets")
+    row = desk.locator("tr", has_text=f"李{tag}").inner_text()
+    assert "上村" in row and "婚宴" in row and "20 桌 200 人" in row and "需现场指导" in row
+    check_accessibility(desk)
+
+    # a letter: with a village, the village must be named (said on the field)
+    desk.get_by_role("link", name="责任书").click()
+    desk.wait_for_url("**/township/letters")
+    check_accessibility(desk)
+    desk.get_by_label("签订对象").select_option("village")
+    desk.get_by_role("button", name="记录").click()
+    expect(desk.locator("#e-village_id")).to_contain_text("必须填写")
+    desk.get_by_label("村（与村签订时）").select_option(NANWAN)
+    desk.get_by_label("签字人").fill(f"陈{tag}")
+    desk.get_by_role("button", name="记录").click()
+    desk.wait_for_url("**/township/letters?saved=1")
+    letters = httpx.get(f"{web_system.urls['registry']}/letters", headers=headers).json()
+    assert any(item["signatory"] == f"陈{tag}" and item["village_id"] == NANWAN for item in letters)
+    assert f"陈{tag}" in desk.locator("table").inner_text() and "南湾村" in desk.locator("table").inner_text()
+
+    # publicity: a negative count is refused on its field; then recorded
+    desk.get_by_role("link", name="宣传").click()
+    desk.wait_for_url("**/township/publicity")
+    check_accessibility(desk)
+    desk.get_by_label("主题").fill(f"食品安全宣传周{tag}")
+    desk.get_by_label("形式").select_option("publicity_point")
+    desk.get_by_label("日期").fill(today.isoformat())
+    desk.get_by_label("资料（份）").fill("-5")
+    desk.get_by_role("button", name="记录").click()
+    expect(desk.locator("#e-leaflets")).to_be_visible()
+    assert desk.get_by_label("主题").input_value() == f"食品安全宣传周{tag}"
+    desk.get_by_label("资料（份）").fill("500")
+    desk.get_by_label("咨询人数").fill("120")
+    desk.get_by_role("button", name="记录").click()
+    desk.wait_for_url("**/township/publicity?saved=1")
+    events = httpx.get(f"{web_system.urls['reporting']}/activities/publicity", headers=headers).json()[
+        "items"
+    ]
+    (event,) = [item for item in events if item["title"] == f"食品安全宣传周{tag}"]
+    assert (event["leaflets"], event["people_consulted"], event["kind"]) == (500, 120, "publicity_point")
+
+    desk.get_by_role("link", name="培训").click()
+    desk.wait_for_url("**/township/trainings")
+    desk.get_by_label("主题").fill(f"村协管员培训{tag}")
+    desk.get_by_label("培训对象").select_option("coordinators")
+    desk.get_by_label("日期").fill(today.isoformat())
+    desk.get_by_label("参训人数").fill("28")
+    desk.get_by_label("学时").fill("2.5")
+    desk.get_by_role("button", name="记录").click()
+    desk.wait_for_url("**/township/trainings?saved=1")
+    trainings = httpx.get(f"{web_system.urls['reporting']}/activities/trainings", headers=headers).json()[
+        "items"
+    ]
+    (training,) = [item for item in trainings if item["title"] == f"村协管员培训{tag}"]
+    assert (training["attendees"], training["hours"], training["audience"]) == (28, 2.5, "coordinators")
+    assert "村协管员、信息员" in desk.locator("table").inner_text()
+    check_accessibility(desk)

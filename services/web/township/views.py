@@ -16,7 +16,7 @@ from services.web.forms import Form
 from services.web.labels import VOCABULARIES, now_beijing
 from services.web.session import WebSession
 from services.web.templating import page
-from services.web.township import complaints, imports, rectification, service, summary
+from services.web.township import activities, complaints, imports, rectification, service, summary
 from services.web.township.streaming import stream_file
 
 router = APIRouter(prefix="/township")
@@ -497,3 +497,110 @@ async def download_summary(
         period=_period(request),
         format=document_format,
     )
+
+
+# -- campaigns, banquets, letters, publicity, trainings ----------------------------------------
+
+
+@router.get("/campaigns")
+async def campaigns(request: Request, session: Office, client: ClientDep) -> Response:
+    return page(request, "township/campaigns.html", campaigns=await activities.campaigns(client, session))
+
+
+@router.get("/banquets")
+async def banquets(request: Request, session: Office, client: ClientDep) -> Response:
+    answer = await client.get(session, "registry", "/banquets", limit=100)
+    villages = await service.villages(client, session)
+    return page(request, "township/banquets.html", banquets=answer.get("items", []), villages=villages)
+
+
+RECORDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    # page: (service, path, the form's fields)
+    "letters": ("registry", "/letters", activities.LETTER_FIELDS),
+    "publicity": ("reporting", "/activities/publicity", activities.PUBLICITY_FIELDS),
+    "trainings": ("reporting", "/activities/trainings", activities.TRAINING_FIELDS),
+}
+
+
+async def _records_page(
+    request: Request,
+    session: WebSession,
+    client: ClientDep,
+    kind: str,
+    form: Form,
+    key: str,
+    status_code: int = 200,
+) -> Response:
+    service_name, path, _fields = RECORDS[kind]
+    params: dict[str, Any] = {} if kind == "letters" else {"limit": 100}
+    answer = await client.get(session, service_name, path, **params)
+    items = answer if isinstance(answer, list) else answer.get("items", [])
+    villages = await service.villages(client, session)
+    businesses = await complaints.businesses(client, session) if kind == "letters" else {}
+    return page(
+        request,
+        f"township/{kind}.html",
+        status_code,
+        items=items,
+        form=form,
+        labels=activities.LABELS,
+        villages=villages,
+        businesses=businesses,
+        key=key,
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+async def _record(request: Request, session: WebSession, client: ClientDep, kind: str) -> Response:
+    service_name, path, fields = RECORDS[kind]
+    data = await request.form()
+    form = Form.read(data, fields)
+    key = _key(data)
+    villages = await service.villages(client, session)
+    if kind == "letters":
+        body = activities.letter_body(form, villages, await complaints.businesses(client, session))
+    elif kind == "publicity":
+        body = activities.publicity_body(form, villages)
+    else:
+        body = activities.training_body(form, villages)
+    if body is not None:
+        try:
+            await client.post(session, service_name, path, body, idempotency_key=key)
+        except Refused as refused:
+            form.refused(refused.errors, activities.SERVICE_FIELDS, activities.LABELS)
+        else:
+            return RedirectResponse(f"/township/{kind}?saved=1", status_code=status.HTTP_303_SEE_OTHER)
+    return await _records_page(
+        request, session, client, kind, form, key, status.HTTP_422_UNPROCESSABLE_CONTENT
+    )
+
+
+@router.get("/letters")
+async def letters(request: Request, session: Office, client: ClientDep) -> Response:
+    form = Form(values={"year": str(now_beijing().year), "signed_on": now_beijing().date().isoformat()})
+    return await _records_page(request, session, client, "letters", form, uuid.uuid4().hex)
+
+
+@router.post("/letters")
+async def sign_letter(request: Request, session: Office, client: ClientDep) -> Response:
+    return await _record(request, session, client, "letters")
+
+
+@router.get("/publicity")
+async def publicity(request: Request, session: Office, client: ClientDep) -> Response:
+    return await _records_page(request, session, client, "publicity", Form(), uuid.uuid4().hex)
+
+
+@router.post("/publicity")
+async def record_publicity(request: Request, session: Office, client: ClientDep) -> Response:
+    return await _record(request, session, client, "publicity")
+
+
+@router.get("/trainings")
+async def trainings(request: Request, session: Office, client: ClientDep) -> Response:
+    return await _records_page(request, session, client, "trainings", Form(), uuid.uuid4().hex)
+
+
+@router.post("/trainings")
+async def record_training(request: Request, session: Office, client: ClientDep) -> Response:
+    return await _record(request, session, client, "trainings")
