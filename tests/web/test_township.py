@@ -815,3 +815,37 @@ def test_the_office_sees_campaign_progress_and_banquets_and_records_letters_publ
     assert (training["attendees"], training["hours"], training["audience"]) == (28, 2.5, "coordinators")
     assert "村协管员、信息员" in desk.locator("table").inner_text()
     check_accessibility(desk)
+
+
+def test_a_large_ledger_shows_its_progress_while_the_registry_checks_it(
+    desk: Any, web_system: WebSystem, tmp_path: Any
+) -> None:
+    """20,000 rows (2 MB), checked only: the page polls the job and shows it under way, then the
+    report; nothing is written."""
+    tag = uuid.uuid4().hex[:6]
+    rows_ = ["名称,类型,所在村,经营者,地址"] + [
+        f"{tag}店{index:05d},杂货店,上村,王{index},上村{index}号" for index in range(20_000)
+    ]
+    ledger = tmp_path / "大台账.csv"
+    ledger.write_text("\n".join(rows_) + "\n", encoding="utf-8")
+    seen: list[str] = []
+    desk.on(
+        "response",
+        lambda r: (
+            seen.append(r.text()) if "/township/imports/" in r.url and r.request.method == "GET" else None
+        ),
+    )
+    sign_in(desk, DONGSHAN_OFFICE)
+    desk.goto("/township/imports/new")
+    desk.get_by_label("台账文件").set_input_files(str(ledger))
+    desk.get_by_label("只检查，不写入登记").check()
+    desk.get_by_role("button", name="开始导入").click()
+    desk.wait_for_url("**/township/imports/*")
+    expect(desk.locator("#import-result")).to_contain_text(
+        "检查完成：20000 行中 20000 行可以导入", timeout=180_000
+    )
+    # the page (and its polls) said it was under way before the report came
+    assert any("正在" in text or "已上传" in text for text in seen if "import-status" in text), seen[:3]
+    assert "hx-trigger" not in desk.locator("#import-status").evaluate("node => node.outerHTML")  # stopped
+    check_accessibility(desk)
+    assert api(web_system, DONGSHAN_OFFICE).get("/businesses", params={"q": tag}).json()["total"] == 0
