@@ -66,6 +66,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "inspector": "检查员",
         "village": "村协管员",
         "ops": "运维值班",
+        "machine": "系统账户",
     },
     # places and businesses (registry)
     "place_level": {"county": "县", "township": "乡镇", "village": "村"},
