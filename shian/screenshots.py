@@ -150,6 +150,7 @@ SHOTS: tuple[Shot, ...] = (
     Shot("county-accounts", COUNTY_OFFICE, False, lambda page: page.goto("/accounts")),
     Shot("county-map", COUNTY_OFFICE, False, lambda page: page.goto("/county/map")),
     Shot("ops-status", OPERATIONS, False, lambda page: page.goto("/ops")),
+    Shot("township-register", DONGSHAN_OFFICE, False, lambda page: page.goto("/township/businesses")),
 )
 
 

@@ -20,12 +20,14 @@ from services.web.incidents import live as incidents_live
 from services.web.incidents.views import router as incidents_router
 from services.web.inspector.views import router as inspector_router
 from services.web.ops.views import router as ops_router
+from services.web.township.views import router as township_router
 from services.web.village.views import router as village_router
 
 ROUTERS: tuple[APIRouter, ...] = (
     auth_router,
     home_router,
     village_router,
+    township_router,
     inspector_router,
     incidents_router,
     county_router,
@@ -47,5 +49,6 @@ START_PAGES: dict[str, str] = {
     "inspector": "/inspector",
     "county": "/county",
     "ops": "/ops",
+    "township": "/township",
 }
 """Where each role lands after signing in; a role not listed gets the placeholder start page."""

@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -324,3 +326,38 @@ class ServiceClient:
 
     async def delete(self, session: WebSession, service: str, path: str) -> Any:
         return await self.call(session, service, "DELETE", path)
+
+    @asynccontextmanager
+    async def stream(
+        self, session: WebSession, service: str, path: str, *, timeout: float | None = None, **params: Any
+    ) -> AsyncIterator[httpx.Response]:
+        """`GET path` on `service` as the user, its body not yet read: a file passed on to the
+        browser chunk by chunk (`response.aiter_bytes()`), never held whole. Failures as `call`.
+        `timeout`: for a document the service takes a while to write (a PDF)."""
+        session = await self.fresh(session)
+        headers = {"Authorization": f"Bearer {session.access_token}"}
+        extra: dict[str, Any] = {"timeout": httpx.Timeout(timeout, connect=3.0)} if timeout else {}
+        request = self.http.build_request(
+            "GET", f"{self.urls[service]}{path}", params=params, headers=headers, **extra
+        )
+        try:
+            response = await self.http.send(request, stream=True)
+        except httpx.HTTPError as error:
+            raise Unavailable(service, type(error).__name__) from error
+        try:
+            code = response.status_code
+            if code == 401:
+                await self.store.delete(session.id)
+                raise SignInRequired()
+            if code == 403:
+                raise NotAllowed()
+            if code == 404:
+                raise NotFound()
+            if code in (409, 422):
+                await response.aread()
+                raise Refused(code, _errors_of(response))
+            if code >= 400:
+                raise Unavailable(service, f"HTTP {code}")
+            yield response
+        finally:
+            await response.aclose()

@@ -175,9 +175,11 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "complaint_followup": "投诉核查",
     },
     "work_state": {"due": "待检查", "overdue": "已逾期"},
-    "order_status": {"open": "整改中", "verified": "已复查"},
-    "severity": {"key": "关键项", "general": "一般项"},
+    "order_status": {"open": "整改中", "verified": "已复查合格"},
+    "severity": {"key": "关键项", "general": "一般项", "critical": "严重项"},
     "licence_kind": {"business_licence": "营业执照", "food_permit": "食品经营许可证"},
+    # the township office's register (registry)
+    "licence_state": {"valid": "有效", "expiring": "即将到期", "expired": "已过期", "missing": "缺证"},
     "certificate_state": {
         "valid": "有效",
         "expiring": "即将到期",
@@ -255,6 +257,32 @@ VOCABULARIES: dict[str, dict[str, str]] = {
         "referred_on": "移送日期",
         "overdue_on": "逾期日期",
         "failed_count": "不合格项数",
+    },
+    # complaints (inspection)
+    "complaint_channel": {"phone": "电话", "web": "网络", "walk_in": "来访"},
+    "complaint_kind": {"complaint": "投诉", "report": "举报"},
+    "complaint_status": {
+        "received": "待受理",
+        "accepted": "已受理",
+        "refused": "不予受理",
+        "closed": "已办结",
+    },
+    # campaigns (inspection), letters (registry), publicity and trainings (reporting)
+    "campaign_kind": {"holiday": "节日专项", "special": "专项整治"},
+    "party_kind": {"village": "村", "business": "经营主体"},
+    "publicity_kind": {
+        "consultation": "咨询活动",
+        "lecture": "讲座",
+        "door_to_door": "入户宣传",
+        "media": "媒体宣传",
+        "publicity_point": "宣传点",
+        "other": "其他",
+    },
+    "training_audience": {
+        "coordinators": "村协管员、信息员",
+        "operators": "经营者",
+        "staff": "从业人员",
+        "inspectors": "检查人员",
     },
 }
 

@@ -20,7 +20,7 @@ from starlette.responses import HTMLResponse
 from services.web import labels
 
 HERE = Path(__file__).parent
-STATIC_VERSION = "2"  # bump when a static file changes: the URLs carry it, so caches refresh
+STATIC_VERSION = "3"  # bump when a static file changes: the URLs carry it, so caches refresh
 
 
 def template_dirs() -> list[Path]:

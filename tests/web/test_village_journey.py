@@ -22,6 +22,7 @@ from services.web.labels import now_beijing
 from tests.support.web import (
     COUNTY,
     DEMO_PASSWORD,
+    DONGSHAN_INSPECTOR,
     DONGSHAN_OFFICE,
     HECUN_COORDINATOR,
     OPS,
@@ -316,20 +317,31 @@ def test_static_files_go_compressed_and_cached_and_pages_do_not(web_system: WebS
 
 
 @pytest.mark.parametrize(
-    ("mobile", "role"),
+    ("mobile", "code", "role"),
     [
-        (DONGSHAN_OFFICE, "乡镇食安办"),
+        (COUNTY, "county", "县食安办"),
+        (DONGSHAN_OFFICE, "township", "乡镇食安办"),
+        (DONGSHAN_INSPECTOR, "inspector", "检查员"),
+        (OPS, "ops", "运维值班"),
     ],
 )
 def test_every_other_role_lands_on_its_start_page_and_not_on_the_villages(
-    browser: Any, web_system: WebSystem, mobile: str, role: str
+    browser: Any, web_system: WebSystem, mobile: str, code: str, role: str
 ) -> None:
+    from urllib.parse import urlparse
+
+    from services.web.areas import START_PAGES
+
     context = desktop_context(browser, web_system.url)
     page = context.new_page()
     try:
         sign_in(page, mobile)
-        assert page.url.rstrip("/") == web_system.url
-        assert f"您的岗位：{role}" in page.locator("main").inner_text()
+        start = START_PAGES.get(code)
+        if start:  # an area of its own: its start page (which may lead on within the area)
+            assert urlparse(page.url).path.startswith(start)
+        else:
+            assert page.url.rstrip("/") == web_system.url
+            assert f"您的岗位：{role}" in page.locator("main").inner_text()
         check_accessibility(page)
         answer = page.goto("/village/incidents/new")
         assert answer is not None and answer.status == 403
