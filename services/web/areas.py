@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from services.web.ack.views import router as ack_router
 from services.web.auth.views import router as auth_router
 from services.web.home.views import router as home_router
 from services.web.village.views import router as village_router
 
-ROUTERS: tuple[APIRouter, ...] = (auth_router, home_router, village_router)
+ROUTERS: tuple[APIRouter, ...] = (auth_router, home_router, village_router, ack_router)
 
 START_PAGES: dict[str, str] = {
     "village": "/village",

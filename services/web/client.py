@@ -102,6 +102,11 @@ class ServiceClient:
             raise Unavailable(service, f"HTTP {response.status_code}")
         return response
 
+    async def relay(self, service: str, method: str, path: str) -> httpx.Response:
+        """`method path` on `service` without a user's token, its answer as it came (only no
+        answer, 5xx and 429 become `Unavailable`): for the pages whose URL is the credential."""
+        return await self._send(service, method, path, headers={"Accept": "text/html"})
+
     # -- identity: signing in and out -------------------------------------------------------------
 
     async def sign_in(self, mobile: str, password: str, *, address: str | None = None) -> SignInOutcome:
