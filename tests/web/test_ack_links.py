@@ -166,10 +166,11 @@ def test_a_responder_acknowledges_from_the_link_on_the_web_app(browser: Any, web
 
 
 def test_the_link_pages_say_try_again_when_alerts_is_away(web_system: WebSystem):
-    """alerts down: the web's Chinese 503 page for the look and for the tap, never a 500; the
-    link works again once alerts is back (it answers 404 for this made-up one)."""
+    """alerts down: the web's Chinese 503 page for the look and for the tap, never a 500, and no
+    token in the log; the link works again once alerts is back (404 for this made-up one)."""
     system = web_system.system
-    link = f"{web_system.url}/ack/0123abcd/{'x' * 8}.{'y' * 16}"
+    token = f"{'x' * 8}.{'y' * 16}"
+    link = f"{web_system.url}/ack/0123abcd/{token}"
     system.kill("alerts")
     try:
         for method in ("GET", "POST"):
@@ -177,6 +178,9 @@ def test_the_link_pages_say_try_again_when_alerts_is_away(web_system: WebSystem)
             assert answer.status_code == 503, (method, answer.status_code)
             assert "服务暂时不可用" in answer.text and answer.headers["retry-after"] == "5"
             assert answer.headers["referrer-policy"] == "no-referrer"
+        logged = system.log_tail("web", 300)
+        assert "alerts GET /ack/{incident}/{token}: no answer" in logged
+        assert token not in logged  # the link is a credential: never written to a log
     finally:
         system.restart("alerts")
         system.wait_ready(timeout=120)

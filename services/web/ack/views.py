@@ -36,7 +36,9 @@ PAGE_STATUSES = frozenset({200, 403, 404, 409, 410})
 async def _relay(request: Request, incident: str, token: str) -> Response:
     if not INCIDENT.fullmatch(incident) or not TOKEN.fullmatch(token):
         raise NotFound()
-    answer = await request.app.state.web.client.relay("alerts", request.method, f"/ack/{incident}/{token}")
+    answer = await request.app.state.web.client.relay(
+        "alerts", request.method, f"/ack/{incident}/{token}", logged="/ack/{incident}/{token}"
+    )
     html = answer.headers.get("content-type", "").startswith("text/html")
     if answer.status_code not in PAGE_STATUSES or not html:
         if answer.status_code in (404, 422):
