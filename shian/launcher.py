@@ -138,6 +138,17 @@ class System:
         self.redis: RedisHandle | None = None
         self._started = False
 
+    def link_acknowledgements_to_web(self) -> None:
+        """Outside production, with no SHIAN_ALERTS_PUBLIC_URL set, alerts' messages carry their
+        acknowledgement links on the web app's URL (it relays them to alerts: phones reach the web
+        app only). The links' key is then derived from the development signing key under var/
+        (services/alerts/config.py); production sets both, its URL https."""
+        if "web" not in self.processes or "alerts" not in self.processes:
+            return
+        if self.settings.env == "production":
+            return
+        self.env.setdefault("SHIAN_ALERTS_PUBLIC_URL", self.processes["web"].url)
+
     def _env_port(self, name: str) -> str | None:
         return self.env.get(f"SHIAN_{name.upper()}_PORT")
 

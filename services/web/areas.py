@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager
 
 from fastapi import APIRouter, FastAPI
 
+from services.web.ack.views import router as ack_router
 from services.web.auth.views import router as auth_router
 from services.web.county.views import accounts as accounts_router
 from services.web.county.views import passwords as passwords_router
@@ -34,6 +35,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     accounts_router,
     passwords_router,
     ops_router,
+    ack_router,
 )
 
 LIFESPANS: tuple[Callable[[FastAPI], AbstractAsyncContextManager[None]], ...] = (incidents_live.running,)

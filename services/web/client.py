@@ -93,16 +93,26 @@ class ServiceClient:
 
     # -- the raw exchange ------------------------------------------------------------------------
 
-    async def _send(self, service: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _send(
+        self, service: str, method: str, path: str, *, logged: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """`logged`: the path as the log may show it (a credential in the path stays out)."""
+        shown = logged or path
         try:
             response = await self.http.request(method, f"{self.urls[service]}{path}", **kwargs)
         except httpx.HTTPError as error:
-            log.warning("%s %s %s: no answer (%s)", service, method, path, type(error).__name__)
+            log.warning("%s %s %s: no answer (%s)", service, method, shown, type(error).__name__)
             raise Unavailable(service, type(error).__name__) from error
         if response.status_code >= 500 or response.status_code == 429:
-            log.warning("%s %s %s answered %d", service, method, path, response.status_code)
+            log.warning("%s %s %s answered %d", service, method, shown, response.status_code)
             raise Unavailable(service, f"HTTP {response.status_code}")
         return response
+
+    async def relay(self, service: str, method: str, path: str, *, logged: str) -> httpx.Response:
+        """`method path` on `service` without a user's token, its answer as it came (only no
+        answer, 5xx and 429 become `Unavailable`): for the pages whose URL is the credential,
+        which is why the log gets `logged`, the path without it."""
+        return await self._send(service, method, path, logged=logged, headers={"Accept": "text/html"})
 
     # -- identity: signing in and out -------------------------------------------------------------
 

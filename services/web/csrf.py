@@ -4,7 +4,8 @@ The token is HMAC-SHA256(signing key, cookie id): nothing to store, different fo
 and new at sign-in (a new cookie id). Forms carry it in a hidden `csrf_token` field; htmx requests
 in the `X-CSRF-Token` header (static/app.js reads it from `<meta name="csrf-token">`). A browser
 without a cookie gets one with its first page, so the sign-in form is protected too. Every POST,
-PUT, PATCH and DELETE of the app is checked (an app-wide dependency) before its route runs.
+PUT, PATCH and DELETE of the app is checked (an app-wide dependency) before its route runs,
+except those under `EXEMPT_PREFIXES`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ from fastapi import Request
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FIELD = "csrf_token"
 HEADER = "x-csrf-token"
+# Paths whose unsafe requests are not checked. `/ack/`: a message's acknowledgement link
+# (services/web/ack/), posted from a phone that has no session here; its single-use token in the
+# URL is the credential, so a forged cross-site POST gains nothing an attacker holding the link lacks.
+EXEMPT_PREFIXES = ("/ack/",)
 
 
 class CsrfRefused(Exception):
@@ -31,7 +36,7 @@ def token_for(key: str, cookie_id: str) -> str:
 
 async def check(request: Request) -> None:
     """The app-wide dependency: refuses an unsafe request whose token does not match its cookie."""
-    if request.method in SAFE_METHODS:
+    if request.method in SAFE_METHODS or request.url.path.startswith(EXEMPT_PREFIXES):
         return
     web = request.app.state.web
     cookie = web.cookie_id(request)

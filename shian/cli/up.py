@@ -70,6 +70,7 @@ def up(
         except ValueError as error:
             fail(str(error))
     system = System(var_dir=settings.var_dir, redis_url=configured(settings, "redis_url"))
+    system.link_acknowledgements_to_web()  # messages' links lead to the web app, not to alerts
     previous = {sig: signal.signal(sig, _raise_shutdown) for sig in (signal.SIGINT, signal.SIGTERM)}
     code = 0
     try:

@@ -314,6 +314,7 @@ class FakeSystem:
         self.redis_url = "redis://127.0.0.1:6399/0"
         self.started_redis = True
         self.stopped = False
+        self.links_to_web = False
         FakeSystem.instances.append(self)
 
     @property
@@ -323,6 +324,9 @@ class FakeSystem:
     @property
     def pids(self) -> dict[str, int]:
         return {}
+
+    def link_acknowledgements_to_web(self) -> None:
+        self.links_to_web = True
 
     def start(self, on_step: Any = None) -> None:
         pass
@@ -398,6 +402,7 @@ def test_up_in_production_prints_no_token_and_writes_none(
     assert result.exit_code == 0, result.output
     (system,) = fake_system.instances
     assert system.stopped
+    assert system.links_to_web  # asked; System itself leaves production's URL to configuration
     assert "Shian is running (production)" in result.stdout
     assert "http://127.0.0.1:9100" in result.stdout
     assert "No tokens are printed in production." in result.stdout
