@@ -146,3 +146,12 @@ def test_sign_in_attempts_are_limited_per_browser_address(redis_url: str) -> Non
     with ThreadPoolExecutor(max_workers=1) as pool:
         answers = pool.submit(asyncio.run, attempts()).result(timeout=30)
     assert answers == [None, None, None, 50, None, None]  # 50: seconds until the next minute
+
+
+def test_a_ledger_typed_with_the_kind_names_the_pages_show_is_read_by_the_registry():
+    """The township office reads the kinds on the register's pages and types them into its ledger:
+    every one of them must name the same kind in the registry's import."""
+    from services.registry.imports.ledger import kind_code
+
+    for kind, label in VOCABULARIES["business_kind"].items():
+        assert kind_code(label) == kind, f"the ledger import does not read {label} as {kind}"

@@ -109,6 +109,14 @@ KIND_ALIASES: dict[str, str] = {
     "集贸市场": "market",
     "批发市场": "market",
     "酒类生产企业": "producer",
+    # the names the web app's pages show for the kinds, so a ledger typed from them reads too
+    "餐饮服务": "catering",
+    "食品小作坊": "workshop",
+    "校园周边商店": "school_area_shop",
+    "食品摊贩": "street_vendor",
+    "食品零售店": "grocery",
+    "屠宰场": "slaughterhouse",
+    "食品生产企业": "producer",
 }
 
 _HEADERS: dict[str, str] = {
