@@ -1,6 +1,6 @@
 # Shian: the two commands are `make run` and `make test`. Needs only Python 3.11+ (no Docker, no Redis).
 #
-#   make run     virtualenv, install, Redis, migrations, the four services, demo county; prints URLs and tokens
+#   make run     virtualenv, install, Redis, migrations, five services and the web app, demo county, accounts and history; prints URLs
 #   make test    the whole test suite
 #   make bench   the bus benchmark (BENCH_ARGS=--quick for a smoke run), then the county benchmark's quick run
 #   make faults  the fault campaign: kills, Redis restarts, bursts, against a ground truth (FAULTS_ARGS=--quick)
