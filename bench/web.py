@@ -24,9 +24,7 @@ import asyncio
 import re
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,9 +34,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import httpx  # noqa: E402
 
-from shared.localredis import free_port  # noqa: E402
-from shared.settings import SERVICE_NAMES  # noqa: E402
-from shian.demo import load_demo, load_demo_accounts, read_county  # noqa: E402
+from shian.demo import private_demo_system  # noqa: E402
 from shian.launcher import System  # noqa: E402
 
 MOBILE = "13800010000"  # 上村's coordinator
@@ -133,30 +129,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="80 requests, a smoke run")
     args = parser.parse_args()
     requests = 80 if args.quick else args.requests
-    with tempfile.TemporaryDirectory(prefix="shian-bench-web-") as scratch:
-        var_dir = Path(scratch) / "var"
-        system = System(
-            var_dir=var_dir,
-            ports={name: free_port() for name in SERVICE_NAMES},
-            env={
-                "SHIAN_ENV": "development",
-                "SHIAN_ACCESS_LOG": "false",
-                "SHIAN_STREAM_PREFIX": f"benchweb{uuid.uuid4().hex[:8]}",
-                **{
-                    f"SHIAN_{n.upper()}_DATABASE_URL": f"sqlite:///{var_dir / f'{n}.db'}"
-                    for n in SERVICE_NAMES
-                },
-            },
-        )
-        try:
-            system.start()
-            system.wait_ready(timeout=180)
-            definition = read_county()
-            load_demo(system.urls["registry"], system.settings, definition=definition)
-            load_demo_accounts(system.settings, definition)
-            asyncio.run(run(system, requests, args.concurrency))
-        finally:
-            system.stop()
+    with private_demo_system("benchweb", access_log=False) as system:
+        asyncio.run(run(system, requests, args.concurrency))
 
 
 if __name__ == "__main__":

@@ -26,9 +26,7 @@ import asyncio
 import re
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +36,7 @@ sys.path.insert(0, str(REPO_ROOT))
 import httpx  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
-from shared.localredis import free_port  # noqa: E402
-from shared.settings import SERVICE_NAMES  # noqa: E402
-from shian.demo import load_demo, load_demo_accounts, read_county  # noqa: E402
+from shian.demo import private_demo_system  # noqa: E402
 from shian.launcher import System  # noqa: E402
 
 PASSWORD = "Qingyun#2026"
@@ -176,30 +172,8 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=100)
     parser.add_argument("--quick", action="store_true", help="20 changes, a smoke run")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="shian-bench-live-") as scratch:
-        var_dir = Path(scratch) / "var"
-        system = System(
-            var_dir=var_dir,
-            ports={name: free_port() for name in SERVICE_NAMES},
-            env={
-                "SHIAN_ENV": "development",
-                "SHIAN_ACCESS_LOG": "false",
-                "SHIAN_STREAM_PREFIX": f"benchlive{uuid.uuid4().hex[:8]}",
-                **{
-                    f"SHIAN_{n.upper()}_DATABASE_URL": f"sqlite:///{var_dir / f'{n}.db'}"
-                    for n in SERVICE_NAMES
-                },
-            },
-        )
-        try:
-            system.start()
-            system.wait_ready(timeout=180)
-            definition = read_county()
-            load_demo(system.urls["registry"], system.settings, definition=definition)
-            load_demo_accounts(system.settings, definition)
-            asyncio.run(run(system, 20 if args.quick else args.changes))
-        finally:
-            system.stop()
+    with private_demo_system("benchlive", access_log=False) as system:
+        asyncio.run(run(system, 20 if args.quick else args.changes))
 
 
 if __name__ == "__main__":

@@ -22,8 +22,6 @@ import asyncio
 import importlib.util
 import re
 import sys
-import tempfile
-import uuid
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -33,9 +31,7 @@ import httpx  # noqa: E402
 
 from services.web.labels import now_beijing  # noqa: E402
 from services.web.township import summary  # noqa: E402
-from shared.localredis import free_port  # noqa: E402
-from shared.settings import SERVICE_NAMES  # noqa: E402
-from shian.demo import load_demo, load_demo_accounts, read_county  # noqa: E402
+from shian.demo import private_demo_system  # noqa: E402
 from shian.launcher import System  # noqa: E402
 
 _spec = importlib.util.spec_from_file_location("bench_web", Path(__file__).with_name("web.py"))
@@ -116,30 +112,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="40 of each, a smoke run")
     args = parser.parse_args()
     requests = 40 if args.quick else args.requests
-    with tempfile.TemporaryDirectory(prefix="shian-bench-township-") as scratch:
-        var_dir = Path(scratch) / "var"
-        system = System(
-            var_dir=var_dir,
-            ports={name: free_port() for name in SERVICE_NAMES},
-            env={
-                "SHIAN_ENV": "development",
-                "SHIAN_ACCESS_LOG": "false",
-                "SHIAN_STREAM_PREFIX": f"benchtownship{uuid.uuid4().hex[:8]}",
-                **{
-                    f"SHIAN_{n.upper()}_DATABASE_URL": f"sqlite:///{var_dir / f'{n}.db'}"
-                    for n in SERVICE_NAMES
-                },
-            },
-        )
-        try:
-            system.start()
-            system.wait_ready(timeout=180)
-            definition = read_county()
-            load_demo(system.urls["registry"], system.settings, definition=definition)
-            load_demo_accounts(system.settings, definition)
-            asyncio.run(run(system, requests, args.concurrency))
-        finally:
-            system.stop()
+    with private_demo_system("benchtownship", access_log=False) as system:
+        asyncio.run(run(system, requests, args.concurrency))
 
 
 if __name__ == "__main__":

@@ -13,9 +13,11 @@ changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -24,6 +26,9 @@ from services.registry.places.models import CountyDefinition
 from shared.auth import Role, issue_token
 from shared.clock import local_today
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from shian.launcher import System
 
 
 @dataclass(frozen=True)
@@ -340,3 +345,47 @@ def load_demo_accounts(settings: Settings, definition: CountyDefinition) -> list
             )
     finally:
         db.dispose()  # the limiter never counted here: it opened no connection
+
+
+@contextmanager
+def private_demo_system(
+    stream_prefix: str, *, redis_url: str | None = None, access_log: bool = True
+) -> Iterator[System]:
+    """The whole system started privately for a benchmark or the screenshots: every service on a
+    free port, SQLite under a temporary folder, streams under `stream_prefix` plus a random suffix,
+    the demo county and its accounts loaded. Everything stops, and the folder goes, on leaving."""
+    import tempfile
+    import uuid
+    from pathlib import Path
+
+    from shared.localredis import free_port
+    from shared.settings import SERVICE_NAMES
+    from shian.launcher import System
+
+    with tempfile.TemporaryDirectory(prefix=f"shian-{stream_prefix}-") as scratch:
+        var_dir = Path(scratch) / "var"
+        env = {
+            "SHIAN_ENV": "development",
+            "SHIAN_STREAM_PREFIX": f"{stream_prefix}{uuid.uuid4().hex[:8]}",
+            **{
+                f"SHIAN_{name.upper()}_DATABASE_URL": f"sqlite:///{var_dir / f'{name}.db'}"
+                for name in SERVICE_NAMES
+            },
+        }
+        if not access_log:
+            env["SHIAN_ACCESS_LOG"] = "false"
+        system = System(
+            var_dir=var_dir,
+            redis_url=redis_url,
+            ports={name: free_port() for name in SERVICE_NAMES},
+            env=env,
+        )
+        try:
+            system.start()
+            system.wait_ready(timeout=180)
+            definition = read_county()
+            load_demo(system.urls["registry"], system.settings, definition=definition)
+            load_demo_accounts(system.settings, definition)
+            yield system
+        finally:
+            system.stop()

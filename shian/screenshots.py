@@ -9,8 +9,6 @@ in the field, desktop otherwise).
 
 from __future__ import annotations
 
-import tempfile
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -184,41 +182,13 @@ def run(out_dir: Path, redis_url: str | None = None, shots: tuple[Shot, ...] = S
     """Start the system privately, load the demo, take every shot, stop everything."""
     from playwright.sync_api import sync_playwright
 
-    from shared.localredis import free_port
-    from shared.settings import SERVICE_NAMES
-    from shian.demo import load_demo, load_demo_accounts, read_county
-    from shian.launcher import System
+    from shian.demo import private_demo_system
 
     if not CHROMIUM.exists():
         raise RuntimeError("needs Debian's chromium at /usr/bin/chromium: apt-get install -y chromium")
-    with tempfile.TemporaryDirectory(prefix="shian-screenshots-") as scratch:
-        var_dir = Path(scratch) / "var"
-        system = System(
-            var_dir=var_dir,
-            redis_url=redis_url,
-            ports={name: free_port() for name in SERVICE_NAMES},
-            env={
-                "SHIAN_ENV": "development",
-                "SHIAN_STREAM_PREFIX": f"shots{uuid.uuid4().hex[:8]}",
-                **{
-                    f"SHIAN_{name.upper()}_DATABASE_URL": f"sqlite:///{var_dir / f'{name}.db'}"
-                    for name in SERVICE_NAMES
-                },
-            },
-        )
+    with private_demo_system("shots", redis_url=redis_url) as system, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         try:
-            system.start()
-            system.wait_ready(timeout=180)
-            definition = read_county()
-            load_demo(system.urls["registry"], system.settings, definition=definition)
-            load_demo_accounts(system.settings, definition)
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-                )
-                try:
-                    return take(browser, system.urls["web"], out_dir, shots)
-                finally:
-                    browser.close()
+            return take(browser, system.urls["web"], out_dir, shots)
         finally:
-            system.stop()
+            browser.close()
